@@ -1,0 +1,173 @@
+"""The typed run configuration: YAML in, validated pydantic models out.
+
+Unknown keys, wrong types and impossible values are errors naming the file and the dotted key,
+so a typo never silently falls back to a default. Every key is documented in docs/config.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evoforge.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Strict):
+    """One language model of the ensemble, reached over the OpenAI chat-completions protocol."""
+
+    name: str = Field(min_length=1)
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: str = "OPENAI_API_KEY"
+    weight: float = Field(default=1.0, gt=0)
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    max_tokens: int = Field(default=4096, gt=0)
+    timeout: float = Field(default=120.0, gt=0)
+    max_concurrency: int = Field(default=16, gt=0)
+
+
+class LLMConfig(_Strict):
+    models: list[ModelConfig] = Field(default_factory=list)
+    max_inflight: int = Field(default=8, gt=0)
+    retries: int = Field(default=3, ge=0)
+    retry_backoff_s: float = Field(default=1.0, ge=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+
+
+class EvaluationConfig(_Strict):
+    timeout_s: float = Field(default=60.0, gt=0)
+    cpu_s: float | None = Field(default=None, gt=0)
+    memory_mb: int = Field(default=2048, gt=0)
+    max_output_bytes: int = Field(default=1_000_000, gt=0)
+    max_file_mb: int = Field(default=256, gt=0)
+    parallel: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), gt=0)
+
+
+class DatabaseConfig(_Strict):
+    num_islands: int = Field(default=4, gt=0)
+    feature_dimensions: list[str] = Field(default_factory=lambda: ["code_length", "diversity"])
+    feature_bins: int = Field(default=10, gt=0)
+    exploration_ratio: float = Field(default=0.2, ge=0, le=1)
+    exploitation_ratio: float = Field(default=0.7, ge=0, le=1)
+    elite_ratio: float = Field(default=0.1, ge=0, le=1)
+    num_top_inspirations: int = Field(default=2, ge=0)
+    num_diverse_inspirations: int = Field(default=2, ge=0)
+    migration_interval: int = Field(default=20, gt=0)
+    migration_count: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self) -> DatabaseConfig:
+        total = self.exploration_ratio + self.exploitation_ratio + self.elite_ratio
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"exploration_ratio + exploitation_ratio + elite_ratio must be 1, got {total:g}")
+        return self
+
+
+class PromptConfig(_Strict):
+    system_message: str | None = None
+    num_top_programs: int = Field(default=2, ge=0)
+    num_diverse_programs: int = Field(default=1, ge=0)
+    include_artifacts: bool = True
+    max_artifact_chars: int = Field(default=2000, gt=0)
+    edit_mode: Literal["diff", "rewrite"] = "diff"
+    show_rejections: bool = True
+
+
+class Config(_Strict):
+    """The whole configuration of a run. Every field has a default; see docs/config.md."""
+
+    seed: int = 0
+    iterations: int = Field(default=100, ge=0)
+    target_score: float | None = None
+    max_wall_time_s: float | None = Field(default=None, gt=0)
+    score_metric: str | None = None
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
+
+
+def _format_validation_error(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    return f"{source}: {key}: {first['msg']}"
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    """Validate a plain dict as a Config; raise ConfigError naming ``source`` and the dotted key."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(error, source)) from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping (an empty file is an empty mapping); bad YAML is a one-line ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return data
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one ``a.b=c`` override in place; the value is parsed as YAML (so 3 is an int, true a bool)."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. --set evaluation.timeout_s=30")
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: '{part}' is not a section")
+        node = child
+    try:
+        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        node[parts[-1]] = raw
+
+
+def load_config(
+    path: Path | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+) -> Config:
+    """Load ``path`` (if given) on top of ``base``, apply ``--set`` overrides, and validate."""
+    data: dict[str, Any] = dict(base or {})
+    source = "config"
+    if path is not None:
+        data = _deep_merge(data, read_yaml(path))
+        source = str(path)
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    return parse_config(data, source if not overrides else f"{source} (with --set overrides)")
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,133 @@
+"""The frozen records passed between the parts of evoforge.
+
+Every part speaks in these types so that the controller, the store, the archive and the
+sandbox never need to know each other's internals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+NEG_INF = float("-inf")
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """What a user's evaluator may return (OpenEvolve-compatible): metrics plus text artifacts."""
+
+    metrics: dict[str, Any]
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the sandbox hands back for one candidate: validated metrics and the primary score.
+
+    A failed evaluation has ``ok=False``, ``score=-inf`` and the reason in ``error`` (also in
+    ``artifacts['error']``).
+    """
+
+    metrics: dict[str, float]
+    artifacts: dict[str, str]
+    score: float
+    ok: bool
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @classmethod
+    def failure(cls, error: str, artifacts: dict[str, str] | None = None, duration_s: float = 0.0) -> Evaluation:
+        merged = dict(artifacts or {})
+        merged["error"] = error
+        return cls(metrics={}, artifacts=merged, score=NEG_INF, ok=False, error=error, duration_s=duration_s)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A child in flight: proposed code that has not been evaluated yet.
+
+    ``submission`` is the controller's sequence number for the generation attempt that produced
+    it; results are applied in submission order so that runs are reproducible.
+    """
+
+    submission: int
+    code: str
+    parent_id: int | None
+    inspiration_ids: tuple[int, ...]
+    island: int
+    generation: int
+    mutator: str
+    llm_call_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Program:
+    """An evaluated program as stored: immutable once written. ``id`` counts from 0 (the initial program)."""
+
+    id: int
+    submission: int
+    code: str
+    parent_id: int | None
+    inspiration_ids: tuple[int, ...]
+    island: int
+    generation: int
+    mutator: str
+    metrics: dict[str, float]
+    artifacts: dict[str, str]
+    score: float
+    ok: bool
+    features: dict[str, float]
+    created_at: float
+    eval_time_s: float
+    llm_call_id: int | None = None
+
+    @property
+    def is_valid(self) -> bool:
+        """True when the evaluation succeeded with a finite score (eligible as a parent)."""
+        return self.ok and math.isfinite(self.score)
+
+
+@dataclass(frozen=True)
+class LLMCall:
+    """One request to a language model, successful or not (never holds an API key)."""
+
+    submission: int
+    model: str
+    messages: tuple[dict[str, str], ...]
+    response: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    error: str | None
+    created_at: float
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class FailedGeneration:
+    """A generation attempt that produced no program to evaluate, and why.
+
+    ``kind`` is one of ``no_edit`` (nothing parseable), ``edit_rejected`` (parse ok, apply failed),
+    ``provider_error`` (the model call failed), ``duplicate`` (same code as an evaluated program),
+    ``cancelled`` (stopped before it finished).
+    """
+
+    submission: int
+    kind: str
+    reason: str
+    parent_id: int | None
+    created_at: float
+    llm_call_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Metadata of a run, written once when the run directory is created."""
+
+    task_dir: str
+    task_name: str
+    config: dict[str, Any]
+    seed: int
+    created_at: float
+    evoforge_version: str
