@@ -58,7 +58,7 @@ class DatabaseConfig(_Strict):
     exploitation_ratio: float = Field(default=0.7, ge=0, le=1)
     elite_ratio: float = Field(default=0.1, ge=0, le=1)
     num_top_inspirations: int = Field(default=2, ge=0)
-    num_diverse_inspirations: int = Field(default=2, ge=0)
+    num_diverse_inspirations: int = Field(default=1, ge=0)
     migration_interval: int = Field(default=20, gt=0)
     migration_count: int = Field(default=1, ge=0)
 
@@ -72,8 +72,6 @@ class DatabaseConfig(_Strict):
 
 class PromptConfig(_Strict):
     system_message: str | None = None
-    num_top_programs: int = Field(default=2, ge=0)
-    num_diverse_programs: int = Field(default=1, ge=0)
     include_artifacts: bool = True
     max_artifact_chars: int = Field(default=2000, gt=0)
     edit_mode: Literal["diff", "rewrite"] = "diff"

@@ -1,0 +1,236 @@
+"""The `evoforge` command line. User mistakes end in one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evoforge.errors import EvoforgeError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str) -> None:
+    click.echo(f"evoforge: {message}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="evoforge")
+@click.option("-v", "--verbose", is_flag=True, help="Log every failed generation and more detail.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Evolve programs with language models and sandboxed evaluators."""
+    ctx.obj = {"verbose": verbose}
+
+
+@cli.command()
+@click.argument("name", type=click.Path(path_type=Path))
+def init(name: Path) -> None:
+    """Create a task folder NAME with a commented program, evaluator, config and context."""
+    if name.exists() and any(name.iterdir()):
+        _fail(f"{name}: already exists and is not empty")
+    templates = Path(__file__).parent / "templates"
+    name.mkdir(parents=True, exist_ok=True)
+    for template in sorted(templates.iterdir()):
+        if template.is_file() and not template.name.startswith(("_", ".")):
+            shutil.copyfile(template, name / template.name)
+    click.echo(f"created {name}/ — edit it, then: evoforge run {name} --model NAME --base-url URL")
+
+
+def _start(ctx: click.Context, run: Any) -> None:
+    """Run a start or resume coroutine factory with progress output and the CLI's exit codes."""
+    from evoforge.api import run_sync
+    from evoforge.events import EventBus
+    from evoforge.runner import run_evolution
+    from evoforge.ui.console import ConsoleProgress, setup_logging
+
+    setup_logging(ctx.obj["verbose"])
+    bus = EventBus()
+    progress = ConsoleProgress()
+    bus.subscribe(progress)
+    try:
+        result = run_sync(run_evolution(bus=bus, handle_signals=True, **run))
+    finally:
+        progress.close()
+    if result.best_path is not None:
+        click.echo(f"best score {result.best_score:.10g} (program {result.best_program_id}): {result.best_path}")
+    if result.stop_reason == "stopped by SIGINT":
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@cli.command()
+@click.argument("task_dir", type=click.Path(path_type=Path))
+@click.option("--run-dir", type=click.Path(path_type=Path), help="Where the run is stored (default runs/TASK-TIME).")
+@click.option("--iterations", type=click.IntRange(min=1), help="Programs to evaluate in total, the initial one included.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. llm.max_inflight=16.")
+@click.option("--model", help="Shorthand for a one-model ensemble: the model name.")
+@click.option("--base-url", help="Shorthand: the OpenAI-compatible endpoint of --model.")
+@click.option("--seed", type=int, help="Random seed of the run.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    task_dir: Path,
+    run_dir: Path | None,
+    iterations: int | None,
+    config_path: Path | None,
+    sets: tuple[str, ...],
+    model: str | None,
+    base_url: str | None,
+    seed: int | None,
+) -> None:
+    """Start evolving the task in TASK_DIR."""
+    from evoforge.api import default_run_dir, resolve_config
+    from evoforge.task import load_task
+
+    task = load_task(task_dir)
+    overrides = list(sets)
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    if base_url and not model:
+        _fail("--base-url needs --model NAME")
+    if model:
+        entry: dict[str, Any] = {"name": model}
+        if base_url:
+            entry["base_url"] = base_url
+        overrides.append(f"llm.models={json.dumps([entry])}")
+    config = resolve_config(task, config_path, overrides)
+    target = run_dir if run_dir is not None else default_run_dir(task)
+    _start(ctx, {"run_dir": target, "task": task, "config": config, "iterations": iterations})
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--iterations", type=click.IntRange(min=1), help="New total of evaluated programs.")
+@click.pass_context
+def resume(ctx: click.Context, run_dir: Path, iterations: int | None) -> None:
+    """Continue the run in RUN_DIR after a crash, a kill or a clean stop."""
+    _start(ctx, {"run_dir": run_dir, "iterations": iterations})
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status(run_dir: Path, as_json: bool) -> None:
+    """Show the counts and the best score of a run."""
+    from evoforge.runview import RunView
+
+    with RunView(run_dir) as view:
+        info = view.status()
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    best = "-" if info["best_score"] is None else f"{info['best_score']:.10g} (program {info['best_program_id']})"
+    state = "running" if info["running"] else "not running"
+    click.echo(f"{info['task']} · {state} · {info['evaluated']}/{info['iterations']} evaluated · best {best}")
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(info["failures_by_kind"].items())) or "none"
+    click.echo(f"failed generations: {info['failed_generations']} ({kinds})")
+    click.echo(f"tokens: {info['prompt_tokens']:,} prompt, {info['completion_tokens']:,} completion")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the code to this file.")
+def best(run_dir: Path, output: Path | None) -> None:
+    """Print (or write) the best program of a run."""
+    from evoforge.runview import RunView
+
+    with RunView(run_dir) as view:
+        program = view.best()
+    if program is None:
+        _fail(f"{run_dir}: no valid program yet")
+        return
+    if output is None:
+        click.echo(program.code, nl=False)
+    else:
+        output.write_text(program.code, encoding="utf-8")
+        click.echo(f"program {program.id} (score {program.score:.10g}) written to {output}", err=True)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("program_id", type=int)
+def show(run_dir: Path, program_id: int) -> None:
+    """Show one program: code, metrics, artifacts, parent, diff, prompt and response."""
+    from evoforge.runview import RunView
+
+    with RunView(run_dir) as view:
+        program = view.program(program_id)
+        diff = view.diff_to_parent(program)
+        call = view.llm_call(program.llm_call_id)
+    score = f"{program.score:.10g}" if math.isfinite(program.score) else "failed"
+    click.echo(f"# program {program.id} · score {score} · parent {program.parent_id} · island {program.island} "
+               f"· generation {program.generation} · {program.mutator} · {program.eval_time_s:.2f} s")
+    click.echo(f"metrics: {json.dumps(program.metrics)}")
+    for name, text in program.artifacts.items():
+        click.echo(f"\n## artifact {name}\n{text}")
+    click.echo(f"\n## code\n{program.code}")
+    if diff is not None:
+        click.echo(f"\n## diff to parent\n{diff}")
+    if call is not None:
+        for message in call.messages:
+            click.echo(f"\n## prompt ({message['role']})\n{message['content']}")
+        click.echo(f"\n## response ({call.model}, {call.latency_s:.2f} s)\n{call.response}")
+
+
+@cli.command(name="eval")
+@click.argument("task_dir", type=click.Path(path_type=Path))
+@click.argument("program_file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml).")
+def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Path | None) -> None:
+    """Evaluate PROGRAM_FILE with the evaluator of TASK_DIR, in the sandbox."""
+    from evoforge.api import resolve_config, run_sync
+    from evoforge.runner import make_sandbox
+    from evoforge.task import load_task
+
+    task = load_task(task_dir)
+    config = resolve_config(task, config_path, [])
+    try:
+        code = program_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"{program_file}: cannot read: {error}")
+        return
+    evaluation = run_sync(make_sandbox(task, config).evaluate(code, task.program_filename))
+    if as_json:
+        score = evaluation.score if math.isfinite(evaluation.score) else None
+        click.echo(json.dumps({"ok": evaluation.ok, "score": score, "metrics": evaluation.metrics,
+                               "artifacts": evaluation.artifacts, "error": evaluation.error,
+                               "duration_s": evaluation.duration_s}))
+        return
+    click.echo(f"score: {evaluation.score:.10g}" if evaluation.ok else f"failed: {evaluation.error}")
+    for name, value in evaluation.metrics.items():
+        click.echo(f"  {name}: {value:.10g}")
+    for name, text in evaluation.artifacts.items():
+        click.echo(f"--- {name}\n{text}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one line and exit 2 for any error a user can cause."""
+    try:
+        cli.main(args=argv, prog_name="evoforge", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("evoforge: aborted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("evoforge: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except EvoforgeError as error:
+        _fail(str(error))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""The asyncio loop: select → propose → evaluate → store, many generations in flight.
+
+Reproducibility by design: every generation attempt gets a submission number ``s`` and its own
+RNG seeded from ``(seed, s)``; results are *stored* as soon as they exist (nothing evaluated is
+lost on a crash) but *applied* to the archive in submission order, and the parent of ``s`` is
+drawn from the archive holding exactly the results of submissions ``< s - window + 1``. With a
+deterministic model and evaluator the sequence of programs (ordered by submission) is therefore
+the same at any concurrency; the only lag is the window, the number of generations in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import random
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from evoforge.budgets import Budget
+from evoforge.config import Config
+from evoforge.database.archive import Archive
+from evoforge.database.features import FeatureReference, compute_features
+from evoforge.errors import TaskError
+from evoforge.evaluation.sandbox import Sandbox
+from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
+from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
+from evoforge.records import Candidate, Evaluation, FailedGeneration, Program
+from evoforge.storage.sqlite import SQLiteStore
+from evoforge.task import Task
+
+log = logging.getLogger(__name__)
+
+REJECTIONS_KEPT = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one submission produced: a stored program or a recorded failure."""
+
+    submission: int
+    program: Program | None = None
+    failure: FailedGeneration | None = None
+
+
+def submission_rng(seed: int, submission: int) -> random.Random:
+    """The RNG of one generation attempt: a pure function of the run seed and the submission."""
+    return random.Random(f"evoforge:{seed}:{submission}")
+
+
+def code_digest(code: str) -> str:
+    return hashlib.blake2b(code.encode(), digest_size=16).hexdigest()
+
+
+async def evaluate_initial(task: Task, sandbox: Sandbox) -> Evaluation:
+    """Evaluate the task's initial program in the sandbox; it must succeed for a run to start."""
+    evaluation = await sandbox.evaluate(task.initial_code, task.program_filename)
+    if not evaluation.ok or not math.isfinite(evaluation.score):
+        reason = evaluation.error or f"score is {evaluation.score}"
+        raise TaskError(f"{task.program_path}: the initial program failed evaluation: {reason}")
+    return evaluation
+
+
+class Controller:
+    """Schedules generations and evaluations; the only writer of the run's store."""
+
+    def __init__(
+        self,
+        *,
+        task: Task,
+        config: Config,
+        store: SQLiteStore,
+        sandbox: Sandbox,
+        mutator: Mutator,
+        budget: Budget,
+        bus: EventBus,
+        run_dir: Path,
+    ) -> None:
+        self._task = task
+        self._config = config
+        self._store = store
+        self._sandbox = sandbox
+        self._mutator = mutator
+        self._budget = budget
+        self._bus = bus
+        self._run_dir = run_dir
+        self._llm_slots = asyncio.Semaphore(config.llm.max_inflight)
+        self._eval_slots = asyncio.Semaphore(config.evaluation.parallel)
+        self.window = config.llm.max_inflight + config.evaluation.parallel
+        self._completed: asyncio.Queue[Outcome | BaseException] = asyncio.Queue()
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._ready: dict[int, Outcome] = {}
+        self._rejections: dict[int, deque[str]] = defaultdict(lambda: deque(maxlen=REJECTIONS_KEPT))
+        self._digests: set[str] = set()
+        self._consecutive_failures = 0
+        programs = list(store.programs())
+        if not programs:
+            raise TaskError(f"{run_dir}: the run holds no evaluated program")
+        self._reference = FeatureReference.from_code(programs[0].code)
+        self.archive = Archive(config.database, self._reference)
+        for program in programs:
+            self.archive.add(program)
+            self._digests.add(code_digest(program.code))
+        self.evaluated = len(programs)
+        self.failed = store.count_failed_generations()
+        self.best: Program | None = self.archive.best()
+        self._next_submission = store.max_submission() + 1
+        self._next_to_apply = self._next_submission
+
+    @property
+    def best_score(self) -> float:
+        return self.best.score if self.best is not None else -math.inf
+
+    def request_stop(self, reason: str) -> None:
+        """Stop submitting; in-flight work is cancelled and recorded. Safe from a signal handler."""
+        self._budget.request_stop(reason)
+        self._completed.put_nowait(asyncio.CancelledError(reason))
+
+    async def run(self) -> str:
+        """Run until a budget or a signal stops it; return the stop reason."""
+        loop = asyncio.get_running_loop()
+        if self._budget.max_wall_time_s is not None:
+            remaining = max(0.0, self._budget.max_wall_time_s - self._budget.elapsed())
+            reason = f"reached the wall-time limit of {self._budget.max_wall_time_s:g} s"
+            timer = loop.call_later(remaining, self.request_stop, reason)
+        else:
+            timer = None
+        try:
+            self._budget.update(self.evaluated, self.best_score, self._consecutive_failures)
+            self._fill_window()
+            while self._inflight:
+                item = await self._completed.get()
+                if isinstance(item, BaseException):
+                    if isinstance(item, asyncio.CancelledError):
+                        break
+                    raise item
+                self._record(item)
+                self._budget.update(self.evaluated, self.best_score, self._consecutive_failures)
+                self._fill_window()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            await self._cancel_inflight()
+            await self._mutator.aclose()
+        return self._budget.stop_reason or "finished"
+
+    def _fill_window(self) -> None:
+        """Submit generations while the window, the budget and the iteration target allow."""
+        while (
+            not self._budget.stopping
+            and len(self._inflight) < self.window
+            and self.evaluated + len(self._inflight) < self._budget.iterations
+        ):
+            submission = self._next_submission
+            self._next_submission += 1
+            self._apply_through(submission - self.window)
+            rng = submission_rng(self._config.seed, submission)
+            island = submission % self._config.database.num_islands
+            selection = self.archive.sample(island, rng)
+            request = ProposalRequest(
+                submission=submission,
+                parent=selection.parent,
+                top=tuple(selection.top),
+                diverse=tuple(selection.diverse),
+                rejections=tuple(self._rejections.get(selection.parent.id, ())),
+                rng=rng,
+            )
+            task = asyncio.create_task(self._generate(request, island), name=f"generation-{submission}")
+            self._inflight[submission] = task
+
+    def _apply_through(self, last: int) -> None:
+        """Apply finished outcomes to the archive, in submission order, up to ``last`` inclusive.
+
+        Every submission up to ``last`` has finished: at most ``window`` are in flight.
+        """
+        while self._next_to_apply <= last:
+            outcome = self._ready.pop(self._next_to_apply)
+            if outcome.program is not None:
+                improved = self.archive.add(outcome.program) > 0
+                self._mutator.tell(outcome.program, improved)
+            elif outcome.failure is not None and outcome.failure.kind == "edit_rejected":
+                self._rejections[outcome.failure.parent_id].append(outcome.failure.reason)
+            self._next_to_apply += 1
+
+    def _record(self, outcome: Outcome) -> None:
+        """Count a finished submission and announce it; archive application waits for its turn."""
+        self._inflight.pop(outcome.submission, None)
+        self._ready[outcome.submission] = outcome
+        if outcome.program is not None:
+            program = outcome.program
+            self.evaluated += 1
+            new_best = program.is_valid and program.score > self.best_score
+            if new_best:
+                self.best = program
+            self._consecutive_failures = 0
+            self._bus.emit(ProgramEvaluated(program, new_best, self.evaluated, len(self._inflight)))
+        elif outcome.failure is not None:
+            self.failed += 1
+            self._consecutive_failures += 1
+            self._bus.emit(GenerationFailed(outcome.failure, self.failed))
+
+    async def _generate(self, request: ProposalRequest, island: int) -> None:
+        """One generation attempt; its outcome (or a fatal error) goes to the completion queue."""
+        try:
+            outcome = await self._attempt(request, island)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # a fatal provider error or a bug: the loop decides
+            self._completed.put_nowait(error)
+            return
+        self._completed.put_nowait(outcome)
+
+    async def _attempt(self, request: ProposalRequest, island: int) -> Outcome:
+        async with self._llm_slots:
+            proposal = await self._mutator.propose(request)
+        llm_call_id = self._store_llm_call(proposal)
+        if proposal.code is None:
+            return self._fail(request, proposal.failure_kind or "no_edit", proposal.reason or "", llm_call_id)
+        digest = code_digest(proposal.code)
+        if digest in self._digests:
+            return self._fail(request, "duplicate", "the child is identical to a program already evaluated", llm_call_id)
+        self._digests.add(digest)
+        candidate = Candidate(
+            submission=request.submission,
+            code=proposal.code,
+            parent_id=request.parent.id,
+            inspiration_ids=tuple(p.id for p in (*request.top, *request.diverse)),
+            island=island,
+            generation=request.parent.generation + 1,
+            mutator=self._mutator.name,
+            llm_call_id=llm_call_id,
+        )
+        async with self._eval_slots:
+            evaluation = await self._sandbox.evaluate(candidate.code, self._task.program_filename)
+        features = compute_features(
+            candidate.code, evaluation.metrics, self._reference, self._config.database.feature_dimensions
+        )
+        program = self._store.add_program(candidate, evaluation, features)
+        return Outcome(request.submission, program=program)
+
+    def _store_llm_call(self, proposal: Proposal) -> int | None:
+        if proposal.llm_call is None:
+            return None
+        call = proposal.llm_call
+        self._bus.emit(TokensUsed(call.prompt_tokens, call.completion_tokens))
+        return self._store.add_llm_call(call)
+
+    def _fail(self, request: ProposalRequest, kind: str, reason: str, llm_call_id: int | None) -> Outcome:
+        failure = FailedGeneration(
+            submission=request.submission,
+            kind=kind,
+            reason=reason,
+            parent_id=request.parent.id,
+            created_at=time.time(),
+            llm_call_id=llm_call_id,
+        )
+        self._store.add_failed_generation(failure)
+        return Outcome(request.submission, failure=failure)
+
+    async def _cancel_inflight(self) -> None:
+        """Cancel what is still running; keep what finished meanwhile, record the rest as cancelled."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        while not self._completed.empty():
+            item = self._completed.get_nowait()
+            if isinstance(item, Outcome):
+                self._record(item)
+        for submission in sorted(self._inflight):
+            failure = FailedGeneration(
+                submission=submission,
+                kind="cancelled",
+                reason=self._budget.stop_reason or "the run stopped",
+                parent_id=None,
+                created_at=time.time(),
+            )
+            self._store.add_failed_generation(failure)
+        self._inflight.clear()

@@ -1,0 +1,202 @@
+"""Wiring of one run, start or resume: task → sandbox → store → archive → controller → best program.
+
+This is the one function that reads like the system diagram; everything it calls has one job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from evoforge import __version__
+from evoforge.budgets import Budget
+from evoforge.config import Config, parse_config
+from evoforge.controller import Controller, evaluate_initial
+from evoforge.database.features import FeatureReference, compute_features
+from evoforge.errors import ConfigError, StoreError
+from evoforge.evaluation.sandbox import Sandbox
+from evoforge.events import EventBus, RunStarted, RunStopped
+from evoforge.mutators.base import Mutator
+from evoforge.records import Candidate, Program, RunInfo
+from evoforge.runlock import RunLock
+from evoforge.storage import DB_FILENAME, SQLiteStore
+from evoforge.task import Task, load_task
+
+log = logging.getLogger(__name__)
+
+BEST_STEM = "best_program"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished (or stopped) run leaves behind."""
+
+    run_dir: Path
+    best_program_id: int | None
+    best_code: str | None
+    best_score: float
+    best_metrics: dict[str, float]
+    best_path: Path | None
+    evaluated: int
+    failed_generations: int
+    stop_reason: str
+
+
+def make_mutator(task: Task, config: Config) -> Mutator:
+    """The mutator a config asks for (the language-model ensemble for now)."""
+    if not config.llm.models:
+        raise ConfigError(
+            "no language model configured: pass --model NAME --base-url URL or set llm.models in config.yaml"
+        )
+    from evoforge.mutators.llm import LLMMutator
+
+    return LLMMutator(task, config)
+
+
+def make_sandbox(task: Task, config: Config) -> Sandbox:
+    return Sandbox(task.evaluator_path, config.evaluation, score_metric=config.score_metric)
+
+
+def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
+    """Write the best program next to the database so it survives without evoforge."""
+    if best is None:
+        return None
+    path = run_dir / f"{BEST_STEM}{task.program_path.suffix}"
+    path.write_text(best.code, encoding="utf-8")
+    (run_dir / f"{BEST_STEM}.json").write_text(
+        json.dumps({"id": best.id, "score": best.score, "metrics": best.metrics}, indent=2), encoding="utf-8"
+    )
+    return path
+
+
+async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
+    """Evaluate the initial program, then create the run's store holding it as program 0."""
+    if (run_dir / DB_FILENAME).exists():
+        raise StoreError(f"{run_dir} already holds a run: use `evoforge resume {run_dir}` or another --run-dir")
+    evaluation = await evaluate_initial(task, make_sandbox(task, config))
+    info = RunInfo(
+        task_dir=str(task.directory),
+        task_name=task.name,
+        config=config.model_dump(mode="json"),
+        seed=config.seed,
+        created_at=time.time(),
+        evoforge_version=__version__,
+    )
+    store = SQLiteStore.create(run_dir, info)
+    initial = Candidate(
+        submission=0,
+        code=task.initial_code,
+        parent_id=None,
+        inspiration_ids=(),
+        island=0,
+        generation=0,
+        mutator="initial",
+    )
+    reference = FeatureReference.from_code(task.initial_code)
+    features = compute_features(task.initial_code, evaluation.metrics, reference, config.database.feature_dimensions)
+    store.add_program(initial, evaluation, features)
+    return store
+
+
+def open_run(run_dir: Path, iterations: int | None) -> tuple[SQLiteStore, Task, Config]:
+    """Open an existing run with the task and config it was started with."""
+    store = SQLiteStore.open(run_dir)
+    info = store.info()
+    task = load_task(info.task_dir)
+    data = dict(info.config)
+    if iterations is not None:
+        data["iterations"] = iterations
+    return store, task, parse_config(data, f"{run_dir / DB_FILENAME} (stored config)")
+
+
+async def run_evolution(
+    run_dir: Path,
+    *,
+    task: Task | None = None,
+    config: Config | None = None,
+    iterations: int | None = None,
+    bus: EventBus | None = None,
+    handle_signals: bool = False,
+) -> RunResult:
+    """Start a new run (``task`` and ``config`` given) or resume the one in ``run_dir``."""
+    bus = bus or EventBus()
+    run_dir = run_dir.expanduser().resolve()
+    resumed = task is None
+    if resumed:
+        store, task, config = open_run(run_dir, iterations)
+    else:
+        assert config is not None
+        if iterations is not None:
+            config = config.model_copy(update={"iterations": iterations})
+        store = await create_run(task, config, run_dir)
+    with store, RunLock(run_dir):
+        controller = Controller(
+            task=task,
+            config=config,
+            store=store,
+            sandbox=make_sandbox(task, config),
+            mutator=make_mutator(task, config),
+            budget=Budget.from_config(config),
+            bus=bus,
+            run_dir=run_dir,
+        )
+        bus.emit(
+            RunStarted(
+                run_dir=run_dir,
+                task_name=task.name,
+                iterations=config.iterations,
+                evaluated=controller.evaluated,
+                best_score=controller.best_score,
+                resumed=resumed,
+                models=tuple(m.name for m in config.llm.models),
+            )
+        )
+        with SignalStop(controller, handle_signals):
+            reason = await controller.run()
+        best = controller.best
+        best_path = export_best(run_dir, task, best)
+        bus.emit(RunStopped(reason, controller.evaluated, controller.failed, best, best_path))
+        return RunResult(
+            run_dir=run_dir,
+            best_program_id=best.id if best else None,
+            best_code=best.code if best else None,
+            best_score=controller.best_score,
+            best_metrics=dict(best.metrics) if best else {},
+            best_path=best_path,
+            evaluated=controller.evaluated,
+            failed_generations=controller.failed,
+            stop_reason=reason,
+        )
+
+
+class SignalStop:
+    """While active, SIGINT/SIGTERM ask the controller to stop cleanly (a second SIGINT aborts)."""
+
+    def __init__(self, controller: Controller, enabled: bool) -> None:
+        self._controller = controller
+        self._enabled = enabled
+        self.signal_received: int | None = None
+
+    def __enter__(self) -> SignalStop:
+        if self._enabled:
+            loop = asyncio.get_running_loop()
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(number, self._on_signal, number)
+        return self
+
+    def _on_signal(self, number: int) -> None:
+        if self.signal_received == signal.SIGINT and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal_received = number
+        self._controller.request_stop(f"stopped by {signal.Signals(number).name}")
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._enabled:
+            loop = asyncio.get_running_loop()
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(number)
