@@ -129,10 +129,12 @@ async def run_evolution(
     resumed = task is None
     if resumed:
         store, task, config = open_run(run_dir, iterations)
+        mutator = make_mutator(task, config)
     else:
         assert config is not None
         if iterations is not None:
             config = config.model_copy(update={"iterations": iterations})
+        mutator = make_mutator(task, config)
         store = await create_run(task, config, run_dir)
     with store, RunLock(run_dir):
         controller = Controller(
@@ -140,7 +142,7 @@ async def run_evolution(
             config=config,
             store=store,
             sandbox=make_sandbox(task, config),
-            mutator=make_mutator(task, config),
+            mutator=mutator,
             budget=Budget.from_config(config),
             bus=bus,
             run_dir=run_dir,
