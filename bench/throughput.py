@@ -1,0 +1,124 @@
+"""Pipeline throughput against the scripted server: iterations/s versus the ideal, and controller CPU.
+
+The scripted server runs in its own process so that the controller's CPU time (this process; the
+sandboxed evaluations are children and not counted) is the controller's alone. Prints one line per
+setting and appends a table to bench/RESULTS.md with --record.
+
+    python bench/throughput.py [--latency 0.5] [--inflight 16] [--iterations 320] [--record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import evoforge
+from evoforge.config import parse_config
+from evoforge.evaluation.sandbox import Sandbox
+
+PROGRAM = "# EVOLVE-BLOCK-START\ndef solve():\n    x = 1.0\n    return x\n# EVOLVE-BLOCK-END\n"
+EVALUATOR = (
+    "import importlib.util\n\n"
+    "def evaluate(program_path):\n"
+    "    spec = importlib.util.spec_from_file_location('candidate', program_path)\n"
+    "    module = importlib.util.module_from_spec(spec)\n"
+    "    spec.loader.exec_module(module)\n"
+    "    return {'combined_score': -abs(module.solve() - 3.7)}\n"
+)
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evoforge.testing.scripted_server", "--port", "0", "--latency", str(latency),
+         "--responder", "tweak-constants"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    base_url = line.split()[-1]
+    return process, base_url
+
+
+def evaluation_time(task: Path, parallel: int) -> float:
+    config = parse_config({"evaluation": {"parallel": parallel}})
+    sandbox = Sandbox(task / "evaluator.py", config.evaluation)
+
+    async def measure() -> list[float]:
+        times = []
+        for _ in range(10):
+            start = time.perf_counter()
+            await sandbox.evaluate(PROGRAM)
+            times.append(time.perf_counter() - start)
+        return times
+
+    return statistics.median(asyncio.run(measure()))
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(latency: float, inflight: int, iterations: int, parallel: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as root:
+        task = Path(root) / "task"
+        task.mkdir()
+        (task / "initial_program.py").write_text(PROGRAM)
+        (task / "evaluator.py").write_text(EVALUATOR)
+        eval_s = evaluation_time(task, parallel)
+        server, base_url = start_server(latency)
+        try:
+            wall0, cpu0 = time.perf_counter(), cpu_seconds()
+            result = evoforge.evolve(
+                task, run_dir=Path(root) / "run", iterations=iterations,
+                llm__models=[{"name": "scripted", "base_url": base_url, "max_concurrency": inflight}],
+                llm__max_inflight=inflight, evaluation__parallel=parallel,
+            )
+            wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+        finally:
+            server.terminate()
+            server.wait()
+    done = result.evaluated - 1
+    ideal = min(inflight / latency if latency else float("inf"), parallel / eval_s)
+    rate = done / wall
+    return {"rate": rate, "ideal": ideal, "ratio": rate / ideal, "cpu_ms": 1000 * cpu / done, "eval_ms": 1000 * eval_s,
+            "failed": result.failed_generations}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.5])
+    parser.add_argument("--inflight", type=int, nargs="+", default=[16])
+    parser.add_argument("--iterations", type=int, default=320)
+    parser.add_argument("--parallel", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--record", action="store_true", help="Append the table to bench/RESULTS.md.")
+    args = parser.parse_args()
+    rows = []
+    header = "| latency s | in flight | eval ms | it/s | ideal it/s | ratio | controller CPU ms/it | failed gens |"
+    print(header)
+    for latency in args.latency:
+        for inflight in args.inflight:
+            r = run_once(latency, inflight, args.iterations, args.parallel)
+            row = (f"| {latency} | {inflight} | {r['eval_ms']:.1f} | {r['rate']:.2f} | {r['ideal']:.2f} | "
+                   f"{r['ratio']:.1%} | {r['cpu_ms']:.2f} | {r['failed']} |")
+            rows.append(row)
+            print(row, flush=True)
+    if args.record:
+        results = Path(__file__).parent / "RESULTS.md"
+        stamp = time.strftime("%Y-%m-%d")
+        with results.open("a") as out:
+            out.write(f"\n### throughput.py, {stamp}, {os.cpu_count()} cores, {args.iterations} iterations, "
+                      f"evaluation.parallel={args.parallel}\n\n{header}\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+            out.write("\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()
