@@ -31,13 +31,13 @@ class ModelConfig(_Strict):
     max_tokens: int = Field(default=4096, gt=0)
     timeout: float = Field(default=120.0, gt=0)
     max_concurrency: int = Field(default=16, gt=0)
+    send_seed: bool = True
 
 
 class LLMConfig(_Strict):
     models: list[ModelConfig] = Field(default_factory=list)
     max_inflight: int = Field(default=8, gt=0)
     retries: int = Field(default=3, ge=0)
-    retry_backoff_s: float = Field(default=1.0, ge=0)
     connect_timeout: float = Field(default=10.0, gt=0)
 
 

@@ -153,6 +153,7 @@ class Controller:
             not self._budget.stopping
             and len(self._inflight) < self.window
             and self.evaluated + len(self._inflight) < self._budget.iterations
+            and self._next_submission - self.window < self._first_unfinished()
         ):
             submission = self._next_submission
             self._next_submission += 1
@@ -171,10 +172,17 @@ class Controller:
             task = asyncio.create_task(self._generate(request, island), name=f"generation-{submission}")
             self._inflight[submission] = task
 
+    def _first_unfinished(self) -> int:
+        """The oldest submission still running: the window may not slide past it."""
+        frontier = self._next_to_apply
+        while frontier in self._ready:
+            frontier += 1
+        return frontier
+
     def _apply_through(self, last: int) -> None:
         """Apply finished outcomes to the archive, in submission order, up to ``last`` inclusive.
 
-        Every submission up to ``last`` has finished: at most ``window`` are in flight.
+        Every submission up to ``last`` has finished: the window never slides past a running one.
         """
         while self._next_to_apply <= last:
             outcome = self._ready.pop(self._next_to_apply)

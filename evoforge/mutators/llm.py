@@ -38,7 +38,7 @@ class LLMMutator(Mutator):
         client = self._ensemble.choose(request.rng)
         started = time.time()
         try:
-            completion = await client.complete(messages)
+            completion = await client.complete(messages, seed=request.rng.randrange(2**31))
         except ProviderError as error:
             if error.fatal:
                 raise

@@ -1,0 +1,1 @@
+"""Language-model access over the OpenAI chat-completions protocol."""

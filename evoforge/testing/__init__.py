@@ -1,0 +1,1 @@
+"""Test helpers shipped with evoforge: the scripted OpenAI-protocol server and the demo."""
