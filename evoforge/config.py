@@ -133,16 +133,30 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if not sep or not key.strip():
         raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. --set evaluation.timeout_s=30")
     parts = key.strip().split(".")
-    node = data
+    node: Any = data
     for part in parts[:-1]:
+        if isinstance(node, list):
+            node = _list_item(node, part, assignment)
+            continue
         child = node.setdefault(part, {})
-        if not isinstance(child, dict):
+        if not isinstance(child, dict | list):
             raise ConfigError(f"--set {assignment!r}: '{part}' is not a section")
         node = child
+    if isinstance(node, list):
+        _list_item(node, parts[-1], assignment)
+        node[int(parts[-1])] = yaml.safe_load(raw)
+        return
     try:
         node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         node[parts[-1]] = raw
+
+
+def _list_item(items: list[Any], index: str, assignment: str) -> Any:
+    """``models.0`` addresses the first model of a list."""
+    if not index.isdigit() or int(index) >= len(items):
+        raise ConfigError(f"--set {assignment!r}: '{index}' is not an index of a list of {len(items)}")
+    return items[int(index)]
 
 
 def load_config(

@@ -91,3 +91,11 @@ def test_every_key_is_documented() -> None:
     keys = _dotted_keys(Config) + [f"llm.models[].{k}" for k in _dotted_keys(ModelConfig)]
     missing = [key for key in keys if f"`{key}`" not in text]
     assert not missing, f"undocumented config keys: {missing}"
+
+
+def test_override_addresses_list_items(tmp_path: Path) -> None:
+    path = write(tmp_path, "llm:\n  models:\n    - {name: a}\n    - {name: b}\n")
+    config = load_config(path, ["llm.models.1.temperature=0.2"])
+    assert config.llm.models[1].temperature == 0.2
+    with pytest.raises(ConfigError, match="not an index"):
+        load_config(path, ["llm.models.5.temperature=0.2"])

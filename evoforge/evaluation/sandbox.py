@@ -21,6 +21,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig
@@ -36,15 +37,23 @@ DRAIN_AFTER_KILL_S = 2.0
 SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-async def read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, int]:
-    """Read ``stream`` to its end keeping at most ``cap`` bytes; return (kept, dropped byte count)."""
+async def read_capped(
+    stream: asyncio.StreamReader, cap: int, on_overflow: Callable[[], None] | None = None
+) -> tuple[bytes, int]:
+    """Read ``stream`` to its end keeping at most ``cap`` bytes; return (kept, dropped byte count).
+
+    ``on_overflow`` runs once when the cap is passed (the sandbox kills the flooding process there).
+    """
     kept = bytearray()
     dropped = 0
     while chunk := await stream.read(CHUNK):
         room = cap - len(kept)
         if room > 0:
             kept += chunk[:room]
-        dropped += max(0, len(chunk) - max(room, 0))
+        overflow = max(0, len(chunk) - max(room, 0))
+        if overflow and not dropped and on_overflow is not None:
+            on_overflow()
+        dropped += overflow
     return bytes(kept), dropped
 
 
@@ -134,10 +143,19 @@ class Sandbox:
             lambda: asyncio.StreamReaderProtocol(result_reader), os.fdopen(read_fd, "rb", buffering=0)
         )
         assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        overflowed: list[str] = []
+
+        def stop_flood(stream: str) -> Callable[[], None]:
+            def kill() -> None:
+                overflowed.append(stream)
+                _kill_group(process.pid)
+
+            return kill
+
         readers = [
-            asyncio.ensure_future(read_capped(process.stdout, config.max_output_bytes)),
-            asyncio.ensure_future(read_capped(process.stderr, config.max_output_bytes)),
-            asyncio.ensure_future(read_capped(result_reader, RESULT_CAP)),
+            asyncio.ensure_future(read_capped(process.stdout, config.max_output_bytes, stop_flood("stdout"))),
+            asyncio.ensure_future(read_capped(process.stderr, config.max_output_bytes, stop_flood("stderr"))),
+            asyncio.ensure_future(read_capped(result_reader, RESULT_CAP, stop_flood("result"))),
         ]
         timed_out = False
         try:
@@ -160,12 +178,13 @@ class Sandbox:
                 task.cancel()
             transport.close()
         outputs = [task.result() if task.done() and not task.cancelled() else (b"", 0) for task in readers]
-        return self._interpret(process.returncode, timed_out, *outputs)
+        return self._interpret(process.returncode, timed_out, overflowed, *outputs)
 
     def _interpret(
         self,
         returncode: int | None,
         timed_out: bool,
+        overflowed: list[str],
         stdout: tuple[bytes, int],
         stderr: tuple[bytes, int],
         result: tuple[bytes, int],
@@ -173,6 +192,9 @@ class Sandbox:
         artifacts = {name: _text(*data) for name, data in (("stdout", stdout), ("stderr", stderr)) if data[0]}
         if timed_out:
             return Evaluation.failure(f"timeout after {self._config.timeout_s:g} s", artifacts)
+        if overflowed:
+            limit = self._config.max_output_bytes if overflowed[0] != "result" else RESULT_CAP
+            return Evaluation.failure(f"output limit exceeded: more than {limit} bytes on {overflowed[0]}", artifacts)
         if not result[0]:
             return Evaluation.failure(self._exit_reason(returncode), artifacts)
         try:

@@ -63,5 +63,12 @@ def test_run_that_does_not_exist(tmp_path: Path, command: str) -> None:
 def test_initial_program_that_fails(tmp_path: Path) -> None:
     task = write_task(tmp_path)
     (task / "initial_program.py").write_text("# EVOLVE-BLOCK-START\ndef solve():\n    return 'x'\n# EVOLVE-BLOCK-END\n")
-    result = evoforge_cli("run", str(task), "--model", "m", "--run-dir", str(tmp_path / "r"))
+    result = evoforge_cli("run", str(task), "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+                          "--run-dir", str(tmp_path / "r"))
     assert_one_line_error(result, "initial program failed evaluation")
+
+
+def test_missing_api_key_for_a_remote_model(tmp_path: Path) -> None:
+    task = write_task(tmp_path, "llm:\n  models:\n    - {name: m, api_key_env: EVOFORGE_NO_SUCH_KEY}\n")
+    result = evoforge_cli("run", str(task), "--set", "llm.models.0.temperature=0.1")
+    assert_one_line_error(result, "EVOFORGE_NO_SUCH_KEY is not set")
