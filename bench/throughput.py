@@ -37,9 +37,19 @@ EVALUATOR = (
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "evoforge.testing.scripted_server", "--port", "0", "--latency", str(latency),
-         "--responder", "tweak-constants"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "evoforge.testing.scripted_server",
+            "--port",
+            "0",
+            "--latency",
+            str(latency),
+            "--responder",
+            "tweak-constants",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline().strip()
@@ -78,9 +88,12 @@ def run_once(latency: float, inflight: int, iterations: int, parallel: int) -> d
         try:
             wall0, cpu0 = time.perf_counter(), cpu_seconds()
             result = evoforge.evolve(
-                task, run_dir=Path(root) / "run", iterations=iterations,
+                task,
+                run_dir=Path(root) / "run",
+                iterations=iterations,
                 llm__models=[{"name": "scripted", "base_url": base_url, "max_concurrency": inflight}],
-                llm__max_inflight=inflight, evaluation__parallel=parallel,
+                llm__max_inflight=inflight,
+                evaluation__parallel=parallel,
             )
             wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
         finally:
@@ -89,8 +102,14 @@ def run_once(latency: float, inflight: int, iterations: int, parallel: int) -> d
     done = result.evaluated - 1
     ideal = min(inflight / latency if latency else float("inf"), parallel / eval_s)
     rate = done / wall
-    return {"rate": rate, "ideal": ideal, "ratio": rate / ideal, "cpu_ms": 1000 * cpu / done, "eval_ms": 1000 * eval_s,
-            "failed": result.failed_generations}
+    return {
+        "rate": rate,
+        "ideal": ideal,
+        "ratio": rate / ideal,
+        "cpu_ms": 1000 * cpu / done,
+        "eval_ms": 1000 * eval_s,
+        "failed": result.failed_generations,
+    }
 
 
 def main() -> None:
@@ -102,21 +121,27 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="Append the table to bench/RESULTS.md.")
     args = parser.parse_args()
     rows = []
-    header = "| latency s | in flight | eval ms | it/s | ideal it/s | ratio | controller CPU ms/it | failed gens |"
+    header = (
+        "| latency s | in flight | eval ms | it/s | ideal it/s | ratio | controller CPU ms/it | failed gens |"
+    )
     print(header)
     for latency in args.latency:
         for inflight in args.inflight:
             r = run_once(latency, inflight, args.iterations, args.parallel)
-            row = (f"| {latency} | {inflight} | {r['eval_ms']:.1f} | {r['rate']:.2f} | {r['ideal']:.2f} | "
-                   f"{r['ratio']:.1%} | {r['cpu_ms']:.2f} | {r['failed']} |")
+            row = (
+                f"| {latency} | {inflight} | {r['eval_ms']:.1f} | {r['rate']:.2f} | {r['ideal']:.2f} | "
+                f"{r['ratio']:.1%} | {r['cpu_ms']:.2f} | {r['failed']} |"
+            )
             rows.append(row)
             print(row, flush=True)
     if args.record:
         results = Path(__file__).parent / "RESULTS.md"
         stamp = time.strftime("%Y-%m-%d")
         with results.open("a") as out:
-            out.write(f"\n### throughput.py, {stamp}, {os.cpu_count()} cores, {args.iterations} iterations, "
-                      f"evaluation.parallel={args.parallel}\n\n{header}\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+            out.write(
+                f"\n### throughput.py, {stamp}, {os.cpu_count()} cores, {args.iterations} iterations, "
+                f"evaluation.parallel={args.parallel}\n\n{header}\n{'| --- ' * 8}|\n"
+            )
             out.write("\n".join(rows) + "\n")
 
 

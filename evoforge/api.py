@@ -23,7 +23,9 @@ def default_run_dir(task: Task) -> Path:
     return Path("runs") / f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def resolve_config(task: Task, config: Config | dict[str, Any] | str | Path | None, sets: list[str]) -> Config:
+def resolve_config(
+    task: Task, config: Config | dict[str, Any] | str | Path | None, sets: list[str]
+) -> Config:
     """The task's config.yaml, or the given config (object, dict or YAML path), with ``key=value`` sets."""
     if isinstance(config, Config):
         return load_config(None, sets, base=config.model_dump()) if sets else config

@@ -43,7 +43,9 @@ def find_blocks(code: str, source: str = "program") -> list[Block]:
         marker = marker_of(line)
         if marker == START:
             if open_line is not None:
-                raise BlockError(f"{source}:{number + 1}: {START} inside the block opened on line {open_line + 1}")
+                raise BlockError(
+                    f"{source}:{number + 1}: {START} inside the block opened on line {open_line + 1}"
+                )
             open_line = number
         elif marker == END:
             if open_line is None:

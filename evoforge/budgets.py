@@ -38,18 +38,12 @@ class Budget:
         """Check every criterion against the current counts and record the first one met."""
         if evaluated >= self.iterations:
             self.request_stop(f"reached {self.iterations} evaluated programs")
-        elif (
-            self.target_score is not None
-            and math.isfinite(best_score)
-            and best_score >= self.target_score
-        ):
+        elif self.target_score is not None and math.isfinite(best_score) and best_score >= self.target_score:
             self.request_stop(f"reached the target score {self.target_score:g}")
         elif self.max_wall_time_s is not None and self.elapsed() >= self.max_wall_time_s:
             self.request_stop(f"reached the wall-time limit of {self.max_wall_time_s:g} s")
         elif consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
-            self.request_stop(
-                f"{consecutive_failures} generations in a row produced no program to evaluate"
-            )
+            self.request_stop(f"{consecutive_failures} generations in a row produced no program to evaluate")
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

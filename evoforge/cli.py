@@ -61,17 +61,33 @@ def _start(ctx: click.Context, run: Any) -> None:
     finally:
         progress.close()
     if result.best_path is not None:
-        click.echo(f"best score {result.best_score:.10g} (program {result.best_program_id}): {result.best_path}")
+        click.echo(
+            f"best score {result.best_score:.10g} (program {result.best_program_id}): {result.best_path}"
+        )
     if result.stop_reason == "stopped by SIGINT":
         sys.exit(EXIT_INTERRUPTED)
 
 
 @cli.command()
 @click.argument("task_dir", type=click.Path(path_type=Path))
-@click.option("--run-dir", type=click.Path(path_type=Path), help="Where the run is stored (default runs/TASK-TIME).")
-@click.option("--iterations", type=click.IntRange(min=1), help="Programs to evaluate in total, the initial one included.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. llm.max_inflight=16.")
+@click.option(
+    "--run-dir", type=click.Path(path_type=Path), help="Where the run is stored (default runs/TASK-TIME)."
+)
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=1),
+    help="Programs to evaluate in total, the initial one included.",
+)
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml)."
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. llm.max_inflight=16.",
+)
 @click.option("--model", help="Shorthand for a one-model ensemble: the model name.")
 @click.option("--base-url", help="Shorthand: the OpenAI-compatible endpoint of --model.")
 @click.option("--seed", type=int, help="Random seed of the run.")
@@ -128,7 +144,11 @@ def status(run_dir: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info))
         return
-    best = "-" if info["best_score"] is None else f"{info['best_score']:.10g} (program {info['best_program_id']})"
+    best = (
+        "-"
+        if info["best_score"] is None
+        else f"{info['best_score']:.10g} (program {info['best_program_id']})"
+    )
     state = "running" if info["running"] else "not running"
     click.echo(f"{info['task']} · {state} · {info['evaluated']}/{info['iterations']} evaluated · best {best}")
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(info["failures_by_kind"].items())) or "none"
@@ -167,8 +187,10 @@ def show(run_dir: Path, program_id: int) -> None:
         diff = view.diff_to_parent(program)
         call = view.llm_call(program.llm_call_id)
     score = f"{program.score:.10g}" if math.isfinite(program.score) else "failed"
-    click.echo(f"# program {program.id} · score {score} · parent {program.parent_id} · island {program.island} "
-               f"· generation {program.generation} · {program.mutator} · {program.eval_time_s:.2f} s")
+    click.echo(
+        f"# program {program.id} · score {score} · parent {program.parent_id} · island {program.island} "
+        f"· generation {program.generation} · {program.mutator} · {program.eval_time_s:.2f} s"
+    )
     click.echo(f"metrics: {json.dumps(program.metrics)}")
     for name, text in program.artifacts.items():
         click.echo(f"\n## artifact {name}\n{text}")
@@ -185,7 +207,9 @@ def show(run_dir: Path, program_id: int) -> None:
 @click.argument("task_dir", type=click.Path(path_type=Path))
 @click.argument("program_file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml).")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml)."
+)
 def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Path | None) -> None:
     """Evaluate PROGRAM_FILE with the evaluator of TASK_DIR, in the sandbox."""
     from evoforge.api import resolve_config, run_sync
@@ -202,9 +226,18 @@ def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Pat
     evaluation = run_sync(make_sandbox(task, config).evaluate(code, task.program_filename))
     if as_json:
         score = evaluation.score if math.isfinite(evaluation.score) else None
-        click.echo(json.dumps({"ok": evaluation.ok, "score": score, "metrics": evaluation.metrics,
-                               "artifacts": evaluation.artifacts, "error": evaluation.error,
-                               "duration_s": evaluation.duration_s}))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": evaluation.ok,
+                    "score": score,
+                    "metrics": evaluation.metrics,
+                    "artifacts": evaluation.artifacts,
+                    "error": evaluation.error,
+                    "duration_s": evaluation.duration_s,
+                }
+            )
+        )
         return
     click.echo(f"score: {evaluation.score:.10g}" if evaluation.ok else f"failed: {evaluation.error}")
     for name, value in evaluation.metrics.items():

@@ -229,7 +229,9 @@ class Controller:
             return self._fail(request, proposal.failure_kind or "no_edit", proposal.reason or "", llm_call_id)
         digest = code_digest(proposal.code)
         if digest in self._digests:
-            return self._fail(request, "duplicate", "the child is identical to a program already evaluated", llm_call_id)
+            return self._fail(
+                request, "duplicate", "the child is identical to a program already evaluated", llm_call_id
+            )
         self._digests.add(digest)
         candidate = Candidate(
             submission=request.submission,

@@ -5,8 +5,13 @@ from __future__ import annotations
 import difflib
 
 
-def unified_diff(parent_code: str, child_code: str, parent_label: str = "parent", child_label: str = "child",
-                 context: int = 3) -> str:
+def unified_diff(
+    parent_code: str,
+    child_code: str,
+    parent_label: str = "parent",
+    child_label: str = "child",
+    context: int = 3,
+) -> str:
     """A unified diff of two program texts ('' when they are equal)."""
     lines = difflib.unified_diff(
         parent_code.splitlines(keepends=True),

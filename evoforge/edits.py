@@ -94,8 +94,11 @@ def _fuzzy_spans(content: str, search: str) -> list[tuple[int, int, str, str]]:
         found_indent, search_indent = _indent(base), _indent(first)
         if all(
             (w.strip() == "" and s.strip() == "")
-            or (w.startswith(found_indent) and s.startswith(search_indent)
-                and w[len(found_indent):] == s[len(search_indent):])
+            or (
+                w.startswith(found_indent)
+                and s.startswith(search_indent)
+                and w[len(found_indent) :] == s[len(search_indent) :]
+            )
             for w, s in zip(window, wanted, strict=True)
         ):
             spans.append((offsets[i], offsets[i + len(wanted)], search_indent, found_indent))
@@ -108,7 +111,7 @@ def _reindent(text: str, old: str, new: str) -> str:
     out = []
     for line in text.splitlines(keepends=True):
         if line.strip() and line.startswith(old):
-            line = new + line[len(old):]
+            line = new + line[len(old) :]
         out.append(line)
     return "".join(out)
 

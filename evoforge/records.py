@@ -37,7 +37,9 @@ class Evaluation:
     duration_s: float = 0.0
 
     @classmethod
-    def failure(cls, error: str, artifacts: dict[str, str] | None = None, duration_s: float = 0.0) -> Evaluation:
+    def failure(
+        cls, error: str, artifacts: dict[str, str] | None = None, duration_s: float = 0.0
+    ) -> Evaluation:
         merged = dict(artifacts or {})
         merged["error"] = error
         return cls(metrics={}, artifacts=merged, score=NEG_INF, ok=False, error=error, duration_s=duration_s)

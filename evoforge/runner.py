@@ -77,7 +77,9 @@ def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
 async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
     """Evaluate the initial program, then create the run's store holding it as program 0."""
     if (run_dir / DB_FILENAME).exists():
-        raise StoreError(f"{run_dir} already holds a run: use `evoforge resume {run_dir}` or another --run-dir")
+        raise StoreError(
+            f"{run_dir} already holds a run: use `evoforge resume {run_dir}` or another --run-dir"
+        )
     evaluation = await evaluate_initial(task, make_sandbox(task, config))
     info = RunInfo(
         task_dir=str(task.directory),
@@ -98,7 +100,9 @@ async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
         mutator="initial",
     )
     reference = FeatureReference.from_code(task.initial_code)
-    features = compute_features(task.initial_code, evaluation.metrics, reference, config.database.feature_dimensions)
+    features = compute_features(
+        task.initial_code, evaluation.metrics, reference, config.database.feature_dimensions
+    )
     store.add_program(initial, evaluation, features)
     return store
 

@@ -67,7 +67,9 @@ def _find_program(directory: Path) -> Path:
 def check_evaluator(path: Path) -> None:
     """Check, without running it, that ``path`` parses and defines a top-level ``evaluate``."""
     if not path.is_file():
-        raise TaskError(f"{path}: evaluator not found (a task needs evaluator.py with evaluate(program_path))")
+        raise TaskError(
+            f"{path}: evaluator not found (a task needs evaluator.py with evaluate(program_path))"
+        )
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except SyntaxError as error:

@@ -93,7 +93,9 @@ class Archive:
         if not program.is_valid:
             return AddStatus.NOT_ADDED
         cell = self.cell(program)
-        targets = range(len(self.islands)) if program.parent_id is None else [program.island % len(self.islands)]
+        targets = (
+            range(len(self.islands)) if program.parent_id is None else [program.island % len(self.islands)]
+        )
         status = max(self.islands[i].place(cell, program) for i in targets)
         if _better(program, self._best):
             self._best = program

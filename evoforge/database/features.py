@@ -10,6 +10,7 @@ another one to a different cell.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ LENGTH_RANGE_LOG2 = 2.0  # code_length bins span [ref / 4, ref * 4]
 
 def _bigrams(code: str) -> frozenset[tuple[str, str]]:
     tokens = _TOKEN.findall(code)
-    return frozenset(zip(tokens, tokens[1:], strict=False))
+    return frozenset(itertools.pairwise(tokens))
 
 
 @dataclass(frozen=True)

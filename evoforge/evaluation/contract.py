@@ -43,7 +43,9 @@ def normalize_result(raw: object) -> tuple[dict[str, float], dict[str, str], set
         if isinstance(value, bool):
             flags.add(name)
         metrics[name] = _number(name, value)
-    artifacts = {str(name): value if isinstance(value, str) else repr(value) for name, value in artifacts_raw.items()}
+    artifacts = {
+        str(name): value if isinstance(value, str) else repr(value) for name, value in artifacts_raw.items()
+    }
     return metrics, artifacts, flags
 
 

@@ -128,9 +128,15 @@ class Sandbox:
         }
         try:
             process = await asyncio.create_subprocess_exec(
-                self._python, str(CHILD),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                cwd=scratch, env=child_environment(scratch), start_new_session=True, pass_fds=(write_fd,),
+                self._python,
+                str(CHILD),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=scratch,
+                env=child_environment(scratch),
+                start_new_session=True,
+                pass_fds=(write_fd,),
             )
         except BaseException:
             os.close(read_fd)
@@ -169,7 +175,7 @@ class Sandbox:
                 timed_out = True
             _kill_group(process.pid)
             await process.wait()
-            done, pending = await asyncio.wait(readers, timeout=DRAIN_AFTER_KILL_S)
+            _, pending = await asyncio.wait(readers, timeout=DRAIN_AFTER_KILL_S)
             for task in pending:
                 task.cancel()
         finally:
@@ -194,7 +200,9 @@ class Sandbox:
             return Evaluation.failure(f"timeout after {self._config.timeout_s:g} s", artifacts)
         if overflowed:
             limit = self._config.max_output_bytes if overflowed[0] != "result" else RESULT_CAP
-            return Evaluation.failure(f"output limit exceeded: more than {limit} bytes on {overflowed[0]}", artifacts)
+            return Evaluation.failure(
+                f"output limit exceeded: more than {limit} bytes on {overflowed[0]}", artifacts
+            )
         if not result[0]:
             return Evaluation.failure(self._exit_reason(returncode), artifacts)
         try:
@@ -228,6 +236,10 @@ class Sandbox:
     @staticmethod
     def _exit_reason(returncode: int | None) -> str:
         if returncode is not None and returncode < 0:
-            name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+            name = (
+                signal.Signals(-returncode).name
+                if -returncode in signal.valid_signals()
+                else str(-returncode)
+            )
             return f"killed by signal {name} before returning a result (memory or CPU limit?)"
         return f"exited with code {returncode} before returning a result"

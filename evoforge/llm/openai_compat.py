@@ -115,10 +115,13 @@ class OpenAICompatClient:
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             return ProviderError(
                 f"{where}: authentication failed ({error.status_code}); check ${self.model.api_key_env}",
-                fatal=True, kind="auth",
+                fatal=True,
+                kind="auth",
             )
         if isinstance(error, openai.NotFoundError):
-            return ProviderError(f"{where}: unknown model or endpoint (404)", fatal=True, kind="unknown_model")
+            return ProviderError(
+                f"{where}: unknown model or endpoint (404)", fatal=True, kind="unknown_model"
+            )
         if isinstance(error, openai.APITimeoutError):
             return ProviderError(f"{where}: no answer within {self.model.timeout:g} s", kind="timeout")
         if isinstance(error, openai.APIConnectionError):

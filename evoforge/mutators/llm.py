@@ -68,7 +68,10 @@ class LLMMutator(Mutator):
         edit = parse_response(completion.text, self._config.prompt.edit_mode)
         if edit is None:
             return Proposal(
-                code=None, failure_kind="no_edit", reason="no SEARCH/REPLACE block or code found", llm_call=call
+                code=None,
+                failure_kind="no_edit",
+                reason="no SEARCH/REPLACE block or code found",
+                llm_call=call,
             )
         try:
             code = apply_edit(request.parent.code, edit)

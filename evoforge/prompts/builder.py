@@ -64,7 +64,9 @@ def metrics_line(program: Program) -> str:
     if not program.ok:
         return f"evaluation failed: {program.artifacts.get('error', 'unknown error')}"
     parts = [f"score: {_number(program.score)}"]
-    parts += [f"{name}: {_number(value)}" for name, value in program.metrics.items() if name != "combined_score"]
+    parts += [
+        f"{name}: {_number(value)}" for name, value in program.metrics.items() if name != "combined_score"
+    ]
     return "; ".join(parts)
 
 
@@ -76,7 +78,9 @@ def _artifacts(program: Program, config: PromptConfig) -> str:
     for name, text in program.artifacts.items():
         if budget <= 0:
             break
-        shown = text if len(text) <= budget else text[:budget] + f"\n[... {len(text) - budget} more characters]"
+        shown = (
+            text if len(text) <= budget else text[:budget] + f"\n[... {len(text) - budget} more characters]"
+        )
         budget -= len(shown)
         pieces.append(f"[{name}]\n{shown}")
     return "Evaluation output:\n" + "\n".join(pieces) + "\n"

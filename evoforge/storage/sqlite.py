@@ -62,11 +62,22 @@ def _score_in(score: float) -> float | None:
 
 def _program(row: tuple[Any, ...]) -> Program:
     return Program(
-        id=row[0], submission=row[1], code=row[2], parent_id=row[3],
-        inspiration_ids=tuple(json.loads(row[4])), island=row[5], generation=row[6], mutator=row[7],
-        metrics=json.loads(row[8]), artifacts=json.loads(row[9]),
-        score=row[10] if row[10] is not None else -math.inf, ok=bool(row[11]),
-        features=json.loads(row[12]), created_at=row[13], eval_time_s=row[14], llm_call_id=row[15],
+        id=row[0],
+        submission=row[1],
+        code=row[2],
+        parent_id=row[3],
+        inspiration_ids=tuple(json.loads(row[4])),
+        island=row[5],
+        generation=row[6],
+        mutator=row[7],
+        metrics=json.loads(row[8]),
+        artifacts=json.loads(row[9]),
+        score=row[10] if row[10] is not None else -math.inf,
+        ok=bool(row[11]),
+        features=json.loads(row[12]),
+        created_at=row[13],
+        eval_time_s=row[14],
+        llm_call_id=row[15],
     )
 
 
@@ -99,8 +110,14 @@ class SQLiteStore(ProgramStore):
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute(
                 "INSERT INTO run VALUES (0, ?, ?, ?, ?, ?, ?)",
-                (info.task_dir, info.task_name, _dumps(info.config), info.seed, info.created_at,
-                 info.evoforge_version),
+                (
+                    info.task_dir,
+                    info.task_name,
+                    _dumps(info.config),
+                    info.seed,
+                    info.created_at,
+                    info.evoforge_version,
+                ),
             )
         return cls(db, path)
 
@@ -153,23 +170,50 @@ class SQLiteStore(ProgramStore):
             raise StoreError(f"{self.path}: the run record is missing")
         return RunInfo(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5])
 
-    def add_program(self, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]) -> Program:
+    def add_program(
+        self, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]
+    ) -> Program:
         import time
 
         program = Program(
-            id=self._next_id, submission=candidate.submission, code=candidate.code,
-            parent_id=candidate.parent_id, inspiration_ids=candidate.inspiration_ids, island=candidate.island,
-            generation=candidate.generation, mutator=candidate.mutator, metrics=evaluation.metrics,
-            artifacts=evaluation.artifacts, score=evaluation.score, ok=evaluation.ok, features=features,
-            created_at=time.time(), eval_time_s=evaluation.duration_s, llm_call_id=candidate.llm_call_id,
+            id=self._next_id,
+            submission=candidate.submission,
+            code=candidate.code,
+            parent_id=candidate.parent_id,
+            inspiration_ids=candidate.inspiration_ids,
+            island=candidate.island,
+            generation=candidate.generation,
+            mutator=candidate.mutator,
+            metrics=evaluation.metrics,
+            artifacts=evaluation.artifacts,
+            score=evaluation.score,
+            ok=evaluation.ok,
+            features=features,
+            created_at=time.time(),
+            eval_time_s=evaluation.duration_s,
+            llm_call_id=candidate.llm_call_id,
         )
         with self._db:
             self._db.execute(
                 f"INSERT INTO programs ({_PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                (program.id, program.submission, program.code, program.parent_id,
-                 _dumps(list(program.inspiration_ids)), program.island, program.generation, program.mutator,
-                 _dumps(program.metrics), _dumps(program.artifacts), _score_in(program.score), int(program.ok),
-                 _dumps(program.features), program.created_at, program.eval_time_s, program.llm_call_id),
+                (
+                    program.id,
+                    program.submission,
+                    program.code,
+                    program.parent_id,
+                    _dumps(list(program.inspiration_ids)),
+                    program.island,
+                    program.generation,
+                    program.mutator,
+                    _dumps(program.metrics),
+                    _dumps(program.artifacts),
+                    _score_in(program.score),
+                    int(program.ok),
+                    _dumps(program.features),
+                    program.created_at,
+                    program.eval_time_s,
+                    program.llm_call_id,
+                ),
             )
         self._next_id += 1
         return program
@@ -179,27 +223,47 @@ class SQLiteStore(ProgramStore):
             cursor = self._db.execute(
                 "INSERT INTO llm_calls (submission, model, messages, response, prompt_tokens, "
                 "completion_tokens, latency_s, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.submission, call.model, _dumps(list(call.messages)), call.response, call.prompt_tokens,
-                 call.completion_tokens, call.latency_s, call.error, call.created_at),
+                (
+                    call.submission,
+                    call.model,
+                    _dumps(list(call.messages)),
+                    call.response,
+                    call.prompt_tokens,
+                    call.completion_tokens,
+                    call.latency_s,
+                    call.error,
+                    call.created_at,
+                ),
             )
         return int(cursor.lastrowid or 0)
 
     def add_failed_generation(self, failure: FailedGeneration) -> None:
         with self._db:
             self._db.execute(
-                "INSERT INTO failed_generations (submission, kind, reason, parent_id, llm_call_id, created_at) "
+                "INSERT INTO failed_generations "
+                "(submission, kind, reason, parent_id, llm_call_id, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (failure.submission, failure.kind, failure.reason, failure.parent_id, failure.llm_call_id,
-                 failure.created_at),
+                (
+                    failure.submission,
+                    failure.kind,
+                    failure.reason,
+                    failure.parent_id,
+                    failure.llm_call_id,
+                    failure.created_at,
+                ),
             )
 
     def programs(self, after_id: int = -1) -> Iterator[Program]:
-        cursor = self._db.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id > ? ORDER BY id", (after_id,))
+        cursor = self._db.execute(
+            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id > ? ORDER BY id", (after_id,)
+        )
         for row in cursor:
             yield _program(row)
 
     def get_program(self, program_id: int) -> Program | None:
-        row = self._db.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?", (program_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?", (program_id,)
+        ).fetchone()
         return _program(row) if row else None
 
     def best_program(self) -> Program | None:
@@ -222,14 +286,16 @@ class SQLiteStore(ProgramStore):
 
     def get_llm_call(self, call_id: int) -> LLMCall | None:
         row = self._db.execute(
-            "SELECT submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, error, "
+            "SELECT submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, "
+            "error, "
             "created_at, id FROM llm_calls WHERE id = ?",
             (call_id,),
         ).fetchone()
         if row is None:
             return None
-        return LLMCall(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], row[6], row[7], row[8],
-                       row[9])
+        return LLMCall(
+            row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], row[6], row[7], row[8], row[9]
+        )
 
     def max_submission(self) -> int:
         row = self._db.execute(

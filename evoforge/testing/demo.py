@@ -45,9 +45,13 @@ def main(argv: list[str] | None = None) -> None:
         bus = EventBus()
         progress = ConsoleProgress()
         bus.subscribe(progress)
-        result = run_sync(run_evolution(run_dir, task=task, config=config, iterations=args.iterations, bus=bus))
-    print(f"demo finished: best score {result.best_score:.6g} after {result.evaluated} programs; "
-          f"best program in {result.best_path}; inspect with `evoforge status {run_dir}`")
+        result = run_sync(
+            run_evolution(run_dir, task=task, config=config, iterations=args.iterations, bus=bus)
+        )
+    print(
+        f"demo finished: best score {result.best_score:.6g} after {result.evaluated} programs; "
+        f"best program in {result.best_path}; inspect with `evoforge status {run_dir}`"
+    )
 
 
 if __name__ == "__main__":

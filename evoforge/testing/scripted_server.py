@@ -11,6 +11,7 @@ injected by request index or at a seeded rate, deterministically.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
 import hashlib
 import io
@@ -47,7 +48,9 @@ HANG_S = 3600.0
 GARBAGE_TEXT = "I would consider several approaches here, but on reflection the current code looks fine."
 
 
-def _completion(text: str | None, request: dict[str, Any], index: int, choices: bool = True) -> dict[str, Any]:
+def _completion(
+    text: str | None, request: dict[str, Any], index: int, choices: bool = True
+) -> dict[str, Any]:
     prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
     return {
         "id": f"chatcmpl-scripted-{index}",
@@ -55,7 +58,8 @@ def _completion(text: str | None, request: dict[str, Any], index: int, choices: 
         "created": 0,
         "model": request.get("model", "scripted"),
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
-        if choices else [],
+        if choices
+        else [],
         "usage": {
             "prompt_tokens": prompt_chars // 4,
             "completion_tokens": len(text or "") // 4,
@@ -101,7 +105,12 @@ class ScriptedServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the command-line entry point)."""
+        self._httpd.serve_forever()
+
     def start(self) -> ScriptedServer:
+        """Serve in a background thread."""
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-server", daemon=True)
         self._thread.start()
         return self
@@ -135,16 +144,16 @@ class ScriptedServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 """Silent: tests read ``server.requests`` instead."""
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
                     self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
                 else:
                     self._send(404, {"error": {"message": "not found"}})
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 try:
                     request = json.loads(self.rfile.read(length) or b"{}")
@@ -164,7 +173,11 @@ class ScriptedServer:
 
             def _fault(self, fault: Fault, request: dict[str, Any], index: int) -> None:
                 if fault is Fault.RATE_LIMIT:
-                    self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": f"{server._retry_after_s:g}"})
+                    self._send(
+                        429,
+                        {"error": {"message": "rate limited"}},
+                        {"Retry-After": f"{server._retry_after_s:g}"},
+                    )
                 elif fault is Fault.SERVER_ERROR:
                     self._send(500, {"error": {"message": "internal error"}})
                 elif fault is Fault.UNAUTHORIZED:
@@ -187,10 +200,14 @@ class ScriptedServer:
                 else:
                     self._send(200, _completion(GARBAGE_TEXT, request, index))
 
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 self._raw(status, json.dumps(payload).encode(), "application/json", headers)
 
-            def _raw(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+            def _raw(
+                self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+            ) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
@@ -250,15 +267,20 @@ def tweak_constants_responder(seed: int = 0) -> Responder:
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).digest()
         rng = random.Random(f"{seed}:{digest.hex()}")
         line, start, end, literal = rng.choice(numbers)
-        value = float(literal.replace("_", "")) if not literal.lower().startswith("0x") else float(int(literal, 16))
+        value = (
+            float(literal.replace("_", ""))
+            if not literal.lower().startswith("0x")
+            else float(int(literal, 16))
+        )
         new_value = value + rng.gauss(0.0, max(abs(value), 1.0) * 0.3)
-        new_literal = f"{new_value:.6g}" if "." in literal or "e" in literal.lower() else str(round(new_value))
+        new_literal = (
+            f"{new_value:.6g}" if "." in literal or "e" in literal.lower() else str(round(new_value))
+        )
         if new_literal == literal:
             new_literal = str(int(value) + 1) if "." not in literal else f"{value + 0.1:.6g}"
         new_line = line[:start] + new_literal + line[end:]
-        return (
-            f"Let me try a different constant.\n<<<<<<< SEARCH\n{line}\n=======\n{new_line}\n>>>>>>> REPLACE\n"
-        )
+        edit = f"<<<<<<< SEARCH\n{line}\n=======\n{new_line}\n>>>>>>> REPLACE\n"
+        return f"Let me try a different constant.\n{edit}"
 
     return respond
 
@@ -267,17 +289,17 @@ RESPONDERS: dict[str, Callable[[], Responder]] = {"tweak-constants": tweak_const
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve scripted OpenAI chat-completions answers on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        description="Serve scripted OpenAI chat-completions answers on 127.0.0.1."
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--responder", choices=sorted(RESPONDERS), default="tweak-constants")
     args = parser.parse_args()
     server = ScriptedServer(RESPONDERS[args.responder](), latency_s=args.latency, port=args.port)
     print(f"scripted server listening on {server.base_url}", flush=True)
-    try:
-        server._httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -68,9 +68,16 @@ class ConsoleProgress:
             self.tokens += event.prompt_tokens + event.completion_tokens
         elif isinstance(event, RunStopped):
             self.close()
-            best = f"best score {_fmt(event.best.score)} (program {event.best.id})" if event.best else "no best"
-            log.info("stopped: %s; %d evaluated, %d failed generations; %s", event.reason,
-                     event.evaluated, event.failed, best)
+            best = (
+                f"best score {_fmt(event.best.score)} (program {event.best.id})" if event.best else "no best"
+            )
+            log.info(
+                "stopped: %s; %d evaluated, %d failed generations; %s",
+                event.reason,
+                event.evaluated,
+                event.failed,
+                best,
+            )
             if event.best_path is not None:
                 log.info("best program written to %s", event.best_path)
 
@@ -80,13 +87,21 @@ class ConsoleProgress:
         self.best = event.best_score
         verb = "resuming" if event.resumed else "starting"
         models = ", ".join(event.models) or "none"
-        log.info("%s %s in %s: %d of %d programs evaluated; models: %s", verb, event.task_name,
-                 event.run_dir, event.evaluated, event.iterations, models)
+        log.info(
+            "%s %s in %s: %d of %d programs evaluated; models: %s",
+            verb,
+            event.task_name,
+            event.run_dir,
+            event.evaluated,
+            event.iterations,
+            models,
+        )
         if self.live:
             from rich.live import Live
 
-            self._live_display = Live(get_renderable=self._render, refresh_per_second=4, transient=False,
-                                      console=_stderr_console())
+            self._live_display = Live(
+                get_renderable=self._render, refresh_per_second=4, transient=False, console=_stderr_console()
+            )
             self._live_display.start()
 
     def _rate(self) -> float:
@@ -94,9 +109,11 @@ class ConsoleProgress:
         return (self.evaluated - self._baseline) / elapsed
 
     def status_line(self) -> str:
-        return (f"{self.evaluated}/{self.iterations} evaluated · best {_fmt(self.best)} · "
-                f"{self._rate():.2f}/s · {self.inflight} in flight · {self.failed} failed · "
-                f"{self.tokens:,} tokens")
+        return (
+            f"{self.evaluated}/{self.iterations} evaluated · best {_fmt(self.best)} · "
+            f"{self._rate():.2f}/s · {self.inflight} in flight · {self.failed} failed · "
+            f"{self.tokens:,} tokens"
+        )
 
     def _maybe_status(self) -> None:
         now = time.monotonic()

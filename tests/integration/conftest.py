@@ -17,7 +17,7 @@ def solve():
 # EVOLVE-BLOCK-END
 '''
 
-EVALUATOR = '''import importlib.util
+EVALUATOR = """import importlib.util
 
 
 def evaluate(program_path):
@@ -28,7 +28,7 @@ def evaluate(program_path):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"solve() returned {type(value).__name__}")
     return {"combined_score": -((value - 3.7) ** 2), "value": float(value)}
-'''
+"""
 
 
 def write_task(root: Path, config: str = "") -> Path:

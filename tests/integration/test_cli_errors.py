@@ -30,7 +30,9 @@ def test_unknown_config_key(tmp_path: Path) -> None:
 
 def test_wrong_type_in_set_override(tmp_path: Path) -> None:
     task = write_task(tmp_path)
-    result = evoforge_cli("run", str(task), "--set", "llm.max_inflight=lots", "--run-dir", str(tmp_path / "r"))
+    result = evoforge_cli(
+        "run", str(task), "--set", "llm.max_inflight=lots", "--run-dir", str(tmp_path / "r")
+    )
     assert_one_line_error(result, "llm.max_inflight")
 
 
@@ -62,9 +64,19 @@ def test_run_that_does_not_exist(tmp_path: Path, command: str) -> None:
 
 def test_initial_program_that_fails(tmp_path: Path) -> None:
     task = write_task(tmp_path)
-    (task / "initial_program.py").write_text("# EVOLVE-BLOCK-START\ndef solve():\n    return 'x'\n# EVOLVE-BLOCK-END\n")
-    result = evoforge_cli("run", str(task), "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
-                          "--run-dir", str(tmp_path / "r"))
+    (task / "initial_program.py").write_text(
+        "# EVOLVE-BLOCK-START\ndef solve():\n    return 'x'\n# EVOLVE-BLOCK-END\n"
+    )
+    result = evoforge_cli(
+        "run",
+        str(task),
+        "--model",
+        "m",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--run-dir",
+        str(tmp_path / "r"),
+    )
     assert_one_line_error(result, "initial program failed evaluation")
 
 

@@ -33,9 +33,13 @@ def hostile_then_benign() -> object:
 def test_hostile_children_each_cost_one_failed_evaluation(toy_task: Path, tmp_path: Path) -> None:
     with ScriptedServer(hostile_then_benign()) as server:
         result = evoforge.evolve(
-            toy_task, run_dir=tmp_path / "run", iterations=9,
+            toy_task,
+            run_dir=tmp_path / "run",
+            iterations=9,
             llm__models=[{"name": "scripted", "base_url": server.base_url}],
-            llm__max_inflight=1, evaluation__timeout_s=3, evaluation__memory_mb=1024,
+            llm__max_inflight=1,
+            evaluation__timeout_s=3,
+            evaluation__memory_mb=1024,
             evaluation__max_output_bytes=100_000,
         )
     assert result.evaluated == 9

@@ -22,8 +22,11 @@ def model_override(server: ScriptedServer) -> list[dict[str, str]]:
 def test_hundred_iterations_with_eight_in_flight(toy_task: Path, tmp_path: Path) -> None:
     with ScriptedServer(tweak_constants_responder(seed=1), latency_s=0.2) as server:
         result = evoforge.evolve(
-            toy_task, run_dir=tmp_path / "run", iterations=100,
-            llm__models=model_override(server), llm__max_inflight=8,
+            toy_task,
+            run_dir=tmp_path / "run",
+            iterations=100,
+            llm__models=model_override(server),
+            llm__max_inflight=8,
         )
     assert result.evaluated == 100
     assert result.best_score > -((1.0 - 3.7) ** 2)
@@ -39,10 +42,15 @@ def test_hundred_iterations_with_eight_in_flight(toy_task: Path, tmp_path: Path)
 
 def test_garbage_answers_are_failed_generations_not_iterations(toy_task: Path, tmp_path: Path) -> None:
     responder = tweak_constants_responder(seed=2)
-    with ScriptedServer(responder, latency_s=0.01, fault_rate=0.3, fault_kinds=[Fault.GARBAGE], seed=3) as server:
+    with ScriptedServer(
+        responder, latency_s=0.01, fault_rate=0.3, fault_kinds=[Fault.GARBAGE], seed=3
+    ) as server:
         result = evoforge.evolve(
-            toy_task, run_dir=tmp_path / "run", iterations=100,
-            llm__models=model_override(server), llm__max_inflight=8,
+            toy_task,
+            run_dir=tmp_path / "run",
+            iterations=100,
+            llm__models=model_override(server),
+            llm__max_inflight=8,
         )
     assert result.evaluated == 100
     assert result.failed_generations >= 10
@@ -62,8 +70,13 @@ def test_same_seed_same_programs(toy_task: Path, tmp_path: Path) -> None:
     for name in ("a", "b"):
         with ScriptedServer(tweak_constants_responder(seed=5), latency_s=0.0) as server:
             evoforge.evolve(
-                toy_task, run_dir=tmp_path / name, iterations=25, seed=11,
-                llm__models=model_override(server), llm__max_inflight=1, evaluation__parallel=1,
+                toy_task,
+                run_dir=tmp_path / name,
+                iterations=25,
+                seed=11,
+                llm__models=model_override(server),
+                llm__max_inflight=1,
+                evaluation__parallel=1,
             )
         tables.append(program_table(tmp_path / name))
     assert len(tables[0]) == 25
@@ -85,12 +98,30 @@ def status_json(run_dir: Path) -> dict[str, object]:
     return json.loads(result.stdout)
 
 
-def start_cli_run(toy_task: Path, run_dir: Path, server: ScriptedServer, iterations: int) -> subprocess.Popen[str]:
+def start_cli_run(
+    toy_task: Path, run_dir: Path, server: ScriptedServer, iterations: int
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "evoforge.cli", "run", str(toy_task), "--run-dir", str(run_dir),
-         "--iterations", str(iterations), "--model", "scripted", "--base-url", server.base_url,
-         "--set", "llm.max_inflight=4"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "evoforge.cli",
+            "run",
+            str(toy_task),
+            "--run-dir",
+            str(run_dir),
+            "--iterations",
+            str(iterations),
+            "--model",
+            "scripted",
+            "--base-url",
+            server.base_url,
+            "--set",
+            "llm.max_inflight=4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
