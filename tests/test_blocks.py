@@ -24,7 +24,9 @@ def test_one_block_in_each_comment_syntax(code: str, content: str) -> None:
 
 
 def test_several_blocks_in_order_with_line_numbers() -> None:
-    code = "a\n# EVOLVE-BLOCK-START\nb\n# EVOLVE-BLOCK-END\nc\n# EVOLVE-BLOCK-START\nd\ne\n# EVOLVE-BLOCK-END\n"
+    code = (
+        "a\n# EVOLVE-BLOCK-START\nb\n# EVOLVE-BLOCK-END\nc\n# EVOLVE-BLOCK-START\nd\ne\n# EVOLVE-BLOCK-END\n"
+    )
     blocks = find_blocks(code)
     assert [b.content for b in blocks] == ["b\n", "d\ne\n"]
     assert [(b.start_line, b.end_line) for b in blocks] == [(1, 3), (5, 8)]
@@ -41,7 +43,10 @@ def test_marker_word_inside_code_is_not_a_marker() -> None:
         ("x = 1\n", "no EVOLVE-BLOCK-START"),
         ("# EVOLVE-BLOCK-END\n", "prog:1: EVOLVE-BLOCK-END without a matching"),
         ("# EVOLVE-BLOCK-START\nx\n", "prog:1: EVOLVE-BLOCK-START is never closed"),
-        ("# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-END\n", "prog:2: EVOLVE-BLOCK-START inside"),
+        (
+            "# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-END\n",
+            "prog:2: EVOLVE-BLOCK-START inside",
+        ),
     ],
 )
 def test_marker_errors_name_source_and_line(code: str, message: str) -> None:

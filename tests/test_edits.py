@@ -41,7 +41,9 @@ def test_exact_search_replace_with_prose_around() -> None:
 
 
 def test_several_blocks_in_one_answer_apply_in_order() -> None:
-    answer = diff("    total = 0", "    total = 1") + "\ntext\n" + diff("    return total", "    return total * 2")
+    answer = (
+        diff("    total = 0", "    total = 1") + "\ntext\n" + diff("    return total", "    return total * 2")
+    )
     edit = parse_response(answer)
     assert edit is not None and len(edit.replacements) == 2
     child = apply_edit(PROGRAM, edit)
