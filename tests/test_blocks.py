@@ -55,7 +55,10 @@ def test_marker_errors_name_source_and_line(code: str, message: str) -> None:
 
 
 def test_replace_keeps_everything_outside_blocks() -> None:
-    code = "head\n# EVOLVE-BLOCK-START\nold\n# EVOLVE-BLOCK-END\nmid\n// EVOLVE-BLOCK-START\nold2\n// EVOLVE-BLOCK-END\n"
+    code = (
+        "head\n# EVOLVE-BLOCK-START\nold\n# EVOLVE-BLOCK-END\n"
+        "mid\n// EVOLVE-BLOCK-START\nold2\n// EVOLVE-BLOCK-END\n"
+    )
     new = replace_block_contents(code, ["new", "new2\nmore\n"])
     assert new == (
         "head\n# EVOLVE-BLOCK-START\nnew\n# EVOLVE-BLOCK-END\nmid\n"
