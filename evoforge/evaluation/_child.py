@@ -83,6 +83,11 @@ def main():
         text = json.dumps({"ok": False, "error": f"cannot report the result: {type(error).__name__}"})
     with os.fdopen(result_fd, "w") as result:
         result.write(text)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
     os._exit(0)  # skip atexit handlers and finalizers the candidate may have registered
 
 

@@ -129,6 +129,7 @@ class Sandbox:
         try:
             process = await asyncio.create_subprocess_exec(
                 self._python,
+                "-P",  # keep this package's directory off the child's sys.path
                 str(CHILD),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -163,24 +164,23 @@ class Sandbox:
             asyncio.ensure_future(read_capped(process.stderr, config.max_output_bytes, stop_flood("stderr"))),
             asyncio.ensure_future(read_capped(result_reader, RESULT_CAP, stop_flood("result"))),
         ]
-        timed_out = False
+        waiting = asyncio.ensure_future(process.wait())
         try:
             process.stdin.write(json.dumps(request).encode())
             with contextlib.suppress(ConnectionError):
                 await process.stdin.drain()
             process.stdin.close()
-            try:
-                await asyncio.wait_for(process.wait(), config.timeout_s)
-            except TimeoutError:
-                timed_out = True
+            # The result pipe closes when the child exits; process.wait() alone would also wait for
+            # grandchildren that hold stdout open (asyncio on 3.11 waits for every pipe to close).
+            done, _ = await asyncio.wait({readers[2]}, timeout=config.timeout_s)
+            timed_out = not done
             _kill_group(process.pid)
-            await process.wait()
-            _, pending = await asyncio.wait(readers, timeout=DRAIN_AFTER_KILL_S)
-            for task in pending:
-                task.cancel()
+            await asyncio.wait([*readers, waiting], timeout=DRAIN_AFTER_KILL_S)
         finally:
             _kill_group(process.pid)
-            for task in readers:
+            if not waiting.done():  # cancelled midway: reap the child before leaving
+                await asyncio.wait([waiting], timeout=DRAIN_AFTER_KILL_S)
+            for task in (*readers, waiting):
                 task.cancel()
             transport.close()
         outputs = [task.result() if task.done() and not task.cancelled() else (b"", 0) for task in readers]
