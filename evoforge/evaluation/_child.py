@@ -10,6 +10,7 @@ Known limit of this first layer: the candidate runs in this same process and cou
 answer to the result pipe; the parent re-validates the metrics but cannot tell who wrote them.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -84,10 +85,8 @@ def main():
     with os.fdopen(result_fd, "w") as result:
         result.write(text)
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):  # a candidate may have closed or replaced them
             stream.flush()
-        except BaseException:
-            pass
     os._exit(0)  # skip atexit handlers and finalizers the candidate may have registered
 
 
