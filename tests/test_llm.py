@@ -105,17 +105,16 @@ def test_hang_times_out() -> None:
     ],
 )
 def test_malformed_answers_are_non_fatal_with_a_kind(fault: Fault, kind: str) -> None:
-    with ScriptedServer(["unused"], faults={0: fault}) as server:
-        with pytest.raises(ProviderError) as raised:
-            complete(client(server.base_url, retries=0))
+    with ScriptedServer(["unused"], faults={0: fault}) as server, pytest.raises(ProviderError) as raised:
+        complete(client(server.base_url, retries=0))
     assert raised.value.kind == kind and not raised.value.fatal
 
 
 def test_api_key_never_appears_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVOFORGE_TEST_KEY", SECRET)
-    with ScriptedServer(["x"], faults={0: Fault.UNAUTHORIZED}) as server:
-        with pytest.raises(ProviderError) as raised:
-            complete(client(server.base_url, api_key_env="EVOFORGE_TEST_KEY"))
+    server = ScriptedServer(["x"], faults={0: Fault.UNAUTHORIZED})
+    with server, pytest.raises(ProviderError) as raised:
+        complete(client(server.base_url, api_key_env="EVOFORGE_TEST_KEY"))
     assert SECRET not in str(raised.value)
     assert "EVOFORGE_TEST_KEY" in str(raised.value)
 

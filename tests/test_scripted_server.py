@@ -9,7 +9,10 @@ import urllib.request
 from evoforge.edits import apply_edit, parse_response
 from evoforge.testing.scripted_server import Fault, ScriptedServer, tweak_constants_responder
 
-PROGRAM = "import math\n# EVOLVE-BLOCK-START\ndef solve():\n    x = 1.5\n    n = 3\n    return x * n\n# EVOLVE-BLOCK-END\n"
+PROGRAM = (
+    "import math\n# EVOLVE-BLOCK-START\ndef solve():\n    x = 1.5\n    n = 3\n    return x * n\n"
+    "# EVOLVE-BLOCK-END\n"
+)
 
 
 def post(base_url: str, messages: list[dict[str, str]], seed: int | None = None) -> tuple[int, bytes]:
