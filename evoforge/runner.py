@@ -141,6 +141,7 @@ async def run_evolution(
         mutator = make_mutator(task, config)
         store = await create_run(task, config, run_dir)
     with store, RunLock(run_dir):
+        store.set_state("iterations", config.iterations)
         controller = Controller(
             task=task,
             config=config,

@@ -44,7 +44,7 @@ class RunView:
             "task": info.task_name,
             "task_dir": info.task_dir,
             "running": is_running(self.run_dir),
-            "iterations": info.config.get("iterations"),
+            "iterations": self._store.get_state("iterations", info.config.get("iterations")),
             "evaluated": self._store.count_programs(),
             "failed_generations": sum(failures.values()),
             "failures_by_kind": failures,

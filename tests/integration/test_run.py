@@ -146,6 +146,7 @@ def test_kill_nine_then_resume_continues_exactly(toy_task: Path, tmp_path: Path)
         assert resumed.returncode == 0, resumed.stderr
     after = status_json(run_dir)
     assert after["evaluated"] == before["evaluated"] + 20
+    assert after["iterations"] == after["evaluated"]
     with evoforge.load_run(run_dir) as run:
         programs = run.programs()
     assert [p.id for p in programs] == list(range(after["evaluated"]))
