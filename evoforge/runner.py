@@ -19,7 +19,7 @@ from evoforge.config import Config, parse_config
 from evoforge.controller import Controller, evaluate_initial
 from evoforge.database.features import FeatureReference, compute_features
 from evoforge.errors import ConfigError, StoreError
-from evoforge.evaluation.sandbox import Sandbox
+from evoforge.evaluation.sandbox import Sandbox, pidfd_child_watcher
 from evoforge.events import EventBus, RunStarted, RunStopped
 from evoforge.mutators.base import Mutator
 from evoforge.records import Candidate, Program, RunInfo
@@ -140,7 +140,7 @@ async def run_evolution(
             config = config.model_copy(update={"iterations": iterations})
         mutator = make_mutator(task, config)
         store = await create_run(task, config, run_dir)
-    with store, RunLock(run_dir):
+    with store, RunLock(run_dir), pidfd_child_watcher():
         store.set_state("iterations", config.iterations)
         controller = Controller(
             task=task,

@@ -21,7 +21,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig
@@ -75,6 +75,33 @@ def child_environment(scratch: Path) -> dict[str, str]:
     }
     env.update(dict.fromkeys(SINGLE_THREAD_MATH, "1"))
     return env
+
+
+@contextlib.contextmanager
+def pidfd_child_watcher() -> Iterator[None]:
+    """On Python 3.11, watch children with pidfds instead of one thread per child.
+
+    The default watcher of 3.11 starts a thread for every subprocess, which costs the controller
+    about 2 ms per evaluation; 3.12 and later pick pidfds by themselves. Use inside a running loop.
+    """
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        yield
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        policy = asyncio.get_event_loop_policy()
+        previous = policy.get_child_watcher()
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(asyncio.get_running_loop())
+        policy.set_child_watcher(watcher)
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            policy.set_child_watcher(previous)
 
 
 def _kill_group(pid: int) -> None:
