@@ -98,3 +98,84 @@ def test_no_prior_programs_and_deterministic() -> None:
     user = build(top=[], diverse=[])[1]["content"]
     assert "Prior programs" not in user
     assert build() == build()
+
+
+GOLDEN_USER = """## Prior programs
+### Prior program 1 (among the best so far)
+score: 2.5; radius_sum: 1.25
+```python
+# EVOLVE-BLOCK-START
+x = 2
+# EVOLVE-BLOCK-END
+```
+
+### Prior program 2 (a different approach)
+score: 0.5; radius_sum: 0.25
+```python
+# EVOLVE-BLOCK-START
+y = 9
+# EVOLVE-BLOCK-END
+```
+
+## Current program
+score: 1.25; radius_sum: 0.625
+Evaluation output:
+[stderr]
+warn warn
+[... 4991 more characters]
+```python
+# EVOLVE-BLOCK-START
+x = 1
+# EVOLVE-BLOCK-END
+```
+
+Your previous edit to this program was rejected: SEARCH 'x = 5' does not match
+
+## Task
+"""
+
+
+def test_user_message_layout_golden() -> None:
+    user = build(PromptConfig(max_artifact_chars=9), rejections=["SEARCH 'x = 5' does not match"])[1]
+    assert user["content"].startswith(GOLDEN_USER)
+
+
+def test_top_and_diverse_counts_are_respected_and_code_is_verbatim() -> None:
+    tops = [program(10 + i, 3.0 - i, f"def f():\n    return {i}  # top {i}\n") for i in range(3)]
+    user = build(top=tops, diverse=[DIVERSE, TOP])[1]["content"]
+    assert user.count("### Prior program") == 5
+    assert user.count("(among the best so far)") == 3 and user.count("(a different approach)") == 2
+    assert user.count("```python\n") == 6
+    for shown in tops:
+        assert f"```python\n{shown.code}```" in user
+
+
+def test_only_the_three_latest_rejections_are_shown() -> None:
+    user = build(rejections=[f"reason {i}" for i in range(5)])[1]["content"]
+    assert user.count("Your previous edit to this program was rejected:") == 3
+    assert "reason 1" not in user and "reason 4" in user
+    assert user.index("Current program") < user.index("reason 2") < user.index("## Task")
+
+
+def test_failed_program_shows_one_line_error_instead_of_metrics() -> None:
+    error = "evaluator raised ValueError: bad shape\nsecond line"
+    failed = program(5, 0.0, "def f(): pass\n", ok=False, artifacts={"error": error, "traceback": "Tb"})
+    user = build(diverse=[failed])[1]["content"]
+    assert "evaluation failed: evaluator raised ValueError: bad shape\n" in user
+    assert "[traceback]\nTb" in user and "[error]\n" + error in user
+    short = program(6, 0.0, "pass\n", ok=False, artifacts={"error": "timeout after 5 s"})
+    assert "[error]" not in build(top=[short])[1]["content"]
+
+
+def test_artifact_budget_is_shared_by_all_artifacts_of_a_program() -> None:
+    noisy = program(7, 1.0, "pass\n", artifacts={"stdout": "a" * 8, "stderr": "b" * 8, "note": "c"})
+    user = build(PromptConfig(max_artifact_chars=10), top=[noisy])[1]["content"]
+    assert "[stdout]\naaaaaaaa\n[stderr]\nbb\n[... 6 more characters]\n[... left out: note]" in user
+
+
+def test_backticks_in_code_or_artifacts_cannot_break_the_fence() -> None:
+    code = 'DOC = """\n```python\nexample\n```\n"""\n'
+    parent = program(8, 1.0, code, artifacts={"stdout": "```\nnot code\n```"})
+    user = build(parent=parent, top=[], diverse=[])[1]["content"]
+    assert f"````python\n{code}````" in user
+    assert "'''\nnot code\n'''" in user

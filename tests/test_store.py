@@ -1,10 +1,13 @@
-"""The SQLite store on real files: round trips, ids, modes, read-only readers, schema versions."""
+"""The SQLite store on real files: round trips, ids, modes, readers beside a writer, schema versions."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
 import stat
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,102 +16,182 @@ from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, RunInfo
 from evoforge.storage import DB_FILENAME, SQLiteStore
 
-INFO = RunInfo("/tasks/t", "t", {"seed": 3, "llm": {"models": []}}, 3, 1.0, "0.1.0")
+INFO = RunInfo("/tasks/t", "t", {"seed": 3, "llm": {"models": [{"name": "m"}]}}, 3, 1.5, "0.1.0")
 
 
-def candidate(submission: int, code: str = "x = 1\n", parent: int | None = None) -> Candidate:
-    return Candidate(submission, code, parent, (0,) if parent is not None else (), 1, 2, "llm", None)
+def candidate(
+    submission: int, code: str = "x = 1\n", parent: int | None = None, call: int | None = None
+) -> Candidate:
+    inspirations = (0,) if parent is not None else ()
+    return Candidate(submission, code, parent, inspirations, 1, 2, "llm", call)
 
 
 def ok(score: float) -> Evaluation:
     return Evaluation({"combined_score": score, "n": 2.0}, {"note": "fine"}, score, True, None, 0.5)
 
 
-def test_programs_get_ids_in_insertion_order_and_round_trip(tmp_path: Path) -> None:
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     with SQLiteStore.create(tmp_path / "run", INFO) as store:
-        first = store.add_program(candidate(0), ok(1.5), {"code_length": 6.0})
-        second = store.add_program(candidate(4, "x = 2\n", parent=0), ok(2.5), {"code_length": 6.0})
-        assert (first.id, second.id) == (0, 1)
-        loaded = store.get_program(1)
-        assert loaded == second
-        assert [p.id for p in store.programs()] == [0, 1]
-        assert [p.id for p in store.programs(after_id=0)] == [1]
+        yield store
+
+
+def test_every_record_round_trips(store: SQLiteStore) -> None:
+    call = LLMCall(1, "m", ({"role": "system", "content": "s"}, {"role": "user", "content": "é"}), "a", 10, 4,
+                   0.2, None, 2.0)  # fmt: skip
+    call_id = store.add_llm_call(call)
+    assert store.get_llm_call(call_id) == LLMCall(**{**call.__dict__, "id": call_id})
+    assert store.get_llm_call(call_id + 1) is None
+
+    first = store.add_program(candidate(0), ok(1.5), {"code_length": 6.0, "diversity": 0.0})
+    child = store.add_program(candidate(1, "y = 2\n", parent=0, call=call_id), ok(2.5), {"diversity": 0.25})
+    assert (first.id, child.id) == (0, 1)
+    assert child.parent_id == 0 and child.inspiration_ids == (0,) and child.llm_call_id == call_id
+    assert child.metrics == {"combined_score": 2.5, "n": 2.0} and child.eval_time_s == 0.5
+    assert store.get_program(1) == child
+    assert store.get_program(2) is None
+    assert list(store.programs()) == [first, child]
+
+    store.add_failed_generation(FailedGeneration(2, "edit_rejected", "no match", 1, 3.0, call_id))
+    store.add_failed_generation(FailedGeneration(3, "cancelled", "stopped", None, 3.0))
+    assert store.count_failed_generations() == 1
+    assert store.failed_generation_counts() == {"cancelled": 1, "edit_rejected": 1}
+    assert store.max_submission() == 3
+    assert store.token_totals() == (10, 4)
+    assert store.info() == INFO
+
+
+def test_ids_count_from_zero_and_continue_after_reopen(tmp_path: Path) -> None:
+    with SQLiteStore.create(tmp_path / "run", INFO) as store:
+        ids = [store.add_program(candidate(s, f"v{s}\n"), ok(s), {}).id for s in range(3)]
+        assert ids == [0, 1, 2]
+    with SQLiteStore.open(tmp_path / "run") as store:
+        assert store.add_program(candidate(3, "w\n"), ok(1.0), {}).id == 3
+        assert store.count_programs() == 4
         assert store.info() == INFO
 
 
-def test_failed_evaluation_keeps_minus_infinity(tmp_path: Path) -> None:
+def test_failed_scores_stay_minus_infinity_and_are_never_best(store: SQLiteStore) -> None:
+    store.add_program(candidate(0), Evaluation.failure("timeout after 1 s"), {})
+    infeasible = Evaluation({"combined_score": -math.inf}, {}, -math.inf, True)
+    store.add_program(candidate(1, "a\n"), infeasible, {})
+    assert store.best_program() is None
+    store.add_program(candidate(2, "b\n"), ok(-3.0), {})
+    failed = store.get_program(0)
+    assert failed is not None and failed.score == -math.inf and not failed.ok and not failed.is_valid
+    assert failed.artifacts["error"] == "timeout after 1 s"
+    kept = store.get_program(1)
+    assert kept is not None and kept.metrics == {"combined_score": -math.inf}
+    best = store.best_program()
+    assert best is not None and best.id == 2
+
+
+def test_best_prefers_the_higher_score_then_the_older_program(store: SQLiteStore) -> None:
+    for submission, score in enumerate([1.0, 3.0, 3.0, 2.0]):
+        store.add_program(candidate(submission, f"v{submission}\n"), ok(score), {})
+    best = store.best_program()
+    assert best is not None and best.id == 1
+
+
+def test_empty_store(store: SQLiteStore) -> None:
+    assert store.max_submission() == -1
+    assert store.best_program() is None
+    assert store.count_programs() == 0
+    assert list(store.programs()) == []
+    assert store.token_totals() == (0, 0)
+    assert store.failed_generation_counts() == {}
+
+
+def test_streams_page_through_in_id_and_submission_order(store: SQLiteStore) -> None:
+    submissions = [(7 * i) % 2501 for i in range(2501)]  # a permutation: completion order != submission order
+    with store.transaction():
+        for submission in submissions:
+            store.add_program(candidate(submission, f"v{submission}\n"), ok(1.0), {})
+    assert [p.id for p in store.programs()] == list(range(2501))
+    assert [p.id for p in store.programs(after_id=2400)] == list(range(2401, 2501))
+    assert [p.submission for p in store.programs_by_submission()] == list(range(2501))
+
+
+def test_state_is_a_json_key_value_map(store: SQLiteStore) -> None:
+    assert store.get_state("missing", "default") == "default"
+    store.set_state("controller", {"rng": [1, 2, 3], "islands": {"0": 4}})
+    store.set_state("iterations", 50)
+    store.set_state("iterations", 60)
+    assert store.get_state("controller") == {"rng": [1, 2, 3], "islands": {"0": 4}}
+    assert store.get_state("iterations") == 60
+
+
+def test_transaction_commits_together_or_not_at_all(tmp_path: Path) -> None:
     with SQLiteStore.create(tmp_path / "run", INFO) as store:
-        store.add_program(candidate(0), Evaluation.failure("timeout after 1 s"), {})
-        store.add_program(candidate(1, "y\n"), ok(-3.0), {})
-        failed = store.get_program(0)
-        assert failed is not None and failed.score == -math.inf and not failed.ok
-        assert failed.artifacts["error"] == "timeout after 1 s"
-        best = store.best_program()
-        assert best is not None and best.id == 1
+        with pytest.raises(RuntimeError), store.transaction():
+            store.add_program(candidate(0), ok(1.0), {})
+            store.set_state("k", 1)
+            raise RuntimeError("abandon")
+        assert store.count_programs() == 0 and store.get_state("k") is None
+        with store.transaction():
+            store.add_program(candidate(0), ok(1.0), {})
+            with store.transaction():
+                store.add_program(candidate(1, "y\n"), ok(1.0), {})
+            with SQLiteStore.open(tmp_path / "run", readonly=True) as reader:
+                assert reader.count_programs() == 0  # not committed yet
+        assert [p.id for p in store.programs()] == [0, 1]
 
 
-def test_best_prefers_higher_score_then_older(tmp_path: Path) -> None:
-    with SQLiteStore.create(tmp_path / "run", INFO) as store:
-        for submission, score in enumerate([1.0, 3.0, 3.0, 2.0]):
-            store.add_program(candidate(submission, f"v{submission}\n"), ok(score), {})
-        best = store.best_program()
-        assert best is not None and best.id == 1
-
-
-def test_llm_calls_failures_counts_and_state(tmp_path: Path) -> None:
-    with SQLiteStore.create(tmp_path / "run", INFO) as store:
-        call = LLMCall(5, "m", ({"role": "user", "content": "hi"},), "answer", 10, 4, 0.2, None, 1.0)
-        call_id = store.add_llm_call(call)
-        stored = store.get_llm_call(call_id)
-        assert stored is not None and stored.messages == call.messages and stored.id == call_id
-        store.add_failed_generation(FailedGeneration(6, "no_edit", "prose only", 0, 1.0, call_id))
-        store.add_failed_generation(FailedGeneration(7, "cancelled", "stopped", None, 1.0))
-        assert store.count_failed_generations() == 1
-        assert store.failed_generation_counts() == {"cancelled": 1, "no_edit": 1}
-        assert store.max_submission() == 7
-        assert store.token_totals() == (10, 4)
-        store.set_state("iterations", 50)
-        assert store.get_state("iterations") == 50
-        assert store.get_state("missing", "default") == "default"
-
-
-def test_empty_store_max_submission(tmp_path: Path) -> None:
-    with SQLiteStore.create(tmp_path / "run", INFO) as store:
-        assert store.max_submission() == -1
-        assert store.best_program() is None
+def test_references_are_checked(store: SQLiteStore) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_program(candidate(0, parent=5), ok(1.0), {})
+    assert store.add_program(candidate(0), ok(1.0), {}).id == 0
 
 
 def test_file_modes(tmp_path: Path) -> None:
-    SQLiteStore.create(tmp_path / "run", INFO).close()
-    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o700
-    assert stat.S_IMODE((tmp_path / "run" / DB_FILENAME).stat().st_mode) == 0o600
-
-
-def test_readonly_reader_sees_commits_of_a_live_writer(tmp_path: Path) -> None:
-    writer = SQLiteStore.create(tmp_path / "run", INFO)
-    writer.add_program(candidate(0), ok(1.0), {})
-    with SQLiteStore.open(tmp_path / "run", readonly=True) as reader:
-        assert reader.count_programs() == 1
-        writer.add_program(candidate(1, "z\n"), ok(2.0), {})
-        assert reader.count_programs() == 2
-        with pytest.raises(sqlite3.OperationalError):
-            reader._db.execute("DELETE FROM programs")
-    writer.close()
-
-
-def test_reopen_continues_ids(tmp_path: Path) -> None:
     with SQLiteStore.create(tmp_path / "run", INFO) as store:
         store.add_program(candidate(0), ok(1.0), {})
+        assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o700
+        files = sorted(path.name for path in (tmp_path / "run").iterdir())
+        assert files == [DB_FILENAME, f"{DB_FILENAME}-shm", f"{DB_FILENAME}-wal"]  # no draft left behind
+        for name in files:
+            assert stat.S_IMODE((tmp_path / "run" / name).stat().st_mode) == 0o600
+
+
+def test_readonly_reader_sees_the_commits_of_a_live_writer(tmp_path: Path) -> None:
+    with SQLiteStore.create(tmp_path / "run", INFO) as writer:
+        writer.add_program(candidate(0), ok(1.0), {})
+        with SQLiteStore.open(tmp_path / "run", readonly=True) as reader:
+            assert reader.count_programs() == 1
+            writer.add_program(candidate(1, "z\n"), ok(2.0), {})
+            best = reader.best_program()
+            assert reader.count_programs() == 2 and best is not None and best.id == 1
+            with pytest.raises(StoreError, match="cannot write"):
+                reader.set_state("k", 1)
+    with SQLiteStore.open(tmp_path / "run", readonly=True) as reader:  # after the writer closed
+        assert reader.count_programs() == 2
+
+
+def test_a_committed_program_survives_a_killed_writer(tmp_path: Path) -> None:
+    script = f"""
+import os, signal
+from pathlib import Path
+from evoforge.records import Candidate, Evaluation, RunInfo
+from evoforge.storage import SQLiteStore
+store = SQLiteStore.create(Path({str(tmp_path / "run")!r}), RunInfo("t", "t", {{}}, 0, 0.0, "0"))
+store.add_program(Candidate(0, "x\\n", None, (), 0, 0, "initial"), Evaluation({{}}, {{}}, 1.0, True), {{}})
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert result.returncode == -9, result.stderr
     with SQLiteStore.open(tmp_path / "run") as store:
-        assert store.add_program(candidate(1, "w\n"), ok(1.0), {}).id == 1
+        assert [p.code for p in store.programs()] == ["x\n"]
 
 
-def test_missing_run_and_second_create(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="no evoforge run here"):
+def test_missing_run_and_second_create_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as missing:
         SQLiteStore.open(tmp_path / "nothing")
+    assert str(missing.value) == f"no evoforge run in {tmp_path / 'nothing'}"
+    assert not (tmp_path / "nothing").exists()
     SQLiteStore.create(tmp_path / "run", INFO).close()
     with pytest.raises(StoreError, match="already holds a run"):
         SQLiteStore.create(tmp_path / "run", INFO)
+    assert [path.name for path in (tmp_path / "run").iterdir()] == [DB_FILENAME]
 
 
 def test_database_from_a_newer_evoforge_is_refused(tmp_path: Path) -> None:
@@ -116,5 +199,14 @@ def test_database_from_a_newer_evoforge_is_refused(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "run" / DB_FILENAME)
     db.execute("PRAGMA user_version = 99")
     db.close()
-    with pytest.raises(StoreError, match="newer evoforge"):
-        SQLiteStore.open(tmp_path / "run")
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match=r"newer evoforge \(schema 99 > 1\)"):
+            SQLiteStore.open(tmp_path / "run", readonly=readonly)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all" * 100])
+def test_a_file_that_is_not_an_evoforge_database_is_refused(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / DB_FILENAME).write_bytes(content)
+    with pytest.raises(StoreError, match=DB_FILENAME) as error:
+        SQLiteStore.open(tmp_path)
+    assert "\n" not in str(error.value)

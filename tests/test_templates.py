@@ -3,12 +3,53 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import math
+import re
 from pathlib import Path
+from types import ModuleType
 
+from evoforge import EvaluationResult
 from evoforge.config import load_config
 from evoforge.runner import make_sandbox
 from evoforge.task import load_task
 from tests.integration.conftest import evoforge_cli
+
+TEMPLATES = Path(__file__).parents[1] / "evoforge" / "templates"
+COMMENTED_KEY = re.compile(r"^(\s*)# ([a-z_]+: .*)$", re.MULTILINE)
+
+
+def load_template_evaluator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("template_evaluator", TEMPLATES / "evaluator.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_template_config_is_valid_with_every_commented_key_turned_on(tmp_path: Path) -> None:
+    config = load_config(TEMPLATES / "config.yaml")
+    assert config.llm.models[0].name == "gpt-4.1-mini" and config.target_score is None
+    text = (TEMPLATES / "config.yaml").read_text()
+    enabled, count = COMMENTED_KEY.subn(r"\1\2", text)
+    assert count >= 10
+    (tmp_path / "config.yaml").write_text(enabled)
+    full = load_config(tmp_path / "config.yaml")
+    assert full.target_score == 0.0 and full.evaluation.parallel == 2
+    assert full.prompt.system_message == "Prefer vectorised numpy code."
+
+
+def test_template_evaluator_scores_the_template_program_and_rejects_bad_objects(tmp_path: Path) -> None:
+    evaluator = load_template_evaluator()
+    result = evaluator.evaluate(str(TEMPLATES / "initial_program.py"))
+    assert isinstance(result, EvaluationResult)
+    assert result.metrics["combined_score"] == -(abs(math.sqrt(2) - 3) + abs(1.0 - 3))
+    assert "distance" in result.artifacts["note"]
+    for bad in ("[1.0]", "[True, 3.0]", "[float('nan'), 3.0]", "'3, 3'"):
+        candidate = tmp_path / "candidate.py"
+        candidate.write_text(f"def solve():\n    return {bad}\n")
+        rejected = evaluator.evaluate(str(candidate))
+        assert rejected.metrics["combined_score"] == -math.inf and rejected.artifacts["error"]
 
 
 def test_init_scaffold_is_a_valid_task(tmp_path: Path) -> None:
@@ -23,7 +64,6 @@ def test_init_scaffold_is_a_valid_task(tmp_path: Path) -> None:
     ]
     task = load_task(target)
     config = load_config(task.config_path)
-    assert config.llm.models[0].name == "gpt-4.1-mini"
     evaluation = asyncio.run(make_sandbox(task, config).evaluate(task.initial_code))
     assert evaluation.ok and evaluation.score < 0
     assert "note" in evaluation.artifacts

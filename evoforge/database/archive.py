@@ -1,27 +1,32 @@
 """The in-memory archive: one MAP-Elites grid per island, ring migration, parent selection.
 
-The archive is an index rebuilt from the store: it knows no SQL. Its state is a pure function of
-the sequence of ``add`` calls, and all randomness comes from the caller's RNG, so a run replays
-exactly. A grid holds at most ``feature_bins ** len(feature_dimensions)`` elites per island, so
-selection works on a bounded set whatever the population size.
+The archive is an index rebuilt from the store: it knows no SQL, and it holds only elites (at most
+``num_islands * feature_bins ** len(feature_dimensions)`` programs), never the whole population.
+Its state is a pure function of the sequence of ``add`` calls and every draw comes from the caller's
+RNG, so a run, and a resume that replays the same programs in the same order, select identically.
+
+Cost per call, with E the elites of one island (bounded by the grid, independent of the population):
+``add`` O(D + log E) comparisons plus a memmove of at most E pointers (D feature dimensions), and
+every ``migration_interval`` adds a migration of O(islands * migration_count * log E); ``sample``
+O(log E + num_top_inspirations + num_diverse_inspirations) expected.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from evoforge.config import DatabaseConfig
-from evoforge.database.features import FeatureReference, bin_index
+from evoforge.database.features import Cell, FeatureReference, cell_of
+from evoforge.database.islands import ElitePool, Island
+from evoforge.database.selection import Selection, best_others, draw_distinct, draw_parent
 from evoforge.records import Program
-
-Cell = tuple[int, ...]
 
 
 class AddStatus(enum.IntEnum):
-    """What adding a program did, in increasing order of improvement."""
+    """What adding a program did, in increasing order of improvement (``status > 0``: it was kept)."""
 
     NOT_ADDED = 0
     IMPROVED_CELL = 1
@@ -29,121 +34,114 @@ class AddStatus(enum.IntEnum):
     NEW_BEST = 3
 
 
-@dataclass(frozen=True)
-class Selection:
-    parent: Program
-    top: tuple[Program, ...]
-    diverse: tuple[Program, ...]
-
-
-def _better(a: Program, b: Program | None) -> bool:
-    """Higher score wins; on a tie the older program stays (stable, deterministic)."""
-    return b is None or a.score > b.score
-
-
-@dataclass
-class Island:
-    grid: dict[Cell, Program] = field(default_factory=dict)
-    best: Program | None = None
-    _ranked: list[Program] | None = None
-
-    def place(self, cell: Cell, program: Program) -> AddStatus:
-        current = self.grid.get(cell)
-        if current is not None and not _better(program, current):
-            return AddStatus.NOT_ADDED
-        self.grid[cell] = program
-        self._ranked = None
-        if _better(program, self.best):
-            self.best = program
-        return AddStatus.NEW_CELL if current is None else AddStatus.IMPROVED_CELL
-
-    def ranked(self) -> list[Program]:
-        """Elites from best to worst (ties by id); cached until the grid changes."""
-        if self._ranked is None:
-            self._ranked = sorted(self.grid.values(), key=lambda p: (-p.score, p.id))
-        return self._ranked
-
-
 class Archive:
-    """MAP-Elites islands over the configured feature dimensions."""
+    """MAP-Elites islands over the configured feature dimensions.
+
+    A program joins the grid of its island (``program.island``); a program without a parent (the
+    initial program) seeds every island. Invalid programs (failed, or scoring ``-inf``) are counted
+    but never become elites, so they are never drawn. Every ``migration_interval`` adds (valid or
+    not), each island sends copies of its ``migration_count`` best elites, chosen before any island
+    receives, to the next island of the ring, where they compete for their cell like any program.
+    """
 
     def __init__(self, config: DatabaseConfig, reference: FeatureReference) -> None:
         self._config = config
         self._reference = reference
-        self.islands = [Island() for _ in range(config.num_islands)]
+        self.islands = tuple(Island() for _ in range(config.num_islands))
+        self._elites = ElitePool()  # distinct elites of all islands
+        self._copies: dict[int, int] = {}  # program id -> number of islands holding it
         self._best: Program | None = None
         self._added = 0
 
+    @classmethod
+    def rebuild(
+        cls, config: DatabaseConfig, reference: FeatureReference, programs: Iterable[Program]
+    ) -> Archive:
+        """An archive fed ``programs`` in the given order: the live run's state when that order is
+        the one the live run applied them in (the controller's submission order)."""
+        archive = cls(config, reference)
+        for program in programs:
+            archive.add(program)
+        return archive
+
     def __len__(self) -> int:
+        """Programs added, invalid ones included."""
         return self._added
 
     def best(self) -> Program | None:
+        """The best valid program ever added (the oldest on a tie)."""
         return self._best
 
+    def island_sizes(self) -> list[int]:
+        """Elites (occupied cells) per island."""
+        return [len(island.grid) for island in self.islands]
+
     def cell(self, program: Program) -> Cell:
-        bins = self._config.feature_bins
-        return tuple(
-            bin_index(name, program.features.get(name, 0.0), bins, self._reference)
-            for name in self._config.feature_dimensions
-        )
+        config = self._config
+        return cell_of(program.features, config.feature_dimensions, config.feature_bins, self._reference)
 
     def add(self, program: Program) -> AddStatus:
-        """Place a program in its island's grid (the initial program in every island)."""
+        """Offer a program to its island's grid (every island's, for the initial program)."""
         self._added += 1
-        if not program.is_valid:
-            return AddStatus.NOT_ADDED
-        cell = self.cell(program)
-        targets = (
-            range(len(self.islands)) if program.parent_id is None else [program.island % len(self.islands)]
-        )
-        status = max(self.islands[i].place(cell, program) for i in targets)
-        if _better(program, self._best):
-            self._best = program
-            status = AddStatus.NEW_BEST
+        status = AddStatus.NOT_ADDED
+        if program.is_valid:
+            cell = self.cell(program)
+            if program.parent_id is None:
+                targets = self.islands
+            else:
+                targets = (self.islands[program.island % len(self.islands)],)
+            status = max(self._place(island, cell, program) for island in targets)
+            if self._best is None or program.score > self._best.score:
+                self._best = program
+                status = AddStatus.NEW_BEST
         if self._added % self._config.migration_interval == 0:
             self._migrate()
         return status
 
-    def rebuild(self, programs: Iterable[Program]) -> None:
-        """Replay stored programs in id order (the order the live run applied them)."""
-        for program in programs:
-            self.add(program)
-
-    def _migrate(self) -> None:
-        """Ring migration: each island sends copies of its best programs to the next island."""
-        emigrants = [island.ranked()[: self._config.migration_count] for island in self.islands]
-        for index, programs in enumerate(emigrants):
-            target = self.islands[(index + 1) % len(self.islands)]
-            for program in programs:
-                target.place(self.cell(program), program)
-
-    def island_sizes(self) -> list[int]:
-        return [len(island.grid) for island in self.islands]
-
     def sample(self, island: int, rng: random.Random) -> Selection:
-        """Draw a parent and inspirations from ``island`` (from all islands while it is empty)."""
-        ranked = self.islands[island % len(self.islands)].ranked() or self._all_elites()
-        if not ranked:
-            raise LookupError("the archive holds no valid program to select as a parent")
-        config = self._config
-        draw = rng.random()
-        if draw < config.exploration_ratio:
-            parent = ranked[rng.randrange(len(ranked))]
-        elif draw < config.exploration_ratio + config.exploitation_ratio:
-            weights = [1.0 / (rank + 1) for rank in range(len(ranked))]
-            parent = rng.choices(ranked, weights=weights)[0]
-        else:
-            parent = ranked[0]
-        top = tuple(p for p in ranked if p.id != parent.id)[: config.num_top_inspirations]
-        taken = {parent.id, *(p.id for p in top)}
-        pool = [p for p in self._all_elites() if p.id not in taken]
-        diverse = tuple(rng.sample(pool, min(config.num_diverse_inspirations, len(pool))))
+        """Draw a parent and inspirations for a child of ``island``.
+
+        ``top`` holds the island's best elites other than the parent; ``diverse`` holds elites drawn
+        uniformly from all islands, neither the parent nor in ``top``. An island without elites
+        draws from the elites of all islands. Raises LookupError when no valid program exists.
+        """
+        if not 0 <= island < len(self.islands):
+            raise ValueError(f"island {island} does not exist (the archive has {len(self.islands)})")
+        elites = self.islands[island].elites or self._elites
+        if not elites:
+            raise LookupError("the archive holds no valid program to draw a parent from")
+        parent = draw_parent(elites, self._config, rng)
+        top = best_others(elites, self._config.num_top_inspirations, parent)
+        taken = {parent.id, *(program.id for program in top)}
+        diverse = draw_distinct(self._elites, self._config.num_diverse_inspirations, taken, rng)
         return Selection(parent, top, diverse)
 
-    def _all_elites(self) -> list[Program]:
-        """Distinct elites of every island, in a deterministic order."""
-        seen: dict[int, Program] = {}
-        for island in self.islands:
-            for program in island.grid.values():
-                seen.setdefault(program.id, program)
-        return sorted(seen.values(), key=lambda p: p.id)
+    def _place(self, island: Island, cell: Cell, program: Program) -> AddStatus:
+        placed, displaced = island.place(cell, program)
+        if not placed:
+            return AddStatus.NOT_ADDED
+        if displaced is not None:
+            self._release(displaced)
+        copies = self._copies.get(program.id, 0)
+        if copies == 0:
+            self._elites.add(program)
+        self._copies[program.id] = copies + 1
+        return AddStatus.NEW_CELL if displaced is None else AddStatus.IMPROVED_CELL
+
+    def _release(self, program: Program) -> None:
+        """One island dropped ``program``; it leaves the global pool with its last copy."""
+        copies = self._copies.pop(program.id) - 1
+        if copies:
+            self._copies[program.id] = copies
+        else:
+            self._elites.discard(program)
+
+    def _migrate(self) -> None:
+        count = self._config.migration_count
+        if len(self.islands) < 2 or count == 0:
+            return
+        emigrants = [tuple(itertools.islice(island.elites.ranked(), count)) for island in self.islands]
+        for source, programs in enumerate(emigrants):
+            target = self.islands[(source + 1) % len(self.islands)]
+            for program in programs:
+                self._place(target, self.cell(program), program)

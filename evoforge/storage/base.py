@@ -1,47 +1,73 @@
 """The storage contract every program store fulfils.
 
-A ProgramStore is the single source of truth of a run. Contract:
+A ProgramStore is the single source of truth of a run; the in-memory archive is only an index
+rebuilt from it. Every implementation guarantees:
 
-- ``add_program`` assigns ids 0, 1, 2, … in insertion order and returns the stored Program; when it
-  returns, the program is durable (committed), even if the process is killed right after.
-- Records are immutable once written; nothing is updated in place except the ``state`` key/value map.
-- ``programs()`` streams in id order, so an archive rebuilt from it replays the live run's order.
-- One writer per run (the controller); any number of read-only readers may open a live run.
-- Scores of failed evaluations are ``-inf`` and come back as ``-inf``.
+- **Ids.** ``add_program`` assigns program ids 0, 1, 2, … in insertion order (0 is the initial
+  program) and returns the stored Program. Ids continue after a reopen. ``add_llm_call`` returns
+  the call's id; ids of different record kinds are unrelated.
+- **Durability.** Outside ``transaction()``, every ``add_*`` and ``set_state`` is committed when it
+  returns: a crash or ``kill -9`` of the process right after loses nothing. Inside
+  ``transaction()``, the writes commit together when the outermost block exits, or not at all.
+- **Immutability.** Records are never updated or deleted; only the ``state`` key/value map is
+  overwritten (controller checkpoints, JSON values).
+- **Order.** ``programs()`` streams in id order without loading the run into memory;
+  ``programs_by_submission()`` streams in submission order, the order in which the controller
+  applies results to the archive, so a replay reaches the live run's archive state.
+- **Fidelity.** What is read equals what was written (``get_program(p.id) == p``); failed
+  evaluations keep their score of ``-inf``.
+- **Concurrency.** One writer per run (the controller, from a single thread); any number of
+  read-only readers may open a live run and see every committed record.
+- **Errors.** A store that cannot be opened or written raises ``StoreError`` with a one-line message
+  naming the run directory.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Self
 
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, Program, RunInfo
 
 
 class ProgramStore(ABC):
+    """Persistence of one run: programs, model calls, failed generations and controller state."""
+
     @abstractmethod
-    def info(self) -> RunInfo: ...
+    def info(self) -> RunInfo:
+        """The run's metadata, written once at creation."""
 
     @abstractmethod
     def add_program(
         self, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]
-    ) -> Program: ...
+    ) -> Program:
+        """Store an evaluated candidate under the next id and return it as a Program."""
 
     @abstractmethod
-    def add_llm_call(self, call: LLMCall) -> int: ...
+    def add_llm_call(self, call: LLMCall) -> int:
+        """Store a model call (its ``id`` field is ignored) and return its id."""
 
     @abstractmethod
-    def add_failed_generation(self, failure: FailedGeneration) -> None: ...
+    def add_failed_generation(self, failure: FailedGeneration) -> None:
+        """Record a generation attempt that produced nothing to evaluate."""
 
     @abstractmethod
-    def programs(self, after_id: int = -1) -> Iterator[Program]: ...
+    def programs(self, after_id: int = -1) -> Iterator[Program]:
+        """Programs with an id above ``after_id``, in id order, streamed."""
+
+    @abstractmethod
+    def programs_by_submission(self) -> Iterator[Program]:
+        """All programs in submission order (ties, which the controller never makes, by id), streamed."""
 
     @abstractmethod
     def get_program(self, program_id: int) -> Program | None: ...
 
     @abstractmethod
-    def best_program(self) -> Program | None: ...
+    def best_program(self) -> Program | None:
+        """The successful program with the highest finite score; the oldest one on a tie."""
 
     @abstractmethod
     def count_programs(self) -> int: ...
@@ -51,7 +77,8 @@ class ProgramStore(ABC):
         """Failed generations, cancelled ones excluded."""
 
     @abstractmethod
-    def failed_generation_counts(self) -> dict[str, int]: ...
+    def failed_generation_counts(self) -> dict[str, int]:
+        """Failed generations by kind, cancelled ones included."""
 
     @abstractmethod
     def get_llm_call(self, call_id: int) -> LLMCall | None: ...
@@ -61,13 +88,27 @@ class ProgramStore(ABC):
         """Highest submission number recorded (programs and failures); -1 when empty."""
 
     @abstractmethod
-    def token_totals(self) -> tuple[int, int]: ...
+    def token_totals(self) -> tuple[int, int]:
+        """Prompt and completion tokens summed over every model call."""
 
     @abstractmethod
-    def set_state(self, key: str, value: Any) -> None: ...
+    def set_state(self, key: str, value: Any) -> None:
+        """Overwrite one controller-state entry; ``value`` must be JSON-able."""
 
     @abstractmethod
     def get_state(self, key: str, default: Any = None) -> Any: ...
 
     @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes into one commit (fewer syncs); nested blocks join the outermost one."""
+
+    @abstractmethod
     def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,8 +1,11 @@
-"""The SQLite program store: one file per run, WAL mode, one writer, read-only readers.
+"""The SQLite program store: one file per run, WAL mode, one writer, any number of read-only readers.
 
-WAL with ``synchronous=NORMAL`` makes every commit survive a crash or ``kill -9`` of the writer
-(the WAL is written before the commit returns; only a power loss may drop the last commits), and
-readers never block the writer, so `evoforge status` and dashboards can read a live run.
+Durability: in WAL mode a commit is complete once its frames are appended to the ``-wal`` file. With
+``synchronous=NORMAL`` that append is not fsynced, but it has been handed to the operating system, so
+a crash or ``kill -9`` of the process loses no committed program; only an OS crash or power loss may
+roll back the last few commits (the database stays consistent either way). That trade buys commits
+cheap enough to make every evaluated program its own transaction. WAL also lets readers (`evoforge
+status`, the dashboard) read a live run without blocking the writer.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterator
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from evoforge.errors import StoreError
@@ -21,146 +26,231 @@ from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, P
 from evoforge.storage.base import ProgramStore
 
 DB_FILENAME = "evoforge.db"
-SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 10.0  # how long a reader waits on a lock (sqlite3's busy_timeout)
+_PAGE = 1000  # rows per query while streaming programs
 
-_SCHEMA = """
-CREATE TABLE run (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    task_dir TEXT NOT NULL, task_name TEXT NOT NULL, config TEXT NOT NULL,
-    seed INTEGER NOT NULL, created_at REAL NOT NULL, evoforge_version TEXT NOT NULL
-);
-CREATE TABLE programs (
-    id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, code TEXT NOT NULL, parent_id INTEGER,
-    inspiration_ids TEXT NOT NULL, island INTEGER NOT NULL, generation INTEGER NOT NULL,
-    mutator TEXT NOT NULL, metrics TEXT NOT NULL, artifacts TEXT NOT NULL, score REAL,
-    ok INTEGER NOT NULL, features TEXT NOT NULL, created_at REAL NOT NULL, eval_time_s REAL NOT NULL,
-    llm_call_id INTEGER
-);
-CREATE INDEX programs_score ON programs (ok, score DESC, id);
-CREATE TABLE llm_calls (
-    id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, model TEXT NOT NULL, messages TEXT NOT NULL,
-    response TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
-    latency_s REAL NOT NULL, error TEXT, created_at REAL NOT NULL
-);
-CREATE TABLE failed_generations (
-    id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
-    parent_id INTEGER, llm_call_id INTEGER, created_at REAL NOT NULL
-);
-CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+# _MIGRATIONS[v] upgrades schema version v to v + 1 (statements split on ';', so none inside one);
+# the schema version is their count.
+_MIGRATIONS = (
+    """
+    CREATE TABLE run (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        task_dir TEXT NOT NULL, task_name TEXT NOT NULL, config TEXT NOT NULL, seed INTEGER NOT NULL,
+        created_at REAL NOT NULL, evoforge_version TEXT NOT NULL
+    );
+    CREATE TABLE llm_calls (
+        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, model TEXT NOT NULL, messages TEXT NOT NULL,
+        response TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+        latency_s REAL NOT NULL, error TEXT, created_at REAL NOT NULL
+    );
+    CREATE TABLE programs (
+        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, code TEXT NOT NULL,
+        parent_id INTEGER REFERENCES programs (id), inspiration_ids TEXT NOT NULL,
+        island INTEGER NOT NULL, generation INTEGER NOT NULL, mutator TEXT NOT NULL,
+        metrics TEXT NOT NULL, artifacts TEXT NOT NULL, score REAL NOT NULL, ok INTEGER NOT NULL,
+        features TEXT NOT NULL, created_at REAL NOT NULL, eval_time_s REAL NOT NULL,
+        llm_call_id INTEGER REFERENCES llm_calls (id)
+    );
+    CREATE INDEX programs_best ON programs (score DESC, id) WHERE ok = 1;
+    CREATE INDEX programs_submission ON programs (submission);
+    CREATE TABLE failed_generations (
+        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+        parent_id INTEGER REFERENCES programs (id), llm_call_id INTEGER REFERENCES llm_calls (id),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX failed_generations_submission ON failed_generations (submission);
+    CREATE INDEX failed_generations_kind ON failed_generations (kind);
+    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
 
 _PROGRAM_COLUMNS = (
     "id, submission, code, parent_id, inspiration_ids, island, generation, mutator, metrics, "
     "artifacts, score, ok, features, created_at, eval_time_s, llm_call_id"
 )
+_LLM_CALL_COLUMNS = (
+    "submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, error, created_at"
+)
 
 
-def _score_in(score: float) -> float | None:
-    """SQLite turns -inf into NULL on some paths; store failures as NULL explicitly."""
-    return score if math.isfinite(score) else None
+def _dumps(value: Any) -> str:
+    """Compact JSON; infinities (an infeasible metric is -inf) are kept, not refused."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=True)
+
+
+def _program_row(p: Program) -> tuple[Any, ...]:
+    """The row of ``p`` in _PROGRAM_COLUMNS order, which is Program's field order.
+
+    SQLite's REAL holds ``-inf`` exactly, so failed scores need no sentinel (NaN would turn into
+    NULL, which the column refuses; the evaluation contract never lets NaN through).
+    """
+    return (
+        p.id, p.submission, p.code, p.parent_id, _dumps(p.inspiration_ids), p.island, p.generation,
+        p.mutator, _dumps(p.metrics), _dumps(p.artifacts), p.score, p.ok, _dumps(p.features),
+        p.created_at, p.eval_time_s, p.llm_call_id,
+    )  # fmt: skip
 
 
 def _program(row: tuple[Any, ...]) -> Program:
     return Program(
-        id=row[0],
-        submission=row[1],
-        code=row[2],
-        parent_id=row[3],
-        inspiration_ids=tuple(json.loads(row[4])),
-        island=row[5],
-        generation=row[6],
-        mutator=row[7],
-        metrics=json.loads(row[8]),
-        artifacts=json.loads(row[9]),
-        score=row[10] if row[10] is not None else -math.inf,
-        ok=bool(row[11]),
-        features=json.loads(row[12]),
-        created_at=row[13],
-        eval_time_s=row[14],
-        llm_call_id=row[15],
-    )
+        row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5], row[6], row[7],
+        json.loads(row[8]), json.loads(row[9]), row[10], bool(row[11]), json.loads(row[12]),
+        row[13], row[14], row[15],
+    )  # fmt: skip
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=True)
+def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, int]:
+    """Open ``path`` (never creating it) and return the connection and its schema version."""
+    uri = f"{path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
+    db: sqlite3.Connection | None = None
+    try:
+        # Autocommit mode: each write is its own transaction unless transaction() opened one.
+        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db.execute("PRAGMA foreign_keys = ON")
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as error:
+        if db is not None:
+            db.close()
+        raise StoreError(f"{path}: cannot open the database: {error}") from None
+    return db, version
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """WAL mode (persistent in the file) and commits that survive a crash of the process (module doc)."""
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+
+
+def _migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring the schema from ``version`` to SCHEMA_VERSION; the caller holds the transaction."""
+    for script in _MIGRATIONS[version:]:
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _write_new_database(path: Path, info: RunInfo) -> None:
+    """The current schema and the run record, in one transaction (rollback journal: no WAL files yet)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        with _atomic(db):
+            _migrate(db, 0)
+            db.execute(
+                "INSERT INTO run VALUES (0, ?, ?, ?, ?, ?, ?)",
+                (info.task_dir, info.task_name, _dumps(info.config), info.seed, info.created_at,
+                 info.evoforge_version),
+            )  # fmt: skip
+    finally:
+        db.close()
+
+
+@contextmanager
+def _atomic(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken up front so that it never fails half-way on a lock."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.rollback()
+        raise
 
 
 class SQLiteStore(ProgramStore):
-    """A run's database at ``<run_dir>/evoforge.db``."""
+    """A run's database at ``<run_dir>/evoforge.db``; see ProgramStore for the contract."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self._db = connection
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
         self.path = path
-        self._next_id = self._db.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM programs").fetchone()[0]
+        self._next_id = self._count_ids()
 
     @classmethod
     def create(cls, run_dir: Path, info: RunInfo) -> SQLiteStore:
-        """Create the run directory (0700) and its database (0600) holding ``info``."""
+        """Create ``run_dir`` (mode 0700) and its database (mode 0600) holding ``info``.
+
+        The database is built under a temporary name and linked into place complete, so a reader
+        polling the run directory never finds a half-made run, and two creators cannot both win.
+        """
         path = run_dir / DB_FILENAME
+        taken = StoreError(f"{run_dir} already holds a run ({DB_FILENAME})")
         if path.exists():
-            raise StoreError(f"{run_dir} already holds a run")
+            raise taken
         try:
             run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            handle, name = tempfile.mkstemp(prefix=".evoforge-", suffix=".db", dir=run_dir)  # mode 0600
+            os.close(handle)
         except OSError as error:
-            raise StoreError(f"{run_dir}: cannot create the run directory: {error.strerror}") from None
-        db = cls._connect(path, readonly=False)
-        with db:
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute(
-                "INSERT INTO run VALUES (0, ?, ?, ?, ?, ?, ?)",
-                (
-                    info.task_dir,
-                    info.task_name,
-                    _dumps(info.config),
-                    info.seed,
-                    info.created_at,
-                    info.evoforge_version,
-                ),
-            )
-        return cls(db, path)
+            raise StoreError(f"{run_dir}: cannot create the run: {error.strerror}") from None
+        draft = Path(name)
+        try:
+            _write_new_database(draft, info)
+            os.link(draft, path)
+        except FileExistsError:
+            raise taken from None
+        except (OSError, sqlite3.DatabaseError) as error:
+            raise StoreError(f"{path}: cannot create the database: {error}") from None
+        finally:
+            draft.unlink(missing_ok=True)
+        return cls.open(run_dir)
 
     @classmethod
     def open(cls, run_dir: Path, readonly: bool = False) -> SQLiteStore:
-        """Open an existing run; read-only readers may run beside the live writer."""
+        """Open an existing run, upgrading an older schema; a read-only store may sit beside the writer."""
         path = run_dir / DB_FILENAME
         if not path.is_file():
-            raise StoreError(f"{run_dir}: no evoforge run here (no {DB_FILENAME})")
-        db = cls._connect(path, readonly=readonly)
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+            raise StoreError(f"no evoforge run in {run_dir}")
+        db, version = _connect(path, readonly)
+        problem = None
         if version > SCHEMA_VERSION:
+            problem = f"database from a newer evoforge (schema {version} > {SCHEMA_VERSION})"
+        elif version == 0:
+            problem = "not an evoforge database"
+        elif version < SCHEMA_VERSION and readonly:
+            problem = f"database from an older evoforge (schema {version}); resume the run once to upgrade it"
+        elif not readonly:
+            try:
+                _use_wal(db)
+                if version < SCHEMA_VERSION:
+                    with _atomic(db):
+                        _migrate(db, version)
+            except sqlite3.DatabaseError as error:
+                problem = f"cannot open the database for writing: {error}"
+        if problem is not None:
             db.close()
-            raise StoreError(f"{path}: database from a newer evoforge (schema {version} > {SCHEMA_VERSION})")
-        if version < 1:
-            db.close()
-            raise StoreError(f"{path}: not an evoforge database")
+            raise StoreError(f"{path}: {problem}")
         return cls(db, path)
-
-    @staticmethod
-    def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
-        try:
-            if readonly:
-                db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-            else:
-                db = sqlite3.connect(path, timeout=10)
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA busy_timeout = 10000")
-            return db
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"{path}: cannot open the database: {error}") from None
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit every write of the block at once, or none if it raises; an inner block joins the outer."""
+        if self._db.in_transaction:
+            yield
+            return
+        try:
+            with self._writing(), _atomic(self._db):
+                yield
+        except BaseException:
+            self._next_id = self._count_ids()
+            raise
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn environment failures of a write (disk full, read-only file) into a StoreError."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise  # a broken reference is a bug in the caller, not the environment
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path}: cannot write: {error}") from None
+
+    def _count_ids(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM programs").fetchone()[0])
 
     def info(self) -> RunInfo:
         row = self._db.execute(
@@ -173,92 +263,74 @@ class SQLiteStore(ProgramStore):
     def add_program(
         self, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]
     ) -> Program:
-        import time
-
         program = Program(
             id=self._next_id,
             submission=candidate.submission,
             code=candidate.code,
             parent_id=candidate.parent_id,
-            inspiration_ids=candidate.inspiration_ids,
+            inspiration_ids=tuple(candidate.inspiration_ids),
             island=candidate.island,
             generation=candidate.generation,
             mutator=candidate.mutator,
-            metrics=evaluation.metrics,
-            artifacts=evaluation.artifacts,
+            metrics=dict(evaluation.metrics),
+            artifacts=dict(evaluation.artifacts),
             score=evaluation.score,
             ok=evaluation.ok,
-            features=features,
+            features=dict(features),
             created_at=time.time(),
             eval_time_s=evaluation.duration_s,
             llm_call_id=candidate.llm_call_id,
         )
-        with self._db:
+        with self._writing():
             self._db.execute(
                 f"INSERT INTO programs ({_PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                (
-                    program.id,
-                    program.submission,
-                    program.code,
-                    program.parent_id,
-                    _dumps(list(program.inspiration_ids)),
-                    program.island,
-                    program.generation,
-                    program.mutator,
-                    _dumps(program.metrics),
-                    _dumps(program.artifacts),
-                    _score_in(program.score),
-                    int(program.ok),
-                    _dumps(program.features),
-                    program.created_at,
-                    program.eval_time_s,
-                    program.llm_call_id,
-                ),
+                _program_row(program),
             )
         self._next_id += 1
         return program
 
     def add_llm_call(self, call: LLMCall) -> int:
-        with self._db:
+        with self._writing():
             cursor = self._db.execute(
-                "INSERT INTO llm_calls (submission, model, messages, response, prompt_tokens, "
-                "completion_tokens, latency_s, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    call.submission,
-                    call.model,
-                    _dumps(list(call.messages)),
-                    call.response,
-                    call.prompt_tokens,
-                    call.completion_tokens,
-                    call.latency_s,
-                    call.error,
-                    call.created_at,
-                ),
-            )
-        return int(cursor.lastrowid or 0)
+                f"INSERT INTO llm_calls ({_LLM_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (call.submission, call.model, _dumps(call.messages), call.response,
+                 call.prompt_tokens, call.completion_tokens, call.latency_s, call.error, call.created_at),
+            )  # fmt: skip
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     def add_failed_generation(self, failure: FailedGeneration) -> None:
-        with self._db:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO failed_generations "
-                "(submission, kind, reason, parent_id, llm_call_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    failure.submission,
-                    failure.kind,
-                    failure.reason,
-                    failure.parent_id,
-                    failure.llm_call_id,
-                    failure.created_at,
-                ),
-            )
+                "(submission, kind, reason, parent_id, llm_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (failure.submission, failure.kind, failure.reason, failure.parent_id,
+                 failure.llm_call_id, failure.created_at),
+            )  # fmt: skip
 
     def programs(self, after_id: int = -1) -> Iterator[Program]:
-        cursor = self._db.execute(
-            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id > ? ORDER BY id", (after_id,)
+        return self._stream("id", (after_id,), lambda p: (p.id,))
+
+    def programs_by_submission(self) -> Iterator[Program]:
+        return self._stream("submission, id", (-1, -1), lambda p: (p.submission, p.id))
+
+    def _stream(
+        self, order: str, after: tuple[int, ...], key: Callable[[Program], tuple[int, ...]]
+    ) -> Iterator[Program]:
+        """Page through programs by ``order``, a unique key that ``key`` reads off a program.
+
+        Paging keeps memory flat and holds no read transaction open while the caller works.
+        """
+        marks = ", ".join("?" * len(after))
+        query = (
+            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?"
         )
-        for row in cursor:
-            yield _program(row)
+        while True:
+            page = [_program(row) for row in self._db.execute(query, (*after, _PAGE))]
+            yield from page
+            if len(page) < _PAGE:
+                return
+            after = key(page[-1])
 
     def get_program(self, program_id: int) -> Program | None:
         row = self._db.execute(
@@ -268,17 +340,17 @@ class SQLiteStore(ProgramStore):
 
     def best_program(self) -> Program | None:
         row = self._db.execute(
-            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE ok = 1 AND score IS NOT NULL "
-            "ORDER BY score DESC, id LIMIT 1"
+            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE ok = 1 AND score > ? ORDER BY score DESC, id "
+            "LIMIT 1",
+            (-math.inf,),
         ).fetchone()
         return _program(row) if row else None
 
     def count_programs(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM programs").fetchone()[0])
+        return self._scalar("SELECT COUNT(*) FROM programs")
 
     def count_failed_generations(self) -> int:
-        query = "SELECT COUNT(*) FROM failed_generations WHERE kind != 'cancelled'"
-        return int(self._db.execute(query).fetchone()[0])
+        return self._scalar("SELECT COUNT(*) FROM failed_generations WHERE kind != 'cancelled'")
 
     def failed_generation_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT kind, COUNT(*) FROM failed_generations GROUP BY kind ORDER BY kind")
@@ -286,23 +358,17 @@ class SQLiteStore(ProgramStore):
 
     def get_llm_call(self, call_id: int) -> LLMCall | None:
         row = self._db.execute(
-            "SELECT submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, "
-            "error, "
-            "created_at, id FROM llm_calls WHERE id = ?",
-            (call_id,),
+            f"SELECT {_LLM_CALL_COLUMNS}, id FROM llm_calls WHERE id = ?", (call_id,)
         ).fetchone()
         if row is None:
             return None
-        return LLMCall(
-            row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], row[6], row[7], row[8], row[9]
-        )
+        return LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
 
     def max_submission(self) -> int:
-        row = self._db.execute(
-            "SELECT MAX(m) FROM (SELECT MAX(submission) AS m FROM programs "
-            "UNION ALL SELECT MAX(submission) FROM failed_generations)"
-        ).fetchone()
-        return -1 if row[0] is None else int(row[0])
+        return self._scalar(
+            "SELECT MAX(COALESCE((SELECT MAX(submission) FROM programs), -1), "
+            "COALESCE((SELECT MAX(submission) FROM failed_generations), -1))"
+        )
 
     def token_totals(self) -> tuple[int, int]:
         row = self._db.execute(
@@ -311,9 +377,16 @@ class SQLiteStore(ProgramStore):
         return int(row[0]), int(row[1])
 
     def set_state(self, key: str, value: Any) -> None:
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, _dumps(value)))
+        with self._writing():
+            self._db.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, _dumps(value)),
+            )
 
     def get_state(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
+
+    def _scalar(self, query: str) -> int:
+        return int(self._db.execute(query).fetchone()[0])

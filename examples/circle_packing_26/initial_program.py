@@ -1,7 +1,7 @@
 """Circle packing: 26 disjoint circles in the unit square, maximising the sum of their radii.
 
 solve() returns a list of 26 [x, y, r] triples. This starting point is a plain grid of equal
-circles (sum of radii about 2.17); the best known packing reaches 2.6359830849.
+circles (sum of radii 2.08); the best known packing reaches 2.6359830849.
 """
 
 

@@ -1,4 +1,4 @@
-"""Toy task: find the constant the evaluator wants (3.7). A smoke test of the whole loop."""
+"""Toy task: tune the constant that solve() returns. A smoke test of the whole loop."""
 
 
 # EVOLVE-BLOCK-START

@@ -83,25 +83,67 @@ def test_infeasible_candidate_scores_minus_infinity_with_an_artifact(tmp_path: P
     assert "overlap" in result.artifacts["infeasible"]
 
 
-def test_candidate_cannot_patch_the_verifier_or_claim_a_score(tmp_path: Path) -> None:
-    body = (
-        "import builtins, math, sys\n"
-        "math.hypot = lambda *a: 1e9\n"
-        "math.fsum = lambda xs: 100.0\n"
-        "builtins.abs = lambda x: 0\n"
-        "for module in list(sys.modules.values()):\n"
-        "    if hasattr(module, 'score_packing'):\n"
-        "        module.score_packing = lambda obj: 100.0\n"
-        "def score_packing(obj):\n    return 100.0\n"
-        "def solve():\n    return [[0.5, 0.5, 0.3]] * 26\n"
-    )
+PATCHES = (
+    "import builtins, math, sys\n"
+    "math.hypot = lambda *a: 1e9\n"
+    "math.fsum = lambda xs: 100.0\n"
+    "builtins.abs = lambda x: 0\n"
+    "builtins.float = lambda x=0: 100.0\n"
+    "for module in list(sys.modules.values()):\n"
+    "    if hasattr(module, 'score_packing'):\n"
+    "        module.score_packing = lambda obj: 100.0\n"
+    "globals().update(score_packing=lambda obj: 100.0, TOL=1.0, evaluate=lambda p: {'combined_score': 9.0})\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("circles", "expected"), [([[0.5, 0.5, 0.3]] * 26, -math.inf), (grid_packing(), 2.5)]
+)
+def test_candidate_cannot_patch_the_verifier_or_claim_a_score(
+    tmp_path: Path, circles: list[list[float]], expected: float
+) -> None:
+    body = PATCHES + f"def solve():\n    return {circles!r}\n"
     result = verifier.evaluate(write_candidate(tmp_path, body))
-    assert result.metrics["combined_score"] == float("-inf")
+    metrics = result if isinstance(result, dict) else result.metrics
+    assert metrics["combined_score"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_numpy_array_is_accepted(tmp_path: Path) -> None:
+def test_a_fake_result_printed_by_the_candidate_is_ignored(tmp_path: Path) -> None:
+    fake = verifier.MARKER + '{"result": 2.6359830849}'
+    body = f"print({fake!r})\ndef solve():\n    return {grid_packing()!r}\n"
+    assert verifier.evaluate(write_candidate(tmp_path, body))["combined_score"] == pytest.approx(2.5)
+
+
+def test_numpy_arrays_and_tuples_are_accepted(tmp_path: Path) -> None:
     body = "import numpy as np\n" + "def solve():\n" + f"    return np.array({grid_packing()!r})\n"
     assert verifier.evaluate(write_candidate(tmp_path, body))["valid"] == 1.0
+    as_tuples = tuple(tuple(c) for c in grid_packing())
+    body = f"def solve():\n    return {as_tuples!r}\n"
+    assert verifier.evaluate(write_candidate(tmp_path, body))["valid"] == 1.0
+
+
+def test_objects_json_cannot_carry_are_infeasible(tmp_path: Path) -> None:
+    body = "def solve():\n    return [[0.5, 0.5, 0.1j]] * 26\n"
+    result = verifier.evaluate(write_candidate(tmp_path, body))
+    assert result.metrics["combined_score"] == float("-inf")
+    assert "complex is not a list or a number" in result.artifacts["infeasible"]
+
+
+def test_a_crashing_candidate_fails_with_its_error_and_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = "def solve():\n    print('thinking')\n    return 1 / 0\n"
+    with pytest.raises(RuntimeError, match="the candidate failed: ZeroDivisionError: division by zero"):
+        verifier.evaluate(write_candidate(tmp_path, body))
+    forwarded = capsys.readouterr()
+    assert "thinking" in forwarded.out and "return 1 / 0" in forwarded.err
+
+
+def test_a_slow_candidate_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verifier, "SOLVE_TIMEOUT_S", 1)
+    body = "import time\ndef solve():\n    time.sleep(30)\n"
+    with pytest.raises(RuntimeError, match="did not return within 1 s"):
+        verifier.evaluate(write_candidate(tmp_path, body))
 
 
 def test_initial_program_is_valid_and_far_from_the_record() -> None:

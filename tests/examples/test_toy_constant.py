@@ -27,3 +27,9 @@ def test_optimum_scores_zero_and_non_numbers_fail() -> None:
     assert evaluate("def solve():\n    return 3.7\n").score == 0.0
     failed = evaluate("def solve():\n    return True\n")
     assert not failed.ok and "finite real number" in failed.error
+
+
+def test_huge_integers_and_strings_fail_with_the_reason() -> None:
+    for value in ("10**400", "'3.7'", "float('nan')"):
+        failed = evaluate(f"def solve():\n    return {value}\n")
+        assert not failed.ok and "finite real number" in failed.error
