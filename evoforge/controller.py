@@ -17,6 +17,7 @@ import math
 import random
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,19 +97,22 @@ class Controller:
         self._rejections: dict[int, deque[str]] = defaultdict(lambda: deque(maxlen=REJECTIONS_KEPT))
         self._digests: set[str] = set()
         self._consecutive_failures = 0
-        programs = list(store.programs())
-        if not programs:
+        initial = store.get_program(0)
+        if initial is None:
             raise TaskError(f"{run_dir}: the run holds no evaluated program")
-        self._reference = FeatureReference.from_code(programs[0].code)
-        self.archive = Archive(config.database, self._reference)
-        for program in programs:
-            self.archive.add(program)
-            self._digests.add(code_digest(program.code))
-        self.evaluated = len(programs)
+        self._reference = FeatureReference.from_code(initial.code)
+        self.archive = Archive.rebuild(config.database, self._reference, self._remembered(store))
+        self.evaluated = store.count_programs()
         self.failed = store.count_failed_generations()
         self.best: Program | None = self.archive.best()
         self._next_submission = store.max_submission() + 1
         self._next_to_apply = self._next_submission
+
+    def _remembered(self, store: SQLiteStore) -> Iterator[Program]:
+        """Stored programs in the order the live run applied them, noting their code for dedup."""
+        for program in store.programs_by_submission():
+            self._digests.add(code_digest(program.code))
+            yield program
 
     @property
     def best_score(self) -> float:

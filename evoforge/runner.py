@@ -17,7 +17,7 @@ from evoforge import __version__
 from evoforge.budgets import Budget
 from evoforge.config import Config, parse_config
 from evoforge.controller import Controller, evaluate_initial
-from evoforge.database.features import FeatureReference, compute_features
+from evoforge.database.features import FeatureReference, check_dimensions, compute_features
 from evoforge.errors import ConfigError, StoreError
 from evoforge.evaluation.sandbox import Sandbox, pidfd_child_watcher
 from evoforge.events import EventBus, RunStarted, RunStopped
@@ -81,6 +81,7 @@ async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
             f"{run_dir} already holds a run: use `evoforge resume {run_dir}` or another --run-dir"
         )
     evaluation = await evaluate_initial(task, make_sandbox(task, config))
+    check_dimensions(config.database.feature_dimensions, evaluation.metrics)
     info = RunInfo(
         task_dir=str(task.directory),
         task_name=task.name,

@@ -84,3 +84,18 @@ def test_missing_api_key_for_a_remote_model(tmp_path: Path) -> None:
     task = write_task(tmp_path, "llm:\n  models:\n    - {name: m, api_key_env: EVOFORGE_NO_SUCH_KEY}\n")
     result = evoforge_cli("run", str(task), "--set", "llm.models.0.temperature=0.1")
     assert_one_line_error(result, "EVOFORGE_NO_SUCH_KEY is not set")
+
+
+def test_feature_dimension_that_is_not_a_metric(tmp_path: Path) -> None:
+    task = write_task(tmp_path, "database:\n  feature_dimensions: [code_length, accuracy]\n")
+    result = evoforge_cli(
+        "run",
+        str(task),
+        "--model",
+        "m",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--run-dir",
+        str(tmp_path / "r"),
+    )
+    assert_one_line_error(result, "'accuracy' is neither built in nor a finite metric")
