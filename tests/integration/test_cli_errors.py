@@ -99,3 +99,23 @@ def test_feature_dimension_that_is_not_a_metric(tmp_path: Path) -> None:
         str(tmp_path / "r"),
     )
     assert_one_line_error(result, "'accuracy' is neither built in nor a finite metric")
+
+
+def test_unusable_provider_stops_the_run_at_once(tmp_path: Path) -> None:
+    from evoforge.testing.scripted_server import Fault, ScriptedServer
+
+    task = write_task(tmp_path)
+    with ScriptedServer(["never used"], fault_rate=1.0, fault_kinds=[Fault.UNAUTHORIZED]) as server:
+        result = evoforge_cli(
+            "run",
+            str(task),
+            "--model",
+            "m",
+            "--base-url",
+            server.base_url,
+            "--run-dir",
+            str(tmp_path / "r"),
+            timeout=60,
+        )
+        assert len(server.requests) <= 10  # the calls already in flight; retries would make 4 times as many
+    assert_one_line_error(result, "authentication failed (401)")

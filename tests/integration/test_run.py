@@ -187,3 +187,15 @@ def test_status_best_show_and_eval_commands(toy_task: Path, tmp_path: Path) -> N
     payload = json.loads(evaluated.stdout)
     assert payload["ok"] is True
     assert payload["metrics"]["value"] == 1.0
+
+
+def test_evolve_works_inside_a_running_event_loop(toy_task: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    async def notebook_cell() -> evoforge.RunResult:
+        with ScriptedServer(tweak_constants_responder(seed=3)) as server:
+            return evoforge.evolve(
+                toy_task, run_dir=tmp_path / "run", iterations=5, llm__models=model_override(server)
+            )
+
+    assert asyncio.run(notebook_cell()).evaluated == 5
