@@ -118,4 +118,5 @@ def test_unusable_provider_stops_the_run_at_once(tmp_path: Path) -> None:
             timeout=60,
         )
         assert len(server.requests) <= 10  # the calls already in flight; retries would make 4 times as many
-    assert_one_line_error(result, "authentication failed (401)")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "authentication failed (401)" in result.stderr.splitlines()[-1]
