@@ -1,1 +1,6 @@
-"""Language-model access over the OpenAI chat-completions protocol."""
+"""Language-model access over the OpenAI chat-completions protocol (``openai`` is imported on first use)."""
+
+from evoforge.llm.ensemble import Ensemble
+from evoforge.llm.openai_compat import Completion, OpenAICompatClient
+
+__all__ = ["Completion", "Ensemble", "OpenAICompatClient"]

@@ -1,9 +1,9 @@
 """A real OpenAI chat-completions server on 127.0.0.1 that replays or computes scripted answers.
 
-Every test of the model path goes through it over real HTTP, so the client, its retries, timeouts
-and error mapping are exercised as in production. Latency and faults (429 with Retry-After, 500,
-hang, truncated JSON, HTML, empty or null content, no choices, garbage prose, 401, 404) are
-injected by request index or at a seeded rate, deterministically.
+Every test of the model path goes through it over real HTTP, so the client, its retries, timeouts and
+error mapping are exercised as in production. Latency and faults (429 with Retry-After, 500, hang,
+truncated JSON, HTML, empty or null content, no choices, garbage prose, 401, 404) are injected by
+request index or at a seeded rate; the fault of request ``i`` depends only on ``(seed, i)``.
 
     python -m evoforge.testing.scripted_server --port 8000 --latency 0.5 --responder tweak-constants
 """
@@ -11,65 +11,98 @@ injected by request index or at a seeded rate, deterministically.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import enum
 import hashlib
 import io
-import itertools
 import json
+import logging
+import math
 import random
 import re
+import socket
 import threading
 import time
 import tokenize
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 
 class Fault(enum.Enum):
-    RATE_LIMIT = "rate_limit"
-    SERVER_ERROR = "server_error"
-    HANG = "hang"
-    TRUNCATED_JSON = "truncated_json"
-    HTML = "html"
-    EMPTY_CONTENT = "empty_content"
-    NULL_CONTENT = "null_content"
-    EMPTY_CHOICES = "empty_choices"
-    GARBAGE = "garbage"
-    UNAUTHORIZED = "unauthorized"
-    UNKNOWN_MODEL = "unknown_model"
+    """A way for one request to go wrong, as real providers do."""
+
+    RATE_LIMIT = "rate_limit"  # 429 with a Retry-After header
+    SERVER_ERROR = "server_error"  # 500
+    HANG = "hang"  # no answer until the client gives up (or the server stops)
+    TRUNCATED_JSON = "truncated_json"  # 200, a JSON body cut in half
+    HTML = "html"  # 200, a text/html error page from a proxy
+    EMPTY_CONTENT = "empty_content"  # content ""
+    NULL_CONTENT = "null_content"  # content null
+    EMPTY_CHOICES = "empty_choices"  # choices []
+    GARBAGE = "garbage"  # prose without any edit
+    UNAUTHORIZED = "unauthorized"  # 401 invalid_api_key
+    UNKNOWN_MODEL = "unknown_model"  # 404 model_not_found
 
 
 Answer = str | Fault
 Responder = Callable[[dict[str, Any]], Answer]
+
 HANG_S = 3600.0
-GARBAGE_TEXT = "I would consider several approaches here, but on reflection the current code looks fine."
+POLL_S = 0.05  # how often the accept loop checks for stop(): the delay of leaving a `with` block
+GARBAGE_PROSE = (
+    "I would consider several approaches here, but on reflection the current code looks fine.",
+    "This is an interesting problem. A careful analysis suggests the existing approach is reasonable.",
+    "One could vectorise the inner loop, or cache intermediate results; both have trade-offs.",
+    "The program is already well structured, so I recommend keeping it as it is for now.",
+)
 
 
-def _completion(
-    text: str | None, request: dict[str, Any], index: int, choices: bool = True
+def _tokens(text: str) -> int:
+    return math.ceil(len(text) / 4)  # roughly four characters a token
+
+
+def chat_completion(
+    content: str | None, request: dict[str, Any], index: int, choices: bool = True
 ) -> dict[str, Any]:
-    prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
+    """A ``chat.completion`` object answering ``request`` with ``content``, with ``usage``."""
+    prompt = sum(_tokens(str(message.get("content") or "")) for message in request.get("messages", []))
+    completion = _tokens(content or "")
+    message = {"role": "assistant", "content": content}
     return {
         "id": f"chatcmpl-scripted-{index}",
         "object": "chat.completion",
-        "created": 0,
+        "created": int(time.time()),
         "model": request.get("model", "scripted"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
-        if choices
-        else [],
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}] if choices else [],
         "usage": {
-            "prompt_tokens": prompt_chars // 4,
-            "completion_tokens": len(text or "") // 4,
-            "total_tokens": prompt_chars // 4 + len(text or "") // 4,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
         },
     }
 
 
+def _error(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
 class ScriptedServer:
-    """Serve scripted answers; ``responder`` is a list replayed in order (cycling) or a callable."""
+    """Serve scripted answers in a background thread; use as a context manager.
+
+    ``responder`` is either a list of answers replayed in order, cycling when exhausted (a faulted
+    request does not use up an answer), or a callable ``request -> str | Fault`` that computes the
+    answer from the request body (messages, model, temperature, seed); it is called from many
+    threads at once, so it must be thread-safe. ``faults`` schedules a fault by request index (from
+    0, in arrival order); ``fault_rate`` injects one of ``fault_kinds`` into other requests at that
+    rate. Every request body is recorded in ``requests``, every outcome counted in ``counts``.
+    """
 
     def __init__(
         self,
@@ -83,41 +116,59 @@ class ScriptedServer:
         retry_after_s: float = 0.1,
         port: int = 0,
     ) -> None:
-        if callable(responder):
-            self._respond: Responder = responder
-        else:
-            answers = itertools.cycle(list(responder))
-            self._respond = lambda _request: next(answers)
+        if not callable(responder) and not responder:
+            raise ValueError("a scripted server needs at least one answer")
+        if fault_rate and not fault_kinds:
+            raise ValueError("fault_rate needs at least one fault kind")
+        self._compute: Responder | None = responder if callable(responder) else None
+        self._answers: list[str] = [] if callable(responder) else list(responder)
         self.latency_s = latency_s
+        self.retry_after_s = retry_after_s
         self._faults = dict(faults or {})
         self._fault_rate = fault_rate
         self._fault_kinds = list(fault_kinds)
-        self._rng = random.Random(seed)
-        self._retry_after_s = retry_after_s
+        self.seed = seed
         self._lock = threading.Lock()
-        self._count = 0
-        self.requests: list[dict[str, Any]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._requests: list[dict[str, Any]] = []
+        self._counts: Counter[str] = Counter()
+        self._replayed = 0
+        self.stopping = threading.Event()
+        self._httpd = _HTTPServer(("127.0.0.1", port), _Handler, self)
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread (the command-line entry point)."""
-        self._httpd.serve_forever()
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The chat-completion request bodies received so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How requests were answered: ``"answer"`` or a fault's value, and how often."""
+        with self._lock:
+            return dict(self._counts)
 
     def start(self) -> ScriptedServer:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-server", daemon=True)
+        """Serve in a daemon thread until ``stop()``."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(POLL_S,), name="scripted-server", daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        """Stop accepting, release hung requests and drop every open connection."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.stopping.set()
         self._httpd.server_close()
+        self._httpd.drop_connections()
 
     def __enter__(self) -> ScriptedServer:
         return self.start()
@@ -127,180 +178,255 @@ class ScriptedServer:
     ) -> None:
         self.stop()
 
-    def _answer_for(self, request: dict[str, Any]) -> tuple[int, Answer]:
-        """The request's index and what to answer: a scheduled or random fault, else the responder."""
+    def answer(self, request: dict[str, Any]) -> tuple[int, Answer]:
+        """Record ``request`` and decide its answer: a scheduled or random fault, else the responder's."""
         with self._lock:
-            index = self._count
-            self._count += 1
-            self.requests.append(request)
-            fault = self._faults.get(index)
-            if fault is None and self._fault_rate and self._rng.random() < self._fault_rate:
-                fault = self._rng.choice(self._fault_kinds)
-        return index, fault if fault is not None else self._respond(request)
+            index = len(self._requests)
+            self._requests.append(request)
+            answer: Answer | None = self._fault_for(index)
+            if answer is None and self._compute is None:
+                answer = self._answers[self._replayed % len(self._answers)]
+                self._replayed += 1
+        if answer is None:
+            assert self._compute is not None
+            answer = self._compute(request)
+        with self._lock:
+            self._counts["answer" if isinstance(answer, str) else answer.value] += 1
+        return index, answer
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms delayed-ACK stall
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Silent: tests read ``server.requests`` instead."""
-
-            def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
-                else:
-                    self._send(404, {"error": {"message": "not found"}})
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                try:
-                    request = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    self._send(400, {"error": {"message": "invalid JSON"}})
-                    return
-                if not self.path.rstrip("/").endswith("/chat/completions"):
-                    self._send(404, {"error": {"message": "not found"}})
-                    return
-                index, answer = server._answer_for(request)
-                if server.latency_s:
-                    time.sleep(server.latency_s)
-                if isinstance(answer, Fault):
-                    self._fault(answer, request, index)
-                else:
-                    self._send(200, _completion(answer, request, index))
-
-            def _fault(self, fault: Fault, request: dict[str, Any], index: int) -> None:
-                if fault is Fault.RATE_LIMIT:
-                    self._send(
-                        429,
-                        {"error": {"message": "rate limited"}},
-                        {"Retry-After": f"{server._retry_after_s:g}"},
-                    )
-                elif fault is Fault.SERVER_ERROR:
-                    self._send(500, {"error": {"message": "internal error"}})
-                elif fault is Fault.UNAUTHORIZED:
-                    self._send(401, {"error": {"message": "invalid api key", "code": "invalid_api_key"}})
-                elif fault is Fault.UNKNOWN_MODEL:
-                    self._send(404, {"error": {"message": "model not found", "code": "model_not_found"}})
-                elif fault is Fault.HANG:
-                    time.sleep(HANG_S)
-                elif fault is Fault.TRUNCATED_JSON:
-                    body = json.dumps(_completion("cut", request, index)).encode()
-                    self._raw(200, body[: len(body) // 2], "application/json")
-                elif fault is Fault.HTML:
-                    self._raw(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
-                elif fault is Fault.EMPTY_CONTENT:
-                    self._send(200, _completion("", request, index))
-                elif fault is Fault.NULL_CONTENT:
-                    self._send(200, _completion(None, request, index))
-                elif fault is Fault.EMPTY_CHOICES:
-                    self._send(200, _completion(None, request, index, choices=False))
-                else:
-                    self._send(200, _completion(GARBAGE_TEXT, request, index))
-
-            def _send(
-                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-            ) -> None:
-                self._raw(status, json.dumps(payload).encode(), "application/json", headers)
-
-            def _raw(
-                self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-            ) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(body)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test); nothing to answer
-
-        return Handler
+    def _fault_for(self, index: int) -> Fault | None:
+        if index in self._faults:
+            return self._faults[index]
+        if self._fault_rate:
+            rng = random.Random(f"{self.seed}:{index}")
+            if rng.random() < self._fault_rate:
+                return rng.choice(self._fault_kinds)
+        return None
 
 
-_CURRENT = re.compile(r"Current program.*?```[^\n]*\n(.*?)```", re.DOTALL)
+class _HTTPServer(ThreadingHTTPServer):
+    """One daemon thread per connection; a deep accept queue so 64+ clients connect at once."""
+
+    daemon_threads = True
+    block_on_close = False  # stop() must not wait for idle keep-alive connections
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler], scripted: ScriptedServer) -> None:
+        self.scripted = scripted
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        with self._open_lock:
+            self._open.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self._open_lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms delayed-ACK stall
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests read ``ScriptedServer.requests`` instead."""
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/models"):
+            self._json(
+                200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "me"}]}
+            )
+        else:
+            self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
+            return
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            self._json(400, _error("the request body is not JSON", "invalid_request_error"))
+            return
+        scripted = self.server.scripted
+        try:
+            index, answer = scripted.answer(request)
+        except Exception as error:
+            log.exception("scripted responder failed")
+            self._json(500, _error(f"scripted responder failed: {error!r}", "server_error"))
+            return
+        if scripted.latency_s:
+            time.sleep(scripted.latency_s)
+        if isinstance(answer, str):
+            self._json(200, chat_completion(answer, request, index))
+        else:
+            self._fault(answer, request, index)
+
+    def _fault(self, fault: Fault, request: dict[str, Any], index: int) -> None:
+        scripted = self.server.scripted
+        match fault:
+            case Fault.RATE_LIMIT:
+                retry_after = {"Retry-After": f"{scripted.retry_after_s:g}"}
+                self._json(429, _error("rate limit reached", "requests", "rate_limit_exceeded"), retry_after)
+            case Fault.SERVER_ERROR:
+                self._json(500, _error("the server had an error", "server_error"))
+            case Fault.HANG:
+                scripted.stopping.wait(HANG_S)
+                self.close_connection = True
+            case Fault.TRUNCATED_JSON:
+                body = json.dumps(chat_completion("cut short", request, index)).encode()
+                self._send(200, body[: len(body) // 2], "application/json")
+            case Fault.HTML:
+                self._send(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+            case Fault.EMPTY_CONTENT:
+                self._json(200, chat_completion("", request, index))
+            case Fault.NULL_CONTENT:
+                self._json(200, chat_completion(None, request, index))
+            case Fault.EMPTY_CHOICES:
+                self._json(200, chat_completion(None, request, index, choices=False))
+            case Fault.GARBAGE:
+                prose = random.Random(f"{scripted.seed}:{index}:garbage").choice(GARBAGE_PROSE)
+                self._json(200, chat_completion(prose, request, index))
+            case Fault.UNAUTHORIZED:
+                self._json(
+                    401, _error("Incorrect API key provided", "invalid_request_error", "invalid_api_key")
+                )
+            case Fault.UNKNOWN_MODEL:
+                model = request.get("model")
+                message = f"The model `{model}` does not exist or you do not have access to it."
+                self._json(404, _error(message, "invalid_request_error", "model_not_found"))
+
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True  # the client gave up (a timeout) or the server is stopping
+
+
+_HEADING = re.compile(r"^#{1,6}[^\n]*\bcurrent program\b[^\n]*$", re.MULTILINE | re.IGNORECASE)
+_FENCED = re.compile(r"^(`{3,})[^\n`]*\n(.*?)\n?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 def current_program(request: dict[str, Any]) -> str | None:
-    """The code fenced after the heading 'Current program' in the last user message."""
+    """The code in the first fence after the last "Current program" heading of the last user message."""
     users = [m for m in request.get("messages", []) if m.get("role") == "user"]
-    if not users:
+    text = str(users[-1].get("content") or "") if users else ""
+    headings = list(_HEADING.finditer(text))
+    if not headings:
         return None
-    match = _CURRENT.search(str(users[-1].get("content", "")))
-    return match.group(1) if match else None
+    fence = _FENCED.search(text, headings[-1].end())
+    return fence.group(2) if fence else None
 
 
-def _block_numbers(code: str) -> list[tuple[str, int, int, str]]:
-    """(line, start column, end column, literal) for each numeric literal between EVOLVE markers."""
+@dataclass(frozen=True)
+class _Literal:
+    """A numeric literal of the program: its whole line and its columns in that line."""
+
+    line: str
+    start: int
+    end: int
+    text: str
+
+
+def block_literals(code: str) -> list[_Literal]:
+    """The real and integer literals between EVOLVE-BLOCK-START and -END (not in comments or strings)."""
     lines = code.splitlines()
-    starts = [i for i, line in enumerate(lines) if "EVOLVE-BLOCK-START" in line]
-    ends = [i for i, line in enumerate(lines) if "EVOLVE-BLOCK-END" in line]
-    inside = {i for s, e in zip(starts, ends, strict=False) for i in range(s + 1, e)}
+    inside, rows = False, set()
+    for row, line in enumerate(lines):
+        if "EVOLVE-BLOCK-START" in line:
+            inside = True
+        elif "EVOLVE-BLOCK-END" in line:
+            inside = False
+        elif inside:
+            rows.add(row)
     found = []
-    try:
+    with contextlib.suppress(tokenize.TokenError, SyntaxError):  # keep what tokenized before an error
         for token in tokenize.generate_tokens(io.StringIO(code).readline):
             row = token.start[0] - 1
-            if token.type == tokenize.NUMBER and row in inside and token.start[0] == token.end[0]:
-                found.append((lines[row], token.start[1], token.end[1], token.string))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return []
+            if token.type == tokenize.NUMBER and row in rows and not token.string.lower().endswith("j"):
+                found.append(_Literal(lines[row], token.start[1], token.end[1], token.string))
     return found
 
 
-def tweak_constants_responder(seed: int = 0) -> Responder:
-    """Answer with one SEARCH/REPLACE that perturbs a numeric literal of the current program.
+def _perturbed(literal: str, rng: random.Random) -> str:
+    """A different literal of the same type: a float moved by ~30 %, an int by at least one."""
+    value = ast.literal_eval(literal)
+    if isinstance(value, float):
+        text = repr(float(f"{value + rng.gauss(0.0, max(abs(value), 1.0) * 0.3):.6g}"))
+        return text if text != repr(value) else repr(value + 0.1)
+    step = max(1, round(abs(rng.gauss(0.0, max(abs(value), 1) * 0.3))))
+    return str(value + rng.choice((-1, 1)) * step)
 
-    The choice is drawn from an RNG seeded by ``seed`` and a hash of the request's messages and its
-    ``seed`` parameter, so the same request always gets the same answer (runs replay exactly).
+
+def tweak_constants_responder(seed: int = 0) -> Responder:
+    """A responder that answers one SEARCH/REPLACE block perturbing a numeric literal of the program.
+
+    It reads the current program from the prompt, picks a literal inside an EVOLVE block (on a line
+    that occurs once, so the edit applies) and moves it; the choice comes from an RNG seeded by
+    ``seed`` and a hash of the messages and the request's ``seed``, so the same request always gets
+    the same answer and runs replay exactly. Without a program or a literal it answers prose only.
     """
 
     def respond(request: dict[str, Any]) -> str:
         code = current_program(request)
-        numbers = _block_numbers(code) if code else []
-        if not numbers:
-            return "I see nothing numeric to change in this program."
-        content = {"messages": request.get("messages", []), "seed": request.get("seed")}
-        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).digest()
-        rng = random.Random(f"{seed}:{digest.hex()}")
-        line, start, end, literal = rng.choice(numbers)
-        value = (
-            float(literal.replace("_", ""))
-            if not literal.lower().startswith("0x")
-            else float(int(literal, 16))
+        literals = block_literals(code) if code else []
+        padded = f"{code}\n"
+        unique = [lit for lit in literals if padded.count(f"{lit.line}\n") == 1]
+        if not unique:
+            return "I see no numeric constant to change in this program, so I suggest no edit."
+        content = json.dumps([request.get("messages"), request.get("seed")], sort_keys=True)
+        rng = random.Random(f"{seed}:{hashlib.sha256(content.encode()).hexdigest()}")
+        chosen = rng.choice(unique)
+        new = _perturbed(chosen.text, rng)
+        new_line = chosen.line[: chosen.start] + new + chosen.line[chosen.end :]
+        return (
+            f"Try {new} instead of {chosen.text}; the best value may lie nearby.\n"
+            f"<<<<<<< SEARCH\n{chosen.line}\n=======\n{new_line}\n>>>>>>> REPLACE\n"
         )
-        new_value = value + rng.gauss(0.0, max(abs(value), 1.0) * 0.3)
-        new_literal = (
-            f"{new_value:.6g}" if "." in literal or "e" in literal.lower() else str(round(new_value))
-        )
-        if new_literal == literal:
-            new_literal = str(int(value) + 1) if "." not in literal else f"{value + 0.1:.6g}"
-        new_line = line[:start] + new_literal + line[end:]
-        edit = f"<<<<<<< SEARCH\n{line}\n=======\n{new_line}\n>>>>>>> REPLACE\n"
-        return f"Let me try a different constant.\n{edit}"
 
     return respond
 
 
-RESPONDERS: dict[str, Callable[[], Responder]] = {"tweak-constants": tweak_constants_responder}
+RESPONDERS: dict[str, Callable[[int], Responder]] = {"tweak-constants": tweak_constants_responder}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Serve scripted OpenAI chat-completions answers on 127.0.0.1."
     )
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port.")
+    parser.add_argument("--latency", type=float, default=0.0, help="Seconds before each answer.")
     parser.add_argument("--responder", choices=sorted(RESPONDERS), default="tweak-constants")
-    args = parser.parse_args()
-    server = ScriptedServer(RESPONDERS[args.responder](), latency_s=args.latency, port=args.port)
-    print(f"scripted server listening on {server.base_url}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = ScriptedServer(RESPONDERS[args.responder](args.seed), latency_s=args.latency, port=args.port)
+    with contextlib.suppress(KeyboardInterrupt), server:
+        print(f"scripted server listening on {server.base_url}", flush=True)
+        threading.Event().wait()
 
 
 if __name__ == "__main__":
