@@ -17,7 +17,8 @@ from evoforge.config import PromptConfig
 from evoforge.edits import apply_edit, parse_response
 from evoforge.prompts.builder import build_messages
 from evoforge.records import Program
-from evoforge.testing.scripted_server import Fault, ScriptedServer, tweak_constants_responder
+from evoforge.testing.responders import tweak_constants_responder
+from evoforge.testing.scripted_server import Fault, ScriptedServer
 
 PROGRAM = (
     "import math\n"

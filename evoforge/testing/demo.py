@@ -16,7 +16,8 @@ from evoforge.config import load_config
 from evoforge.events import EventBus
 from evoforge.runner import run_evolution
 from evoforge.task import load_task
-from evoforge.testing.scripted_server import ScriptedServer, tweak_constants_responder
+from evoforge.testing.responders import tweak_constants_responder
+from evoforge.testing.scripted_server import ScriptedServer
 from evoforge.ui.console import ConsoleProgress, setup_logging
 
 log = logging.getLogger("evoforge.demo")

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import evoforge
-from evoforge.testing.scripted_server import Fault, ScriptedServer, tweak_constants_responder
+from evoforge.testing.responders import tweak_constants_responder
+from evoforge.testing.scripted_server import Fault, ScriptedServer
 from tests.integration.conftest import evoforge_cli
 
 
