@@ -64,8 +64,8 @@ def _start(ctx: click.Context, run: Any) -> None:
         click.echo(
             f"best score {result.best_score:.10g} (program {result.best_program_id}): {result.best_path}"
         )
-    if result.stop_reason == "stopped by SIGINT":
-        sys.exit(EXIT_INTERRUPTED)
+    if result.signal_number is not None:
+        sys.exit(128 + result.signal_number)  # the shell convention: 130 for Ctrl-C, 143 for SIGTERM
 
 
 @cli.command()

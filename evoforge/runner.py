@@ -45,6 +45,7 @@ class RunResult:
     evaluated: int
     failed_generations: int
     stop_reason: str
+    signal_number: int | None = None
 
 
 def make_mutator(task: Task, config: Config) -> Mutator:
@@ -164,7 +165,7 @@ async def run_evolution(
                 models=tuple(m.name for m in config.llm.models),
             )
         )
-        with SignalStop(controller, handle_signals):
+        with SignalStop(controller, handle_signals) as signals:
             reason = await controller.run()
         best = controller.best
         best_path = export_best(run_dir, task, best)
@@ -179,6 +180,7 @@ async def run_evolution(
             evaluated=controller.evaluated,
             failed_generations=controller.failed,
             stop_reason=reason,
+            signal_number=signals.signal_received,
         )
 
 
