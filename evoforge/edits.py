@@ -1,163 +1,307 @@
-"""Parse a model's answer into edits and apply them inside the EVOLVE blocks only.
+"""Parse a model's answer into an edit and apply it inside the EVOLVE blocks only.
 
-Two answer shapes: SEARCH/REPLACE blocks (``<<<<<<< SEARCH`` / ``=======`` / ``>>>>>>> REPLACE``,
-several per answer, free text around them) and fenced full rewrites of the block contents. A
-SEARCH is matched exactly first, then line by line ignoring trailing whitespace and a uniform
-indentation offset; it must fall inside one block. Every rejection is an EditError whose short
-message is shown to the model next time.
+Two answer shapes:
+
+- **SEARCH/REPLACE blocks**: a line ``<<<<<<< SEARCH``, the lines to find, a line ``=======``, the new
+  lines, a line ``>>>>>>> REPLACE`` (exactly seven marker characters; spaces around a marker are
+  ignored). Several per answer; prose and Markdown fences around or between them are ignored. A
+  section whose first line opens a fence and whose last line closes it (a model that wrapped the
+  SEARCH or REPLACE text in a fence) is unwrapped; the price is that a block whose own text starts and
+  ends with fence lines cannot be edited that way — only Markdown-like programs have such blocks.
+- **Fenced rewrites**: Markdown code fences (backticks or tildes, three or more). The longest fence that
+  contains EVOLVE markers gives the new contents of every block; failing that, the longest fence is the
+  new content of a single-block program. Longest, not last: models often add a short usage snippet after
+  the code or quote a fragment before it. An unclosed fence (a truncated answer) is ignored.
+
+Application. A SEARCH must lie inside one block's content. It is first matched exactly, as whole lines
+(an occurrence must start a line, so ``total = 0`` never edits ``subtotal = 0``); failing that, line by
+line ignoring trailing whitespace, blank lines around it and a uniform indentation offset, in which case
+the REPLACE text is re-indented by the same offset. A SEARCH found more than once is ambiguous.
+Replacements apply in order, so a later SEARCH sees the earlier edits. Every rejection is an EditError
+whose short message is shown to the model next time.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
 
-from evoforge.blocks import END, START, Block, find_blocks, replace_block_contents
+from evoforge.blocks import find_blocks, has_marker, outside_blocks, replace_block_contents, split_lines
 from evoforge.errors import BlockError, EditError
 
-_DIFF = re.compile(
-    r"^<{7} SEARCH[ \t]*\n(.*?)^={7}[ \t]*\n(.*?)^>{7} REPLACE[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
-_FENCE = re.compile(r"^```[^\n`]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+logger = logging.getLogger(__name__)
+
+SEARCH_MARK = "<<<<<<< SEARCH"
+DIVIDER_MARK = "======="
+REPLACE_MARK = ">>>>>>> REPLACE"
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})[^`]*")
+_LABEL_CHARS = 80
 
 
 @dataclass(frozen=True)
 class SearchReplace:
+    """Replace the lines ``search`` (copied from the parent) by ``replace``; both end with a newline."""
+
     search: str
     replace: str
 
 
 @dataclass(frozen=True)
 class ParsedEdit:
+    """A parsed answer: SEARCH/REPLACE pairs (``diff``) or one new content per block (``rewrite``)."""
+
     kind: Literal["diff", "rewrite"]
     replacements: tuple[SearchReplace, ...] = ()
     rewrite: tuple[str, ...] = ()
 
 
-def _parse_diffs(text: str) -> ParsedEdit | None:
-    pairs = tuple(SearchReplace(m.group(1), m.group(2)) for m in _DIFF.finditer(text))
-    return ParsedEdit("diff", replacements=pairs) if pairs else None
+# --- parsing -------------------------------------------------------------------------------------------
+
+
+def _fence_opener(line: str) -> str | None:
+    """The fence characters if ``line`` opens a code fence (an info string such as ``python`` allowed)."""
+    match = _FENCE_OPEN.fullmatch(line.rstrip())
+    return match.group(1) if match else None
+
+
+def _closes(line: str, opener: str) -> bool:
+    mark = line.strip()
+    return len(mark) >= len(opener) and mark == opener[0] * len(mark)
+
+
+def _joined(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def _section(lines: list[str]) -> str:
+    """A SEARCH or REPLACE section's text, unwrapped when one fence encloses all of it."""
+    if len(lines) >= 2 and (opener := _fence_opener(lines[0])) and _closes(lines[-1], opener):
+        lines = lines[1:-1]
+    return _joined(lines)
+
+
+def _parse_diffs(text: str) -> tuple[SearchReplace, ...]:
+    """Every complete SEARCH/REPLACE block; an unfinished one is dropped when the next SEARCH starts."""
+    pairs: list[SearchReplace] = []
+    search: list[str] | None = None
+    replace: list[str] | None = None
+    for line in text.split("\n"):
+        mark = line.strip()
+        if mark == SEARCH_MARK:
+            search, replace = [], None
+        elif search is None:
+            continue
+        elif replace is None:
+            if mark == DIVIDER_MARK:
+                replace = []
+            else:
+                search.append(line)
+        elif mark == REPLACE_MARK:
+            pairs.append(SearchReplace(_section(search), _section(replace)))
+            search, replace = None, None
+        else:
+            replace.append(line)
+    return tuple(pairs)
+
+
+def _fenced_bodies(text: str) -> list[str]:
+    """The bodies of the closed code fences of ``text``, in order."""
+    bodies: list[str] = []
+    opener: str | None = None
+    body: list[str] = []
+    for line in text.split("\n"):
+        if opener is None:
+            opener, body = _fence_opener(line), []
+        elif _closes(line, opener):
+            bodies.append(_joined(body))
+            opener = None
+        else:
+            body.append(line)
+    return bodies
 
 
 def _parse_rewrite(text: str) -> ParsedEdit | None:
-    """The longest fenced code block: its blocks' contents if it has markers, else one block's content."""
-    fences = [m.group(1) for m in _FENCE.finditer(text) if m.group(1).strip()]
+    fences = [
+        body
+        for body in _fenced_bodies(text)
+        if body.strip() and not any(line.strip() == SEARCH_MARK for line in body.split("\n"))
+    ]
     if not fences:
         return None
-    code = max(fences, key=len)
-    if START in code:
-        try:
-            return ParsedEdit("rewrite", rewrite=tuple(b.content for b in find_blocks(code, "the answer")))
-        except BlockError:
-            return None
-    return ParsedEdit("rewrite", rewrite=(code,))
+    marked = [body for body in fences if has_marker(body)]
+    code = max(marked or fences, key=len)
+    if not marked:
+        return ParsedEdit("rewrite", rewrite=(code,))
+    try:
+        return ParsedEdit("rewrite", rewrite=tuple(block.content for block in find_blocks(code)))
+    except BlockError:
+        return ParsedEdit("rewrite", rewrite=(code,))  # apply_edit names the unbalanced marker
 
 
 def parse_response(text: str, mode: Literal["diff", "rewrite"] = "diff") -> ParsedEdit | None:
-    """The edit in a model's answer, preferring the configured mode; None when nothing is parseable."""
-    order = (_parse_diffs, _parse_rewrite) if mode == "diff" else (_parse_rewrite, _parse_diffs)
-    for parse in order:
-        edit = parse(text)
-        if edit is not None:
-            return edit
+    """The edit in a model's answer, preferring ``mode``'s shape and falling back to the other one.
+
+    None when the answer holds neither a complete SEARCH/REPLACE block nor a non-empty closed fence.
+    """
+    text = text.replace("\r\n", "\n")
+    pairs = _parse_diffs(text)
+    diff = ParsedEdit("diff", replacements=pairs) if pairs else None
+    if mode == "diff" and diff is not None:
+        return diff
+    return _parse_rewrite(text) or diff
+
+
+# --- application ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Match:
+    """Where a SEARCH matched in a block's content, and the indentation change it implies."""
+
+    block: int
+    start: int
+    end: int
+    add: str = ""
+    remove: str = ""
+
+
+def _exact_starts(content: str, search: str) -> list[int]:
+    """Offsets where ``search`` occurs in ``content`` starting a line (overlaps included)."""
+    starts = []
+    at = content.find(search)
+    while at != -1:
+        if at == 0 or content[at - 1] == "\n":
+            starts.append(at)
+        at = content.find(search, at + 1)
+    return starts
+
+
+def _core_lines(search: str) -> list[str]:
+    """The SEARCH lines without trailing whitespace and without blank lines before or after them."""
+    lines = [line.rstrip() for line in search.split("\n")]
+    first = next(i for i, line in enumerate(lines) if line)
+    last = max(i for i, line in enumerate(lines) if line)
+    return lines[first : last + 1]
+
+
+def _offset(searched: str, found: str) -> tuple[str, str] | None:
+    """(add, remove): the indentation change that turns ``searched`` into ``found``, if it is one."""
+    if found.endswith(searched):
+        return found[: len(found) - len(searched)], ""
+    if searched.endswith(found):
+        return "", searched[: len(searched) - len(found)]
     return None
 
 
-def _first_line(text: str) -> str:
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return line if len(line) <= 80 else line[:77] + "..."
+def _shift(line: str, add: str, remove: str) -> str | None:
+    """``line`` moved by the offset; None when it is indented less than the indentation to remove."""
+    if not line:
+        return line
+    if not line.startswith(remove):
+        return None
+    return add + line[len(remove) :]
 
 
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
+def _loose_matches(content: str, wanted: list[str], block: int) -> list[_Match]:
+    """Line-aligned matches of ``wanted`` ignoring trailing whitespace and a uniform indentation offset.
 
-
-def _fuzzy_spans(content: str, search: str) -> list[tuple[int, int, str, str]]:
-    """Line-aligned matches ignoring trailing whitespace and a uniform indentation offset.
-
-    Returns (start, end, search_indent, found_indent) character spans in ``content``.
+    Only lines whose text equals the first wanted line's are tried, so a scan costs one pass over
+    ``content`` plus the length of ``wanted`` per candidate.
     """
-    wanted = [line.rstrip() for line in search.strip("\n").splitlines()]
-    if not wanted:
-        return []
-    lines = content.splitlines(keepends=True)
-    offsets = [0]
+    lines = split_lines(content)
+    plain = [line.rstrip() for line in lines]
+    head = wanted[0].lstrip()
+    head_indent = wanted[0][: len(wanted[0]) - len(head)]
+    starts = [0]
     for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    first = next(line for line in wanted if line.strip())
-    spans = []
-    for i in range(len(lines) - len(wanted) + 1):
-        window = [line.rstrip() for line in lines[i : i + len(wanted)]]
-        base = next(w for w, s in zip(window, wanted, strict=True) if s.strip()) if any(window) else ""
-        found_indent, search_indent = _indent(base), _indent(first)
-        if all(
-            (w.strip() == "" and s.strip() == "")
-            or (
-                w.startswith(found_indent)
-                and s.startswith(search_indent)
-                and w[len(found_indent) :] == s[len(search_indent) :]
-            )
-            for w, s in zip(window, wanted, strict=True)
+        starts.append(starts[-1] + len(line))
+    matches = []
+    for k in range(len(plain) - len(wanted) + 1):
+        line = plain[k]
+        if not line.endswith(head):
+            continue
+        indent = line[: len(line) - len(head)]
+        offset = None if indent.strip() else _offset(head_indent, indent)
+        if offset is not None and all(
+            _shift(want, *offset) == have
+            for want, have in zip(wanted, plain[k : k + len(wanted)], strict=True)
         ):
-            spans.append((offsets[i], offsets[i + len(wanted)], search_indent, found_indent))
-    return spans
+            matches.append(_Match(block, starts[k], starts[k + len(wanted)], *offset))
+    return matches
 
 
-def _reindent(text: str, old: str, new: str) -> str:
-    if old == new:
-        return text
+def _reindent(text: str, add: str, remove: str) -> str:
+    """``text`` moved by the offset; lines indented less than ``remove`` lose all their indentation."""
     out = []
-    for line in text.splitlines(keepends=True):
-        if line.strip() and line.startswith(old):
-            line = new + line[len(old) :]
+    for line in split_lines(text):
+        if line.strip():
+            line = add + (line[len(remove) :] if line.startswith(remove) else line.lstrip(" \t"))
         out.append(line)
-    return "".join(out)
+    moved = "".join(out)
+    return moved if not moved or moved.endswith("\n") else moved + "\n"
 
 
-def _apply_one(contents: list[str], blocks: list[Block], full_code: str, edit: SearchReplace) -> None:
-    label = _first_line(edit.search)
+def _label(search: str) -> str:
+    first = next((line.strip() for line in search.split("\n") if line.strip()), "")
+    if len(first) > _LABEL_CHARS:
+        first = first[: _LABEL_CHARS - 1] + "…"
+    return f"SEARCH '{first}'"
+
+
+def _apply_one(contents: list[str], edit: SearchReplace, code: str, where: str) -> None:
+    """Apply one SEARCH/REPLACE to the block contents in place, or raise EditError saying why not."""
     if not edit.search.strip():
-        raise EditError("a SEARCH section is empty; copy the lines to change from the current program")
-    if START in edit.replace or END in edit.replace:
-        raise EditError("a REPLACE section contains an EVOLVE-BLOCK marker; markers must not change")
-    exact = [(i, c.count(edit.search)) for i, c in enumerate(contents) if edit.search in c]
-    total = sum(n for _, n in exact)
-    if total == 1:
-        index = exact[0][0]
-        contents[index] = contents[index].replace(edit.search, edit.replace, 1)
-        return
-    if total > 1:
-        raise EditError(f"SEARCH '{label}' appears {total} times; include more lines to make it unique")
-    fuzzy = [(i, span) for i, c in enumerate(contents) for span in _fuzzy_spans(c, edit.search)]
-    if len(fuzzy) > 1:
-        raise EditError(f"SEARCH '{label}' appears {len(fuzzy)} times; include more lines to make it unique")
-    if len(fuzzy) == 1:
-        index, (start, end, search_indent, found_indent) = fuzzy[0]
-        replacement = _reindent(edit.replace, search_indent, found_indent)
-        if replacement and not replacement.endswith("\n") and contents[index][end - 1 : end] == "\n":
-            replacement += "\n"
-        contents[index] = contents[index][:start] + replacement + contents[index][end:]
-        return
-    if edit.search in full_code or _fuzzy_spans(full_code, edit.search):
-        raise EditError(f"SEARCH '{label}' touches code outside the EVOLVE blocks, which must not change")
-    raise EditError(f"SEARCH '{label}' does not match the current program; copy the lines exactly")
+        raise EditError(f"a SEARCH section{where} is empty; copy the lines to change from the program")
+    label = _label(edit.search) + where
+    if has_marker(edit.search):
+        raise EditError(f"{label} includes an EVOLVE-BLOCK marker line; edit only code between the markers")
+    if has_marker(edit.replace):
+        raise EditError(f"the REPLACE of {label} adds an EVOLVE-BLOCK marker line; markers must not change")
+    size, wanted = len(edit.search), _core_lines(edit.search)
+    exact = [_Match(i, at, at + size) for i, c in enumerate(contents) for at in _exact_starts(c, edit.search)]
+    matches = exact or [m for i, c in enumerate(contents) for m in _loose_matches(c, wanted, i)]
+    if len(matches) > 1:
+        raise EditError(f"{label} appears {len(matches)} times in the EVOLVE blocks; include more context")
+    if not matches:
+        if any(_exact_starts(f, edit.search) or _loose_matches(f, wanted, -1) for f in outside_blocks(code)):
+            raise EditError(f"{label} touches code outside the EVOLVE blocks, which must not change")
+        raise EditError(f"{label} was not found in the EVOLVE blocks; copy the lines exactly")
+    (match,) = matches
+    replacement = edit.replace
+    if not exact:
+        logger.debug("%s matched ignoring whitespace (indent +%r -%r)", label, match.add, match.remove)
+        replacement = _reindent(replacement, match.add, match.remove)
+    content = contents[match.block]
+    contents[match.block] = content[: match.start] + replacement + content[match.end :]
+
+
+def _check_rewrite(rewrite: tuple[str, ...], expected: int) -> None:
+    if len(rewrite) != expected:
+        raise EditError(
+            f"the rewrite has {len(rewrite)} EVOLVE block(s) but the program has {expected}; "
+            "answer with the whole program, markers included"
+        )
+    for content in rewrite:
+        if has_marker(content):
+            try:
+                find_blocks(content, "the rewrite")
+            except BlockError as error:
+                raise EditError(str(error)) from None
+            raise EditError("the rewrite puts EVOLVE-BLOCK markers inside a block")
 
 
 def apply_edit(code: str, edit: ParsedEdit) -> str:
-    """The child program, or EditError saying why the edit cannot be applied."""
-    blocks = find_blocks(code)
+    """The child program: ``code`` with ``edit`` applied inside its blocks, or EditError saying why not."""
+    contents = [block.content for block in find_blocks(code)]
     if edit.kind == "rewrite":
-        if len(edit.rewrite) != len(blocks):
-            raise EditError(f"the rewrite has {len(edit.rewrite)} block(s); the program has {len(blocks)}")
-        if any(START in c or END in c for c in edit.rewrite):
-            raise EditError("the rewrite contains an EVOLVE-BLOCK marker inside a block")
+        _check_rewrite(edit.rewrite, len(contents))
         contents = list(edit.rewrite)
     else:
-        contents = [block.content for block in blocks]
-        for replacement in edit.replacements:
-            _apply_one(contents, blocks, code, replacement)
+        count = len(edit.replacements)
+        for position, replacement in enumerate(edit.replacements, start=1):
+            _apply_one(contents, replacement, code, f" (edit {position} of {count})" if count > 1 else "")
     child = replace_block_contents(code, contents)
     if child == code:
         raise EditError("the edit leaves the program unchanged")
