@@ -1,13 +1,21 @@
 """The sandbox trampoline: a fresh interpreter that limits itself, then runs the user's evaluator.
 
-Run as a script (never imported by the controller), standard library only, so that it starts fast
-and carries nothing of the controller. It reads one JSON request on stdin, sets its own resource
-limits before any user code runs (preexec_fn could deadlock a threaded parent), imports the
-evaluator by path, calls ``evaluate(program_path)``, and writes one JSON answer to the result pipe
-the parent passed (never stdout, which the candidate may fill with anything).
+Run as a script by path (never imported by the controller), standard library only, so that it
+starts fast and carries nothing of the controller. Protocol:
 
-Known limit of this first layer: the candidate runs in this same process and could write a forged
-answer to the result pipe; the parent re-validates the metrics but cannot tell who wrote them.
+1. read one JSON request on stdin: ``evaluator``, ``program``, ``contract`` (absolute paths),
+   ``limits`` (``cpu_s``, ``memory_mb``, ``file_mb``, ``nofile``) and ``result_fd``;
+2. set this process's resource limits before any user code runs (``preexec_fn`` in the parent
+   could deadlock a threaded controller);
+3. import the evaluator by path, call ``evaluate(program_path)`` and validate what it returned
+   with ``contract.py`` (also loaded by path: the evoforge package is never imported here);
+4. write one JSON answer, ``{"ok": true, "metrics", "artifacts"}`` or ``{"ok": false, "error",
+   "artifacts"}``, to the result pipe ``result_fd`` (never to stdout, which the candidate may fill
+   with anything) and leave with ``os._exit`` (no atexit handler of the candidate runs).
+
+Known limit of this first layer: the candidate runs in this very process, so it could write a
+forged answer to the result pipe or close it. The parent re-validates the metrics, but it cannot
+tell who wrote them; running the candidate out of the evaluator's process is a later layer.
 """
 
 import contextlib
@@ -16,78 +24,115 @@ import json
 import os
 import resource
 import sys
-import traceback
 
 MIB = 1024 * 1024
+MAX_ERROR_CHARS = 2000
+MAX_TRACEBACK_CHARS = 4000
 
 
 def set_limits(limits):
-    """CPU seconds, address space, file size, open files and no core dumps."""
+    """CPU seconds (SIGXCPU, then SIGKILL a second later), address space, file size, open files, no core."""
     cpu = int(limits["cpu_s"])
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    if sys.platform.startswith("linux"):  # macOS cannot limit the address space
+    lower(resource.RLIMIT_CPU, cpu, cpu + 1)
+    if sys.platform.startswith("linux"):  # macOS does not enforce RLIMIT_AS
         memory = int(limits["memory_mb"]) * MIB
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        lower(resource.RLIMIT_AS, memory, memory)
     size = int(limits["file_mb"]) * MIB
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (int(limits["nofile"]), int(limits["nofile"])))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    lower(resource.RLIMIT_FSIZE, size, size)
+    files = int(limits["nofile"])
+    lower(resource.RLIMIT_NOFILE, files, files)
+    lower(resource.RLIMIT_CORE, 0, 0)
+
+
+def lower(kind, soft, hard):
+    """Set a limit, never above the hard limit this process already has (raising it would fail)."""
+    _, current = resource.getrlimit(kind)
+    if current != resource.RLIM_INFINITY:
+        hard = min(hard, current)
+        soft = min(soft, hard)
+    resource.setrlimit(kind, (soft, hard))
 
 
 def load_module(path, name):
+    """Import a file as module ``name``, registered in sys.modules as a normal import would be.
+
+    Registration matters: dataclasses, pickling and multiprocessing look the module up by name.
+    """
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module
 
 
-def run(request, contract):
-    """Evaluate and return the JSON-able answer."""
-    evaluator_path = request["evaluator"]
-    sys.path.insert(0, os.path.dirname(evaluator_path))
+def evaluate(request, contract):
+    """Run the evaluator on the program; the JSON-able answer for the parent."""
+    path = request["evaluator"]
+    sys.path.insert(0, os.path.dirname(path))  # the evaluator's sibling modules import as usual
     try:
-        evaluator = load_module(evaluator_path, "evaluator")
+        evaluator = load_module(path, os.path.splitext(os.path.basename(path))[0])
     except BaseException as error:
-        return failure(f"the evaluator failed to import: {type(error).__name__}: {error}")
-    evaluate = getattr(evaluator, "evaluate", None)
-    if not callable(evaluate):
-        return failure("the evaluator defines no evaluate(program_path) function")
+        return failure("the evaluator failed to import:", error)
+    function = getattr(evaluator, "evaluate", None)
+    if not callable(function):
+        return failure(f"the evaluator {path} defines no evaluate(program_path) function")
     try:
-        raw = evaluate(request["program"])
-    except BaseException as error:
-        return failure(f"evaluator raised {type(error).__name__}: {error}")
+        raw = function(request["program"])
+    except BaseException as error:  # SystemExit and KeyboardInterrupt from the candidate too
+        return failure("evaluator raised", error)
     try:
-        metrics, artifacts, flags = contract.normalize_result(raw)
+        metrics, artifacts = contract.normalize_result(raw)
     except contract.ContractError as error:
-        return {"ok": False, "error": f"invalid result: {error}"}
-    return {"ok": True, "metrics": metrics, "artifacts": artifacts, "flags": sorted(flags)}
+        return {"ok": False, "error": f"invalid result: {error}"[:MAX_ERROR_CHARS]}
+    return {"ok": True, "metrics": metrics, "artifacts": artifacts}
 
 
-def failure(message):
-    """A failure answer carrying the last lines of the traceback as an artifact."""
-    trace = traceback.format_exc(limit=-8)
-    return {"ok": False, "error": message[:2000], "artifacts": {"traceback": trace[-4000:]}}
+def failure(message, error=None):
+    """A failure answer: what failed, the exception, and the end of its traceback as an artifact."""
+    if error is None:
+        return {"ok": False, "error": message[:MAX_ERROR_CHARS]}
+    import traceback  # only failures pay for it
+
+    try:
+        detail = str(error)
+    except BaseException:  # a hostile __str__
+        detail = ""
+    described = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    trace = traceback.format_exc(limit=-8)[-MAX_TRACEBACK_CHARS:]
+    error_line = f"{message} {described}"[:MAX_ERROR_CHARS]
+    return {"ok": False, "error": error_line, "artifacts": {"traceback": trace}}
+
+
+def encode(answer):
+    """The answer as bytes; an answer that cannot be encoded becomes a failure that can."""
+    try:
+        return json.dumps(answer).encode()
+    except BaseException as error:  # e.g. MemoryError on huge artifacts
+        message = f"cannot report the result: {type(error).__name__}"
+        return json.dumps({"ok": False, "error": message}).encode()
 
 
 def main():
-    request = json.loads(sys.stdin.read())
-    result_fd = request["result_fd"]
-    os.set_inheritable(result_fd, False)
+    if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]  # keep evoforge's own modules from shadowing the evaluator's imports
+    request = json.loads(sys.stdin.buffer.read())
     set_limits(request["limits"])
+    result_fd = request["result_fd"]
+    os.set_inheritable(result_fd, False)  # not passed on to the candidate's subprocesses
     contract = load_module(request["contract"], "_evoforge_contract")
-    try:
-        answer = run(request, contract)
-        text = json.dumps(answer)
-    except BaseException as error:  # e.g. MemoryError while serialising
-        text = json.dumps({"ok": False, "error": f"cannot report the result: {type(error).__name__}"})
-    with os.fdopen(result_fd, "w") as result:
-        result.write(text)
+    data = encode(evaluate(request, contract))
+    with open(result_fd, "wb", closefd=True) as result:
+        result.write(data)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):  # a candidate may have closed or replaced them
             stream.flush()
-    os._exit(0)  # skip atexit handlers and finalizers the candidate may have registered
+    os._exit(0)
 
 
 if __name__ == "__main__":

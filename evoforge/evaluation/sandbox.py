@@ -1,11 +1,13 @@
 """One isolated child process per evaluation: the first sandbox layer.
 
-Every evaluation, the initial program's too, runs in a fresh interpreter (never a fork of the
-controller, which would inherit its database handle and keys) in its own scratch directory and
-process group, with an allow-listed environment, resource limits set by the child itself, output
-read through capped readers, a wall-clock timeout that kills the whole group, and a kill of the
-group after every exit so no grandchild outlives its evaluation. Nothing a candidate does raises
-here: it becomes a failed Evaluation.
+Every evaluation, the initial program's too, runs in a fresh interpreter started by path (never a
+fork of the controller, which would inherit its database handle and keys) in its own scratch
+directory and process group, with an allow-listed environment and resource limits the child sets
+on itself (``_child.py``). The controller reads stdout and stderr through capped buffers (a child
+passing the cap is killed: its output is already useless and its time is better spent elsewhere),
+enforces the wall-clock timeout, and kills the whole process group after every exit so no
+grandchild outlives its evaluation. Nothing a candidate does raises here: it becomes a failed
+Evaluation. Only controller-side problems raise (no scratch directory, no interpreter).
 """
 
 from __future__ import annotations
@@ -25,45 +27,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig
-from evoforge.evaluation.contract import ContractError, primary_score
+from evoforge.errors import EvaluatorError
+from evoforge.evaluation.contract import ContractError, normalize_artifacts, normalize_metrics, primary_score
 from evoforge.records import Evaluation
 
 CHILD = Path(__file__).with_name("_child.py")
 CONTRACT = Path(__file__).with_name("contract.py")
 RESULT_CAP = 16 * 1024 * 1024
-CHUNK = 1 << 16
 OPEN_FILES = 256
 DRAIN_AFTER_KILL_S = 2.0
 SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-async def read_capped(
-    stream: asyncio.StreamReader, cap: int, on_overflow: Callable[[], None] | None = None
-) -> tuple[bytes, int]:
-    """Read ``stream`` to its end keeping at most ``cap`` bytes; return (kept, dropped byte count).
-
-    ``on_overflow`` runs once when the cap is passed (the sandbox kills the flooding process there).
-    """
-    kept = bytearray()
-    dropped = 0
-    while chunk := await stream.read(CHUNK):
-        room = cap - len(kept)
-        if room > 0:
-            kept += chunk[:room]
-        overflow = max(0, len(chunk) - max(room, 0))
-        if overflow and not dropped and on_overflow is not None:
-            on_overflow()
-        dropped += overflow
-    return bytes(kept), dropped
-
-
-def _text(data: bytes, dropped: int) -> str:
-    text = data.decode("utf-8", errors="replace")
-    return f"{text}\n[truncated {dropped} bytes]" if dropped else text
-
-
 def child_environment(scratch: Path) -> dict[str, str]:
-    """An allow-listed environment: no API keys, nothing of the controller's but a PATH and a locale."""
+    """An allow-listed environment: nothing of the controller's (no API keys) but its PATH.
+
+    Math libraries get one thread each: evaluations already run in parallel, and per-thread
+    arenas would eat the address-space limit.
+    """
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(scratch),
@@ -104,13 +85,104 @@ def pidfd_child_watcher() -> Iterator[None]:
             policy.set_child_watcher(previous)
 
 
-def _kill_group(pid: int) -> None:
+class CappedBuffer:
+    """The first ``cap`` bytes of a stream; the rest is counted and dropped, so memory stays bounded."""
+
+    def __init__(self, name: str, cap: int) -> None:
+        self.name = name
+        self.cap = cap
+        self.data = bytearray()
+        self.dropped = 0
+
+    def feed(self, chunk: bytes) -> bool:
+        """Keep what fits; True when this chunk passed the cap."""
+        room = self.cap - len(self.data)
+        if len(chunk) <= room:
+            self.data += chunk
+            return False
+        self.data += chunk[: max(room, 0)]
+        self.dropped += len(chunk) - max(room, 0)
+        return True
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        return f"{text}\n[truncated {self.dropped} bytes]" if self.dropped else text
+
+
+class _Capture:
+    """What one child sends back: capped stdout, stderr and result pipe, and when each part ends."""
+
+    def __init__(self, output_cap: int, on_overflow: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self.streams = {1: CappedBuffer("stdout", output_cap), 2: CappedBuffer("stderr", output_cap)}
+        self.result = CappedBuffer("result", RESULT_CAP)
+        self.overflowed: CappedBuffer | None = None
+        self.exited = loop.create_future()  # the child itself is gone
+        self.pipes_closed = loop.create_future()  # ... and every holder of stdout and stderr too
+        self.result_closed = loop.create_future()
+        self._on_overflow = on_overflow
+
+    def feed(self, buffer: CappedBuffer, chunk: bytes) -> None:
+        if buffer.feed(chunk) and self.overflowed is None:
+            self.overflowed = buffer
+            self._on_overflow()
+
+
+class _ChildProtocol(asyncio.SubprocessProtocol):
+    def __init__(self, capture: _Capture) -> None:
+        self._capture = capture
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self._capture.feed(self._capture.streams[fd], data)
+
+    def process_exited(self) -> None:
+        _settle(self._capture.exited)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        _settle(self._capture.pipes_closed)
+
+
+class _ResultProtocol(asyncio.Protocol):
+    def __init__(self, capture: _Capture) -> None:
+        self._capture = capture
+
+    def data_received(self, data: bytes) -> None:
+        self._capture.feed(self._capture.result, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        _settle(self._capture.result_closed)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a scratch directory, even one whose permissions the candidate took away."""
+    shutil.rmtree(path, ignore_errors=True)
+    if not path.exists():
+        return
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 class Sandbox:
-    """Evaluates candidate code with the task's evaluator in isolated child processes."""
+    """Evaluates candidate code with the task's evaluator, each time in a fresh isolated child process.
+
+    ``python`` is the interpreter of the child (default: this one); it needs whatever the evaluator
+    imports. ``scratch_root`` is where the per-evaluation directories go (default: the system's).
+    """
 
     def __init__(
         self,
@@ -125,9 +197,15 @@ class Sandbox:
         self._score_metric = score_metric
         self._python = python or sys.executable
         self._scratch_root = scratch_root
+        self._limits = {
+            "cpu_s": math.ceil(config.cpu_s or config.timeout_s),
+            "memory_mb": config.memory_mb,
+            "file_mb": config.max_file_mb,
+            "nofile": OPEN_FILES,
+        }
 
     async def evaluate(self, code: str, filename: str = "program.py") -> Evaluation:
-        """Evaluate ``code`` (saved as ``filename`` in a fresh scratch directory)."""
+        """Evaluate ``code``, saved as ``filename`` in a fresh scratch directory removed afterwards."""
         started = time.monotonic()
         scratch = Path(tempfile.mkdtemp(prefix="evoforge-", dir=self._scratch_root))
         try:
@@ -135,138 +213,121 @@ class Sandbox:
             program.write_text(code, encoding="utf-8")
             evaluation = await self._run_child(scratch, program)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            _remove_tree(scratch)
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
 
     async def _run_child(self, scratch: Path, program: Path) -> Evaluation:
-        config = self._config
-        read_fd, write_fd = os.pipe()
-        request = {
-            "evaluator": str(self._evaluator),
-            "program": str(program),
-            "contract": str(CONTRACT),
-            "result_fd": write_fd,
-            "limits": {
-                "cpu_s": math.ceil(config.cpu_s or config.timeout_s),
-                "memory_mb": config.memory_mb,
-                "file_mb": config.max_file_mb,
-                "nofile": OPEN_FILES,
-            },
-        }
+        pid: int | None = None
+
+        def stop_flood() -> None:
+            if pid is not None:
+                _kill_group(pid)
+
+        capture = _Capture(self._config.max_output_bytes, stop_flood)
+        transport, result_transport = await self._spawn(scratch, program, capture)
+        pid = transport.get_pid()
         try:
-            process = await asyncio.create_subprocess_exec(
+            # Wait for the child's exit, not for its pipes: forked grandchildren may hold them open.
+            await asyncio.wait([capture.exited], timeout=self._config.timeout_s)
+            timed_out = not capture.exited.done()
+            _kill_group(pid)
+            await asyncio.wait([capture.pipes_closed, capture.result_closed], timeout=DRAIN_AFTER_KILL_S)
+        finally:
+            _kill_group(pid)
+            try:
+                if not capture.exited.done():  # cancelled midway: reap the child before leaving
+                    await asyncio.wait([capture.exited], timeout=DRAIN_AFTER_KILL_S)
+            finally:
+                transport.close()
+                result_transport.close()
+        return self._interpret(capture, transport.get_returncode(), timed_out)
+
+    async def _spawn(
+        self, scratch: Path, program: Path, capture: _Capture
+    ) -> tuple[asyncio.SubprocessTransport, asyncio.ReadTransport]:
+        """Start the child with its result pipe and send it the request."""
+        loop = asyncio.get_running_loop()
+        read_fd, write_fd = os.pipe()
+        result_pipe = open(read_fd, "rb", buffering=0)  # noqa: SIM115 (its transport closes it)
+        try:
+            result_transport, _ = await loop.connect_read_pipe(lambda: _ResultProtocol(capture), result_pipe)
+        except BaseException:
+            result_pipe.close()
+            os.close(write_fd)
+            raise
+        try:
+            transport, _ = await loop.subprocess_exec(
+                lambda: _ChildProtocol(capture),
                 self._python,
-                "-P",  # keep this package's directory off the child's sys.path
                 str(CHILD),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=scratch,
                 env=child_environment(scratch),
-                start_new_session=True,
+                start_new_session=True,  # its own process group, killed as a whole
                 pass_fds=(write_fd,),
             )
-        except BaseException:
-            os.close(read_fd)
+        except BaseException as error:
+            result_transport.close()
+            if isinstance(error, OSError):
+                message = f"cannot start the evaluation interpreter {self._python}: {error}"
+                raise EvaluatorError(message) from None
             raise
         finally:
             os.close(write_fd)
-        loop = asyncio.get_running_loop()
-        result_reader = asyncio.StreamReader(limit=RESULT_CAP)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(result_reader), os.fdopen(read_fd, "rb", buffering=0)
-        )
-        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-        overflowed: list[str] = []
+        request = {
+            "evaluator": str(self._evaluator),
+            "program": str(program),
+            "contract": str(CONTRACT),
+            "result_fd": write_fd,
+            "limits": self._limits,
+        }
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(json.dumps(request).encode())
+        stdin.close()
+        return transport, result_transport
 
-        def stop_flood(stream: str) -> Callable[[], None]:
-            def kill() -> None:
-                overflowed.append(stream)
-                _kill_group(process.pid)
-
-            return kill
-
-        readers = [
-            asyncio.ensure_future(read_capped(process.stdout, config.max_output_bytes, stop_flood("stdout"))),
-            asyncio.ensure_future(read_capped(process.stderr, config.max_output_bytes, stop_flood("stderr"))),
-            asyncio.ensure_future(read_capped(result_reader, RESULT_CAP, stop_flood("result"))),
-        ]
-        waiting = asyncio.ensure_future(process.wait())
-        try:
-            process.stdin.write(json.dumps(request).encode())
-            with contextlib.suppress(ConnectionError):
-                await process.stdin.drain()
-            process.stdin.close()
-            # The result pipe closes when the child exits; process.wait() alone would also wait for
-            # grandchildren that hold stdout open (asyncio on 3.11 waits for every pipe to close).
-            done, _ = await asyncio.wait({readers[2]}, timeout=config.timeout_s)
-            timed_out = not done
-            _kill_group(process.pid)
-            await asyncio.wait([*readers, waiting], timeout=DRAIN_AFTER_KILL_S)
-        finally:
-            _kill_group(process.pid)
-            if not waiting.done():  # cancelled midway: reap the child before leaving
-                await asyncio.wait([waiting], timeout=DRAIN_AFTER_KILL_S)
-            for task in (*readers, waiting):
-                task.cancel()
-            transport.close()
-        outputs = [task.result() if task.done() and not task.cancelled() else (b"", 0) for task in readers]
-        return self._interpret(process.returncode, timed_out, overflowed, *outputs)
-
-    def _interpret(
-        self,
-        returncode: int | None,
-        timed_out: bool,
-        overflowed: list[str],
-        stdout: tuple[bytes, int],
-        stderr: tuple[bytes, int],
-        result: tuple[bytes, int],
-    ) -> Evaluation:
-        artifacts = {name: _text(*data) for name, data in (("stdout", stdout), ("stderr", stderr)) if data[0]}
+    def _interpret(self, capture: _Capture, returncode: int | None, timed_out: bool) -> Evaluation:
+        artifacts = {buffer.name: buffer.text() for buffer in capture.streams.values() if buffer.data}
         if timed_out:
             return Evaluation.failure(f"timeout after {self._config.timeout_s:g} s", artifacts)
-        if overflowed:
-            limit = self._config.max_output_bytes if overflowed[0] != "result" else RESULT_CAP
-            return Evaluation.failure(
-                f"output limit exceeded: more than {limit} bytes on {overflowed[0]}", artifacts
-            )
-        if not result[0]:
+        flood = capture.overflowed
+        if flood is not None:
+            error = f"output limit exceeded: more than {flood.cap} bytes on {flood.name}"
+            return Evaluation.failure(error, artifacts)
+        if not capture.result.data:
             return Evaluation.failure(self._exit_reason(returncode), artifacts)
         try:
-            answer = json.loads(result[0])
+            answer = json.loads(capture.result.data)
         except ValueError:
-            return Evaluation.failure("the evaluation returned a result that is not valid JSON", artifacts)
-        if not isinstance(answer, dict) or not answer.get("ok"):
-            error = answer.get("error") if isinstance(answer, dict) else None
-            extra = answer.get("artifacts") if isinstance(answer, dict) else None
-            merged = {**artifacts, **{str(k): str(v) for k, v in (extra or {}).items()}}
-            return Evaluation.failure(str(error or "the evaluation failed"), merged)
-        return self._success(answer, artifacts)
-
-    def _success(self, answer: dict[str, object], artifacts: dict[str, str]) -> Evaluation:
-        """Re-validate the child's metrics here: never trust a score computed next to the candidate."""
-        metrics = answer.get("metrics")
-        flags = answer.get("flags") or []
-        extra = answer.get("artifacts") or {}
-        if not isinstance(metrics, dict) or not isinstance(extra, dict) or not isinstance(flags, list):
-            return Evaluation.failure("the evaluation returned a malformed result", artifacts)
+            return Evaluation.failure("the result was not valid JSON", artifacts)
+        if not isinstance(answer, dict):
+            return Evaluation.failure("the result was not a JSON object", artifacts)
         try:
-            clean = {str(k): float(v) for k, v in metrics.items()}
-            if any(math.isnan(v) or v == math.inf for v in clean.values()):
-                raise ContractError("a metric is NaN or +inf")
-            score = primary_score(clean, self._score_metric, {str(f) for f in flags})
-        except (TypeError, ValueError, ContractError) as error:
+            extra = normalize_artifacts(answer.get("artifacts"))
+            if not answer.get("ok"):
+                error = str(answer.get("error") or "the evaluation failed")
+                return Evaluation.failure(error, artifacts | extra)
+            # Validate again here: never trust what was computed next to the candidate.
+            metrics = normalize_metrics(answer.get("metrics"))
+            score = primary_score(metrics, self._score_metric)
+        except ContractError as error:
             return Evaluation.failure(f"invalid result: {error}", artifacts)
-        merged = {**{str(k): str(v) for k, v in extra.items()}, **artifacts}
-        return Evaluation(metrics=clean, artifacts=merged, score=score, ok=True)
+        return Evaluation(
+            metrics={name: float(value) for name, value in metrics.items()},
+            artifacts=artifacts | extra,  # the evaluator's own artifacts win over captured output
+            score=score,
+            ok=True,
+        )
 
-    @staticmethod
-    def _exit_reason(returncode: int | None) -> str:
-        if returncode is not None and returncode < 0:
-            name = (
-                signal.Signals(-returncode).name
-                if -returncode in signal.valid_signals()
-                else str(-returncode)
-            )
-            return f"killed by signal {name} before returning a result (memory or CPU limit?)"
-        return f"exited with code {returncode} before returning a result"
+    def _exit_reason(self, returncode: int | None) -> str:
+        if returncode is None or returncode >= 0:
+            return f"exited with code {returncode} before returning a result"
+        number = -returncode
+        if number == signal.SIGXCPU:
+            return f"CPU time limit exceeded ({self._limits['cpu_s']} s)"
+        name = signal.Signals(number).name if number in signal.valid_signals() else f"number {number}"
+        hint = " (memory or CPU limit?)" if number == signal.SIGKILL else ""
+        return f"killed by signal {name}{hint}"
