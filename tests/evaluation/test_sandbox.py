@@ -129,7 +129,7 @@ HOSTILE = {
     ),
     "infinite loop": (
         "def result():\n    while True:\n        pass\n",
-        {"timeout_s": 2},
+        {"timeout_s": 2, "cpu_s": 60},  # the wall clock, not the CPU limit, must stop it
         "timeout after 2 s",
     ),
     "cpu limit": (
