@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,13 @@ def assert_one_line_error(result, fragment: str) -> None:  # type: ignore[no-unt
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert fragment in lines[0]
+
+
+def run_with_a_local_model(task: Path, run_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`evoforge run` with a local model URL: nothing listens there, errors come before any call."""
+    return evoforge_cli(
+        "run", str(task), "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--run-dir", str(run_dir)
+    )
 
 
 def test_missing_task_folder(tmp_path: Path) -> None:
@@ -67,16 +75,7 @@ def test_initial_program_that_fails(tmp_path: Path) -> None:
     (task / "initial_program.py").write_text(
         "# EVOLVE-BLOCK-START\ndef solve():\n    return 'x'\n# EVOLVE-BLOCK-END\n"
     )
-    result = evoforge_cli(
-        "run",
-        str(task),
-        "--model",
-        "m",
-        "--base-url",
-        "http://127.0.0.1:9/v1",
-        "--run-dir",
-        str(tmp_path / "r"),
-    )
+    result = run_with_a_local_model(task, tmp_path / "r")
     assert_one_line_error(result, "initial program failed evaluation")
 
 
@@ -88,16 +87,7 @@ def test_missing_api_key_for_a_remote_model(tmp_path: Path) -> None:
 
 def test_feature_dimension_that_is_not_a_metric(tmp_path: Path) -> None:
     task = write_task(tmp_path, "database:\n  feature_dimensions: [code_length, accuracy]\n")
-    result = evoforge_cli(
-        "run",
-        str(task),
-        "--model",
-        "m",
-        "--base-url",
-        "http://127.0.0.1:9/v1",
-        "--run-dir",
-        str(tmp_path / "r"),
-    )
+    result = run_with_a_local_model(task, tmp_path / "r")
     assert_one_line_error(result, "'accuracy' is neither built in nor a finite metric")
 
 

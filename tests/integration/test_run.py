@@ -20,15 +20,15 @@ def model_override(server: ScriptedServer) -> list[dict[str, str]]:
     return [{"name": "scripted", "base_url": server.base_url}]
 
 
+def hundred_with_eight_in_flight(task: Path, run_dir: Path, server: ScriptedServer) -> evoforge.RunResult:
+    return evoforge.evolve(
+        task, run_dir=run_dir, iterations=100, llm__models=model_override(server), llm__max_inflight=8
+    )
+
+
 def test_hundred_iterations_with_eight_in_flight(toy_task: Path, tmp_path: Path) -> None:
     with ScriptedServer(tweak_constants_responder(seed=1), latency_s=0.2) as server:
-        result = evoforge.evolve(
-            toy_task,
-            run_dir=tmp_path / "run",
-            iterations=100,
-            llm__models=model_override(server),
-            llm__max_inflight=8,
-        )
+        result = hundred_with_eight_in_flight(toy_task, tmp_path / "run", server)
     assert result.evaluated == 100
     assert result.best_score > -((1.0 - 3.7) ** 2)
     with evoforge.load_run(tmp_path / "run") as run:
@@ -46,13 +46,7 @@ def test_garbage_answers_are_failed_generations_not_iterations(toy_task: Path, t
     with ScriptedServer(
         responder, latency_s=0.01, fault_rate=0.3, fault_kinds=[Fault.GARBAGE], seed=3
     ) as server:
-        result = evoforge.evolve(
-            toy_task,
-            run_dir=tmp_path / "run",
-            iterations=100,
-            llm__models=model_override(server),
-            llm__max_inflight=8,
-        )
+        result = hundred_with_eight_in_flight(toy_task, tmp_path / "run", server)
     assert result.evaluated == 100
     assert result.failed_generations >= 10
     with evoforge.load_run(tmp_path / "run") as run:
