@@ -95,7 +95,7 @@ class Controller:
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._ready: dict[int, Outcome] = {}
         self._rejections: dict[int, deque[str]] = defaultdict(lambda: deque(maxlen=REJECTIONS_KEPT))
-        self._digests: set[str] = set()
+        self._first_seen: dict[str, int] = {}  # code digest -> earliest submission that produced it
         self._consecutive_failures = 0
         initial = store.get_program(0)
         if initial is None:
@@ -111,7 +111,7 @@ class Controller:
     def _remembered(self, store: SQLiteStore) -> Iterator[Program]:
         """Stored programs in the order the live run applied them, noting their code for dedup."""
         for program in store.programs_by_submission():
-            self._digests.add(code_digest(program.code))
+            self._note_code(program.code, program.submission)
             yield program
 
     @property
@@ -231,12 +231,10 @@ class Controller:
         llm_call_id = self._store_llm_call(proposal)
         if proposal.code is None:
             return self._fail(request, proposal.failure_kind or "no_edit", proposal.reason or "", llm_call_id)
-        digest = code_digest(proposal.code)
-        if digest in self._digests:
+        if self._is_duplicate(proposal.code, request.submission):
             return self._fail(
                 request, "duplicate", "the child is identical to a program already evaluated", llm_call_id
             )
-        self._digests.add(digest)
         candidate = Candidate(
             submission=request.submission,
             code=proposal.code,
@@ -254,6 +252,21 @@ class Controller:
         )
         program = self._store.add_program(candidate, evaluation, features)
         return Outcome(request.submission, program=program)
+
+    def _note_code(self, code: str, submission: int) -> None:
+        digest = code_digest(code)
+        self._first_seen[digest] = min(submission, self._first_seen.get(digest, submission))
+
+    def _is_duplicate(self, code: str, submission: int) -> bool:
+        """True when a submission older than the window produced the same code.
+
+        Only those are certain to have finished whatever the timing, which keeps runs reproducible
+        at any concurrency; a twin still inside the window is evaluated again (rare, and counted).
+        """
+        digest = code_digest(code)
+        first = self._first_seen.get(digest)
+        self._note_code(code, submission)
+        return first is not None and first <= submission - self.window
 
     def _store_llm_call(self, proposal: Proposal) -> int | None:
         if proposal.llm_call is None:

@@ -56,8 +56,11 @@ def test_garbage_answers_are_failed_generations_not_iterations(toy_task: Path, t
 
 
 def program_table(run_dir: Path) -> list[tuple[object, ...]]:
+    """Programs by submission, parents named by their submission (ids follow completion order)."""
     with evoforge.load_run(run_dir) as run:
-        return [(p.submission, p.code, p.parent_id, p.island, p.score) for p in run.programs()]
+        programs = run.programs()
+    submission_of = {p.id: p.submission for p in programs}
+    return sorted((p.submission, p.code, submission_of.get(p.parent_id), p.island, p.score) for p in programs)
 
 
 def test_same_seed_same_programs(toy_task: Path, tmp_path: Path) -> None:
@@ -194,3 +197,22 @@ def test_evolve_works_inside_a_running_event_loop(toy_task: Path, tmp_path: Path
             )
 
     assert asyncio.run(notebook_cell()).evaluated == 5
+
+
+def test_same_seed_same_programs_with_many_in_flight(toy_task: Path, tmp_path: Path) -> None:
+    """Results enter the archive in submission order, so concurrency does not change what is found."""
+    tables = []
+    for name in ("a", "b"):
+        with ScriptedServer(tweak_constants_responder(seed=6), latency_s=0.01) as server:
+            evoforge.evolve(
+                toy_task,
+                run_dir=tmp_path / name,
+                iterations=40,
+                seed=12,
+                llm__models=model_override(server),
+                llm__max_inflight=6,
+                evaluation__parallel=2,
+            )
+        tables.append(program_table(tmp_path / name))
+    assert len(tables[0]) == 40
+    assert tables[0] == tables[1]
