@@ -87,7 +87,6 @@ class Controller:
         self._mutator = mutator
         self._budget = budget
         self._bus = bus
-        self._run_dir = run_dir
         self._llm_slots = asyncio.Semaphore(config.llm.max_inflight)
         self._eval_slots = asyncio.Semaphore(config.evaluation.parallel)
         self.window = config.llm.max_inflight + config.evaluation.parallel
@@ -152,10 +151,13 @@ class Controller:
         return self._budget.stop_reason or "finished"
 
     def _fill_window(self) -> None:
-        """Submit generations while the window, the budget and the iteration target allow."""
+        """Submit generations while the window, the budget and the iteration target allow.
+
+        The window condition also bounds what is in flight: every running submission lies between
+        the oldest unfinished one and the next, fewer than ``window`` apart.
+        """
         while (
             not self._budget.stopping
-            and len(self._inflight) < self.window
             and self.evaluated + len(self._inflight) < self._budget.iterations
             and self._next_submission - self.window < self._first_unfinished()
         ):
