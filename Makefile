@@ -27,3 +27,5 @@ test: lint
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/launch.py
+	$(BIN)/python bench/startup.py

@@ -74,7 +74,7 @@ def main() -> None:
         with (Path(__file__).parent / "RESULTS.md").open("a") as out:
             out.write(
                 f"\n### launch.py, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-                f"{args.launches} sequential launches (first layer: rlimits, process group, capped output)\n\n"
+                f"{args.launches} sequential launches (first sandbox layer)\n\n"
             )
             out.write(table + "\n")
 
