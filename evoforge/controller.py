@@ -110,7 +110,7 @@ class Controller:
     def _remembered(self, store: SQLiteStore) -> Iterator[Program]:
         """Stored programs in the order the live run applied them, noting their code for dedup."""
         for program in store.programs_by_submission():
-            self._note_code(program.code, program.submission)
+            self._note_code(code_digest(program.code), program.submission)
             yield program
 
     @property
@@ -255,19 +255,18 @@ class Controller:
         program = self._store.add_program(candidate, evaluation, features)
         return Outcome(request.submission, program=program)
 
-    def _note_code(self, code: str, submission: int) -> None:
-        digest = code_digest(code)
+    def _note_code(self, digest: str, submission: int) -> None:
         self._first_seen[digest] = min(submission, self._first_seen.get(digest, submission))
 
     def _is_duplicate(self, code: str, submission: int) -> bool:
         """True when a submission older than the window produced the same code.
 
         Only those are certain to have finished whatever the timing, which keeps runs reproducible
-        at any concurrency; a twin still inside the window is evaluated again (rare, and counted).
+        at any concurrency; a twin still inside the window is evaluated again (rare).
         """
         digest = code_digest(code)
         first = self._first_seen.get(digest)
-        self._note_code(code, submission)
+        self._note_code(digest, submission)
         return first is not None and first <= submission - self.window
 
     def _store_llm_call(self, proposal: Proposal) -> int | None:

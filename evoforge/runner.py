@@ -141,7 +141,11 @@ async def run_evolution(
         if iterations is not None:
             config = config.model_copy(update={"iterations": iterations})
         mutator = make_mutator(task, config)
-        store = await create_run(task, config, run_dir)
+        try:
+            store = await create_run(task, config, run_dir)
+        except BaseException:
+            await mutator.aclose()  # its network clients would otherwise leak into the caller's process
+            raise
     with store, RunLock(run_dir), pidfd_child_watcher():
         store.set_state("iterations", config.iterations)
         controller = Controller(
