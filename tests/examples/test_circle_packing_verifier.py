@@ -9,6 +9,8 @@ from types import ModuleType
 
 import pytest
 
+from evoforge.verify import RESULT_MARKER
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "circle_packing_26"
 
 
@@ -50,16 +52,16 @@ def with_item(index: int, value: object) -> list[object]:
         (with_item(2, [0.5, float("inf"), 0.1]), "expected a finite number"),
         (with_item(2, [0.5, 0.5, True]), "is bool"),
         (with_item(2, ["0.5", 0.5, 0.1]), "is str"),
-        (with_item(2, [0.5, 0.5]), "is not a list"),
-        (with_item(2, [0.5, 0.5, 0.1, 0.0]), "is not a list"),
+        (with_item(2, [0.5, 0.5]), "has 2 items, expected 3"),
+        (with_item(2, [0.5, 0.5, 0.1, 0.0]), "has 4 items, expected 3"),
         (with_item(2, [0.5, 0.5, 10**400]), "out of range"),
-        (grid_packing()[:25], "expected 26 circles, got 25"),
-        (2.6359830849, "returned float"),
-        ({"circles": grid_packing()}, "returned dict"),
+        (grid_packing()[:25], "has 25 items, expected 26"),
+        (2.6359830849, "is float, expected a list"),
+        ({"circles": grid_packing()}, "is dict, expected a list"),
     ],
 )
 def test_invalid_objects_are_rejected_with_the_violated_rule(obj: object, reason: str) -> None:
-    with pytest.raises(verifier.InvalidPacking, match=reason):
+    with pytest.raises(verifier.InvalidObject, match=reason):
         verifier.score_packing(obj)
 
 
@@ -109,7 +111,7 @@ def test_candidate_cannot_patch_the_verifier_or_claim_a_score(
 
 
 def test_a_fake_result_printed_by_the_candidate_is_ignored(tmp_path: Path) -> None:
-    fake = verifier.MARKER + '{"result": 2.6359830849}'
+    fake = RESULT_MARKER + '{"result": 2.6359830849}'
     body = f"print({fake!r})\ndef solve():\n    return {grid_packing()!r}\n"
     assert verifier.evaluate(write_candidate(tmp_path, body))["combined_score"] == pytest.approx(2.5)
 
