@@ -6,9 +6,12 @@ so a typo never silently falls back to a default. Every key is documented in doc
 
 from __future__ import annotations
 
+import copy
+import difflib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -39,6 +42,9 @@ class LLMConfig(_Strict):
     max_inflight: int = Field(default=8, gt=0)
     retries: int = Field(default=3, ge=0)
     connect_timeout: float = Field(default=10.0, gt=0)
+    breaker_failures: int = Field(default=5, gt=0)
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    give_up_after_s: float = Field(default=600.0, gt=0)
 
 
 class EvaluationConfig(_Strict):
@@ -48,6 +54,18 @@ class EvaluationConfig(_Strict):
     max_output_bytes: int = Field(default=1_000_000, gt=0)
     max_file_mb: int = Field(default=256, gt=0)
     parallel: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), gt=0)
+
+
+SandboxProperty = Literal["separate_uid", "tree_kill", "network_off", "pid_namespace", "private_filesystem"]
+
+
+class SandboxConfig(_Strict):
+    """How candidates are isolated beyond the limits of ``evaluation`` (docs/security.md)."""
+
+    isolation: Literal["auto", "process"] = "auto"
+    require: list[SandboxProperty] = Field(default_factory=list)
+    uid_base: int = Field(default=61000, ge=1000, le=2**31 - 4096)
+    scratch_mb: int = Field(default=512, gt=0)
 
 
 class DatabaseConfig(_Strict):
@@ -78,6 +96,27 @@ class PromptConfig(_Strict):
     show_rejections: bool = True
 
 
+MutatorName = Literal["llm", "tune", "gp"]
+
+
+class TuneConfig(_Strict):
+    """CMA-ES over the numeric literals of the EVOLVE blocks (docs/mutators.md)."""
+
+    population: int | None = Field(default=None, ge=2)
+    sigma: float = Field(default=0.5, gt=0)
+    bound: float = Field(default=10.0, gt=0)
+    integers: Literal["round", "float", "skip"] = "round"
+    max_literals: int = Field(default=20, gt=0)
+    generations: int = Field(default=50, gt=0)
+
+
+class GPConfig(_Strict):
+    """AST mutations and crossover of Python blocks (docs/mutators.md)."""
+
+    crossover_rate: float = Field(default=0.2, ge=0, le=1)
+    max_tries: int = Field(default=20, gt=0)
+
+
 class Config(_Strict):
     """The whole configuration of a run. Every field has a default; see docs/config.md."""
 
@@ -88,24 +127,62 @@ class Config(_Strict):
     score_metric: str | None = None
     llm: LLMConfig = Field(default_factory=LLMConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
+    mutators: dict[MutatorName, Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1)
+    tune: TuneConfig = Field(default_factory=TuneConfig)
+    gp: GPConfig = Field(default_factory=GPConfig)
 
 
-def _format_validation_error(error: ValidationError, source: str) -> str:
+def _format_validation_error(error: ValidationError, source: str, overrides: Sequence[str] = ()) -> str:
     first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    loc = tuple(str(part) for part in first["loc"])
+    key = ".".join(loc) or "(top level)"
+    source = _origin(loc, overrides) or source
     if first["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    return f"{source}: {key}: {first['msg']}"
+        return f"{source}: unknown key '{key}'{_did_you_mean(loc)}"
+    message = first["msg"].removeprefix("Value error, ")
+    if not isinstance(first["input"], dict | list):
+        message += f" (got {first['input']!r:.60})"
+    return f"{source}: {key}: {message}"
 
 
-def parse_config(data: dict[str, Any], source: str = "config") -> Config:
-    """Validate a plain dict as a Config; raise ConfigError naming ``source`` and the dotted key."""
+def _origin(loc: tuple[str, ...], overrides: Sequence[str]) -> str | None:
+    """The ``--set`` that wrote the offending key (the last one wins), or None when the file did."""
+    for assignment in reversed(overrides):
+        parts = tuple(assignment.partition("=")[0].strip().split("."))
+        common = min(len(parts), len(loc))
+        if loc and parts[:common] == loc[:common]:
+            return f"--set {assignment!r}"
+    return None
+
+
+def _did_you_mean(loc: tuple[str, ...]) -> str:
+    """A hint naming the closest valid key of the same section, for typos."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if part.isdigit():
+            continue  # an item of a list (llm.models.0): the list's item model
+        field = model.model_fields.get(part)
+        if field is None:
+            return ""
+        model = next((a for a in get_args(field.annotation) if isinstance(a, type)), field.annotation)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return ""
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1) if loc else []
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def parse_config(data: dict[str, Any], source: str = "config", overrides: Sequence[str] = ()) -> Config:
+    """Validate a plain dict as a Config; raise ConfigError naming where the bad key came from.
+
+    That is the ``--set`` among ``overrides`` that wrote the key, else ``source`` (the file).
+    """
     try:
         return Config.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(_format_validation_error(error, source)) from None
+        raise ConfigError(_format_validation_error(error, source, overrides)) from None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -114,6 +191,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -170,9 +249,16 @@ def load_config(
     if path is not None:
         data = _deep_merge(data, read_yaml(path))
         source = str(path)
-    for assignment in overrides or []:
-        apply_override(data, assignment)
-    return parse_config(data, source if not overrides else f"{source} (with --set overrides)")
+    if not overrides:
+        return parse_config(data, source)
+    merged = copy.deepcopy(data)
+    try:
+        for assignment in overrides:
+            apply_override(merged, assignment)
+        return parse_config(merged, source, overrides)
+    except ConfigError:
+        parse_config(data, source)  # a mistake in the file itself is reported as the file's
+        raise
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,10 @@ starts fast and carries nothing of the controller. Protocol:
    "artifacts"}``, to the result pipe ``result_fd`` (never to stdout, which the candidate may fill
    with anything) and leave with ``os._exit`` (no atexit handler of the candidate runs).
 
+On Linux the trampoline is also the supervisor of the candidate's processes (layer L1): a
+subreaper, so that orphans (a daemon that called ``setsid``) become its children and are killed
+before it leaves; killed with SIGKILL if the controller dies; first in line for the OOM killer.
+
 Known limit of this first layer: the candidate runs in this very process, so it could write a
 forged answer to the result pipe or close it. The parent re-validates the metrics, but it cannot
 tell who wrote them; running the candidate out of the evaluator's process is a later layer.
@@ -26,6 +30,9 @@ import resource
 import sys
 
 MIB = 1024 * 1024
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+REAP_ROUNDS = 200
 MAX_ERROR_CHARS = 2000
 MAX_TRACEBACK_CHARS = 4000
 
@@ -42,6 +49,50 @@ def set_limits(limits):
     files = int(limits["nofile"])
     lower(resource.RLIMIT_NOFILE, files, files)
     lower(resource.RLIMIT_CORE, 0, 0)
+    if limits.get("nproc"):  # only meaningful when this slot has a uid of its own
+        lower(resource.RLIMIT_NPROC, int(limits["nproc"]), int(limits["nproc"]))
+
+
+def supervise():
+    """Become a subreaper that dies with the controller and is the OOM killer's first choice."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
+        adj.write("1000")
+
+
+def children():
+    """This process's children (orphans re-parented here included), from /proc."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as listing:
+                found.update(int(pid) for pid in listing.read().split())
+    return found
+
+
+def kill_descendants():
+    """Kill every child, then the orphans that re-parent here, until none is left (or rounds run out)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import signal
+
+    for _ in range(REAP_ROUNDS):
+        pids = children()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in pids:  # killed ones die at once; their own children re-parent here meanwhile
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
 
 
 def lower(kind, soft, hard):
@@ -122,7 +173,12 @@ def main():
     if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]  # keep evoforge's own modules from shadowing the evaluator's imports
     request = json.loads(sys.stdin.buffer.read())
+    supervise()
     set_limits(request["limits"])
+    for directory in request.get("site_dirs", ()):
+        import site
+
+        site.addsitedir(directory)
     result_fd = request["result_fd"]
     os.set_inheritable(result_fd, False)  # not passed on to the candidate's subprocesses
     contract = load_module(request["contract"], "_evoforge_contract")
@@ -132,6 +188,7 @@ def main():
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):  # a candidate may have closed or replaced them
             stream.flush()
+    kill_descendants()
     os._exit(0)
 
 

@@ -18,44 +18,33 @@ import dataclasses
 import json
 import math
 import os
-import shutil
 import signal
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from evoforge.config import EvaluationConfig
+from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import EvaluatorError
 from evoforge.evaluation.contract import ContractError, normalize_artifacts, normalize_metrics, primary_score
+from evoforge.evaluation.launch import (
+    Launch,
+    build_launch,
+    prepare_scratch,
+    release_scratch,
+    remove_stage,
+    stage_evaluator,
+)
+from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.records import Evaluation
 
-CHILD = Path(__file__).with_name("_child.py")
 CONTRACT = Path(__file__).with_name("contract.py")
 RESULT_CAP = 16 * 1024 * 1024
 OPEN_FILES = 256
 DRAIN_AFTER_KILL_S = 2.0
-SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def child_environment(scratch: Path) -> dict[str, str]:
-    """An allow-listed environment: nothing of the controller's (no API keys) but its PATH.
-
-    Math libraries get one thread each: evaluations already run in parallel, and per-thread
-    arenas would eat the address-space limit.
-    """
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(scratch),
-        "TMPDIR": str(scratch),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    env.update(dict.fromkeys(SINGLE_THREAD_MATH, "1"))
-    return env
+PROCESSES = 256  # per slot uid; only set when slots have their own uid
 
 
 @contextlib.contextmanager
@@ -163,25 +152,12 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _remove_tree(path: Path) -> None:
-    """Remove a scratch directory, even one whose permissions the candidate took away."""
-    shutil.rmtree(path, ignore_errors=True)
-    if not path.exists():
-        return
-    with contextlib.suppress(OSError):
-        path.chmod(0o700)
-        for root, dirs, _ in os.walk(path):
-            for name in dirs:
-                with contextlib.suppress(OSError):
-                    os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
-    shutil.rmtree(path, ignore_errors=True)
-
-
 class Sandbox:
     """Evaluates candidate code with the task's evaluator, each time in a fresh isolated child process.
 
-    ``python`` is the interpreter of the child (default: this one); it needs whatever the evaluator
-    imports. ``scratch_root`` is where the per-evaluation directories go (default: the system's).
+    ``plan`` is the set of isolation layers (default: every layer this machine offers, see
+    layers.py). ``scratch_root`` is where the per-evaluation directories go (default: the system's).
+    Call ``close()`` (or use ``with``) to remove the staged copy of the evaluator's directory.
     """
 
     def __init__(
@@ -189,34 +165,62 @@ class Sandbox:
         evaluator_path: Path,
         config: EvaluationConfig,
         score_metric: str | None = None,
-        python: str | None = None,
+        plan: SandboxPlan | None = None,
         scratch_root: Path | None = None,
     ) -> None:
-        self._evaluator = Path(evaluator_path).resolve()
         self._config = config
         self._score_metric = score_metric
-        self._python = python or sys.executable
+        self.plan = plan or plan_sandbox(SandboxConfig())
         self._scratch_root = scratch_root
         self._limits = {
             "cpu_s": math.ceil(config.cpu_s or config.timeout_s),
             "memory_mb": config.memory_mb,
             "file_mb": config.max_file_mb,
             "nofile": OPEN_FILES,
+            "nproc": PROCESSES if self.plan.uid_base is not None else None,
         }
+        evaluator = Path(evaluator_path).resolve()
+        self._evaluator = evaluator
+        self._unstage: weakref.finalize | None = None
+        if self.plan.uid_base is not None or self.plan.bwrap is not None:
+            self._evaluator = stage_evaluator(evaluator)
+            self._unstage = weakref.finalize(self, remove_stage, self._evaluator)
+        self._free_slots = list(range(config.parallel - 1, -1, -1))
+        self._next_slot = config.parallel
+
+    def close(self) -> None:
+        if self._unstage is not None:
+            self._unstage()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _take_slot(self) -> int:
+        """A slot (hence a uid) no running evaluation holds, so candidates cannot reach each other."""
+        if self._free_slots:
+            return self._free_slots.pop()
+        self._next_slot += 1
+        return self._next_slot - 1
 
     async def evaluate(self, code: str, filename: str = "program.py") -> Evaluation:
         """Evaluate ``code``, saved as ``filename`` in a fresh scratch directory removed afterwards."""
         started = time.monotonic()
         scratch = Path(tempfile.mkdtemp(prefix="evoforge-", dir=self._scratch_root))
+        slot = self._take_slot()
         try:
-            program = scratch / filename
-            program.write_text(code, encoding="utf-8")
-            evaluation = await self._run_child(scratch, program)
+            (scratch / filename).write_text(code, encoding="utf-8")
+            launch = build_launch(self.plan, self._evaluator, scratch, filename, slot)
+            prepare_scratch(scratch, launch.identity)
+            evaluation = await self._run_child(launch)
         finally:
-            _remove_tree(scratch)
+            release_scratch(scratch)
+            self._free_slots.append(slot)
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
 
-    async def _run_child(self, scratch: Path, program: Path) -> Evaluation:
+    async def _run_child(self, launch: Launch) -> Evaluation:
         pid: int | None = None
 
         def stop_flood() -> None:
@@ -224,7 +228,7 @@ class Sandbox:
                 _kill_group(pid)
 
         capture = _Capture(self._config.max_output_bytes, stop_flood)
-        transport, result_transport = await self._spawn(scratch, program, capture)
+        transport, result_transport = await self._spawn(launch, capture)
         pid = transport.get_pid()
         try:
             # Wait for the child's exit, not for its pipes: forked grandchildren may hold them open.
@@ -243,7 +247,7 @@ class Sandbox:
         return self._interpret(capture, transport.get_returncode(), timed_out)
 
     async def _spawn(
-        self, scratch: Path, program: Path, capture: _Capture
+        self, launch: Launch, capture: _Capture
     ) -> tuple[asyncio.SubprocessTransport, asyncio.ReadTransport]:
         """Start the child with its result pipe and send it the request."""
         loop = asyncio.get_running_loop()
@@ -258,27 +262,28 @@ class Sandbox:
         try:
             transport, _ = await loop.subprocess_exec(
                 lambda: _ChildProtocol(capture),
-                self._python,
-                str(CHILD),
+                *launch.argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                cwd=scratch,
-                env=child_environment(scratch),
+                cwd=launch.cwd,
+                env=launch.env,
                 start_new_session=True,  # its own process group, killed as a whole
                 pass_fds=(write_fd,),
+                **launch.identity,
             )
         except BaseException as error:
             result_transport.close()
             if isinstance(error, OSError):
-                message = f"cannot start the evaluation interpreter {self._python}: {error}"
+                message = f"cannot start the evaluation child {launch.argv[0]}: {error}"
                 raise EvaluatorError(message) from None
             raise
         finally:
             os.close(write_fd)
         request = {
-            "evaluator": str(self._evaluator),
-            "program": str(program),
+            "evaluator": str(launch.evaluator),
+            "program": str(launch.program),
+            "site_dirs": list(self.plan.site_dirs),
             "contract": str(CONTRACT),
             "result_fd": write_fd,
             "limits": self._limits,
@@ -323,6 +328,8 @@ class Sandbox:
         )
 
     def _exit_reason(self, returncode: int | None) -> str:
+        if self.plan.bwrap is not None and returncode is not None and returncode > 128:
+            returncode = 128 - returncode  # bubblewrap reports a signal death as 128 + signal
         if returncode is None or returncode >= 0:
             return f"exited with code {returncode} before returning a result"
         number = -returncode

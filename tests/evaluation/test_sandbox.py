@@ -1,8 +1,8 @@
 """The sandbox with real child processes: results, evaluator failures, and hostile candidates.
 
-The hostile cases here are the ones this layer contains (rlimits, process-group kill, capped
-readers). Cases that need stronger layers (kill(-1), fork bombs, setsid daemons) belong to a later
-layer and must not be tried here: the tests may run as root.
+These tests pin the first layers (rlimits, process-group kill, capped readers, the supervisor) with
+``sandbox.isolation: process``, so that they can watch the child from the host (pid files, scratch
+paths). Every layer together, against hostile candidates, is tests/test_hostile.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.config import EvaluationConfig
+from evoforge.config import EvaluationConfig, SandboxConfig
+from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.records import Evaluation
 
@@ -26,6 +27,7 @@ RUNNER = """import runpy
 def evaluate(program_path):
     return runpy.run_path(program_path)["result"]()
 """
+PROCESS_ONLY = plan_sandbox(SandboxConfig(isolation="process"))
 GOOD = "def result():\n    return {'score': 1.0}\n"
 
 
@@ -35,7 +37,7 @@ def make_sandbox(
     path = tmp_path / "evaluator.py"
     path.write_text(evaluator)
     config = EvaluationConfig.model_validate({"timeout_s": 30, "memory_mb": 1024, **limits})
-    return Sandbox(path, config, score_metric=score_metric)
+    return Sandbox(path, config, score_metric=score_metric, plan=PROCESS_ONLY)
 
 
 def assert_failed(result: Evaluation, error: str) -> None:
@@ -210,7 +212,9 @@ async def test_each_evaluation_has_its_own_scratch_directory_removed_afterwards(
     root = tmp_path / "scratch"
     root.mkdir()
     (tmp_path / "evaluator.py").write_text(RUNNER)
-    box = Sandbox(tmp_path / "evaluator.py", EvaluationConfig(timeout_s=30), scratch_root=root)
+    box = Sandbox(
+        tmp_path / "evaluator.py", EvaluationConfig(timeout_s=30), plan=PROCESS_ONLY, scratch_root=root
+    )
     code = (
         "import os\n\ndef result():\n"
         "    seen = len(os.listdir('.'))\n"

@@ -1,0 +1,168 @@
+"""How one evaluation child is started under the planned layers: command, environment, identity.
+
+The child never sees the controller's files: with a separate uid or bubblewrap, the evaluator's
+directory is staged once per sandbox as a world-readable copy (run directories, hidden files and
+caches left out), and each evaluation gets its own scratch directory owned by its slot's uid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import evoforge
+from evoforge.evaluation.layers import SandboxPlan
+from evoforge.storage import DB_FILENAME
+
+CHILD = Path(__file__).with_name("_child.py")
+SCRATCH_INSIDE = Path("/scratch")
+SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Everything ``subprocess_exec`` needs, plus the paths as the child sees them."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    program: Path  # the program file, as seen inside
+    evaluator: Path  # the evaluator file, as seen inside
+    identity: dict[str, object]  # user/group/extra_groups for Popen, empty when not dropping
+
+
+def child_environment(home: Path, site_dirs: tuple[str, ...] = ()) -> dict[str, str]:
+    """An allow-listed environment: nothing of the controller's (no API keys) but its PATH.
+
+    Math libraries get one thread each: evaluations already run in parallel, and per-thread
+    arenas would eat the address-space limit. ``site_dirs`` let the evaluator's own subprocesses
+    find the same packages when the child interpreter is not the controller's.
+    """
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    if site_dirs:
+        env["PYTHONPATH"] = os.pathsep.join(site_dirs)
+    env.update(dict.fromkeys(SINGLE_THREAD_MATH, "1"))
+    return env
+
+
+def _ignore_private(directory: str, names: list[str]) -> set[str]:
+    """Leave out what a candidate must not see or need: run directories, hidden files, caches."""
+    skipped = {name for name in names if name.startswith(".") or name == "__pycache__"}
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isdir(path) and os.path.exists(os.path.join(path, DB_FILENAME)):
+            skipped.add(name)
+    return skipped
+
+
+def stage_evaluator(evaluator: Path) -> Path:
+    """A world-readable copy of the evaluator's directory; returns the staged evaluator's path."""
+    root = Path(tempfile.mkdtemp(prefix="evoforge-stage-"))
+    staged = root / "task"
+    shutil.copytree(evaluator.parent, staged, ignore=_ignore_private, symlinks=False)
+    for path in (root, *staged.rglob("*"), staged):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return staged / evaluator.name
+
+
+def remove_stage(staged_evaluator: Path) -> None:
+    shutil.rmtree(staged_evaluator.parent.parent, ignore_errors=True)
+
+
+def slot_identity(plan: SandboxPlan, slot: int) -> dict[str, object]:
+    if plan.uid_base is None:
+        return {}
+    uid = plan.uid_base + slot
+    return {"user": uid, "group": uid, "extra_groups": []}
+
+
+def prepare_scratch(scratch: Path, identity: dict[str, object]) -> None:
+    """Hand the scratch directory to the slot's uid (0700: other slots cannot look inside)."""
+    uid = identity.get("user")
+    if isinstance(uid, int):
+        for path in (scratch, *scratch.iterdir()):
+            os.chown(path, uid, uid)
+
+
+def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name: str, slot: int) -> Launch:
+    """The command that starts the trampoline for one evaluation, wrapped in bubblewrap when active."""
+    identity = slot_identity(plan, slot)
+    if plan.bwrap is None:
+        return Launch(
+            argv=[plan.python, str(CHILD)],
+            env=child_environment(scratch, plan.site_dirs),
+            cwd=scratch,
+            program=scratch / program_name,
+            evaluator=evaluator,
+            identity=identity,
+        )
+    inside = SCRATCH_INSIDE / program_name
+    argv = [plan.bwrap, "--unshare-all", "--die-with-parent", "--proc", "/proc", "--dev", "/dev"]
+    for path in SYSTEM_DIRS:
+        argv += _mirror(path)
+    for path in SYSTEM_FILES:
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    for path in _private_binds(plan, evaluator):
+        argv += ["--ro-bind", path, path]
+    argv += ["--size", str(plan.scratch_mb * 1024 * 1024), "--tmpfs", str(SCRATCH_INSIDE)]
+    argv += ["--ro-bind", str(scratch / program_name), str(inside), "--chdir", str(SCRATCH_INSIDE)]
+    argv += ["--", plan.python, str(CHILD)]
+    return Launch(
+        argv=argv,
+        env=child_environment(SCRATCH_INSIDE, plan.site_dirs),
+        cwd=scratch,
+        program=inside,
+        evaluator=evaluator,
+        identity=identity,
+    )
+
+
+def _mirror(path: str) -> list[str]:
+    """Bind a system directory read-only, or recreate it as the same symlink (merged /usr)."""
+    if os.path.islink(path):
+        return ["--symlink", os.readlink(path), path]
+    if os.path.isdir(path):
+        return ["--ro-bind", path, path]
+    return []
+
+
+def _private_binds(plan: SandboxPlan, evaluator: Path) -> list[str]:
+    """The non-system directories the child needs: the interpreter, packages, evoforge, the evaluator."""
+    wanted = {str(evaluator.parent), str(CHILD.parent), str(Path(evoforge.__file__).parent)}
+    if plan.python == sys.executable:
+        wanted |= {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent.parent)}
+    wanted |= set(plan.site_dirs)
+    system = tuple(d + "/" for d in SYSTEM_DIRS)
+    chosen = sorted(p for p in wanted if not (p + "/").startswith(system) and os.path.isdir(p))
+    # A directory inside another one already bound comes with it.
+    return [p for p in chosen if not any(p != q and p.startswith(q + "/") for q in chosen)]
+
+
+def release_scratch(scratch: Path) -> None:
+    """Remove a scratch directory, even one whose permissions the candidate took away."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    if not scratch.exists():
+        return
+    with contextlib.suppress(OSError):
+        scratch.chmod(0o700)
+        for root, dirs, _ in os.walk(scratch):
+            for name in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+    shutil.rmtree(scratch, ignore_errors=True)

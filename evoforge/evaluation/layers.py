@@ -1,0 +1,192 @@
+"""Which isolation layers this machine offers, probed once per process, and what a run may rely on.
+
+L0 (everywhere): a fresh interpreter, allow-listed environment, scratch directory, rlimits set by the
+trampoline, capped output, wall-clock and CPU timeouts, process-group kill.
+L1 (Linux): the trampoline is a subreaper that kills every descendant before it leaves, dies with
+the controller (parent-death signal) and offers itself to the OOM killer first.
+Separate uid (root only): each evaluation slot runs as its own unprivileged uid, so a candidate
+cannot signal the controller, read its memory or environment, or open the database.
+L2 (bubblewrap): new pid, network, ipc and uts namespaces, a read-only view of only what the
+evaluator needs, and a size-capped in-memory scratch directory. Launched as the unprivileged uid.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evoforge.config import SandboxConfig
+from evoforge.errors import ConfigError
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+PROBE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: whether it is active for this run and, in one line, why (or why not)."""
+
+    name: str
+    active: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """The layers a sandbox applies, resolved from the config and the machine."""
+
+    layers: tuple[Layer, ...]
+    python: str  # the interpreter of the evaluation child
+    site_dirs: tuple[str, ...] = ()  # added by the child when ``python`` is not this interpreter
+    uid_base: int | None = None  # slot i runs as uid_base + i (root only)
+    bwrap: str | None = None
+    scratch_mb: int = 512
+    properties: frozenset[str] = field(default_factory=frozenset)
+
+    def active(self, name: str) -> bool:
+        return any(layer.name == name and layer.active for layer in self.layers)
+
+    def describe(self) -> str:
+        """One line for the run log: the active layers."""
+        names = [layer.name for layer in self.layers if layer.active]
+        return "sandbox layers: " + ", ".join(names)
+
+
+def _world_readable(path: Path) -> bool:
+    """True when any uid can execute/read ``path``: every directory above it searchable by others."""
+    path = path.resolve()
+    try:
+        if not path.stat().st_mode & stat.S_IROTH:
+            return False
+        return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+    except OSError:
+        return False
+
+
+def _same_version(python: str) -> bool:
+    wanted = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        probe = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.stdout.strip() == wanted
+
+
+def site_dirs() -> tuple[str, ...]:
+    """Where this interpreter finds installed packages (a venv's site-packages, editable finders)."""
+    import site
+
+    dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    return tuple(d for d in dirs if os.path.isdir(d) and d.startswith(sys.prefix))
+
+
+@functools.cache
+def unprivileged_python() -> tuple[str | None, str]:
+    """An interpreter an unprivileged uid can run, with this one's packages; (None, why) if none."""
+    if _world_readable(Path(sys.executable)) and _world_readable(Path(sys.base_prefix) / "lib"):
+        return sys.executable, f"{sys.executable} is readable by any uid"
+    if not os.path.exists(SYSTEM_PYTHON):
+        return None, f"{sys.executable} is not readable by other uids and {SYSTEM_PYTHON} does not exist"
+    if not _same_version(SYSTEM_PYTHON):
+        return None, f"{sys.executable} is not readable by other uids and {SYSTEM_PYTHON} is another version"
+    unreadable = [d for d in site_dirs() if not _world_readable(Path(d))]
+    if unreadable:
+        return None, f"the packages in {unreadable[0]} are not readable by other uids"
+    return SYSTEM_PYTHON, f"{sys.executable} is private to root, so candidates use {SYSTEM_PYTHON}"
+
+
+@functools.cache
+def probe_bwrap(uid: int | None) -> tuple[str | None, str]:
+    """The bubblewrap binary if it can build a sandbox here (as ``uid`` when given); else (None, why)."""
+    binary = shutil.which("bwrap")
+    if binary is None:
+        return None, "bubblewrap is not installed (apt-get install bubblewrap)"
+    command = [binary, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    try:
+        probe = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            **({"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}),
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, f"bubblewrap cannot start: {error}"
+    if probe.returncode != 0:
+        detail = (probe.stderr.strip().splitlines() or [f"exit code {probe.returncode}"])[-1]
+        return None, f"bubblewrap cannot create namespaces here ({detail}); user namespaces may be blocked"
+    return binary, f"{binary} creates pid, network and mount namespaces"
+
+
+def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
+    """Resolve the layers for a run; raise ConfigError when a required property cannot be met."""
+    linux = sys.platform.startswith("linux")
+    layers = [Layer("L0 process limits", True, "fresh interpreter, rlimits, capped output, timeouts")]
+    if linux:
+        layers.append(Layer("L1 supervisor", True, "subreaper kills every descendant; dies with evoforge"))
+    else:
+        layers.append(Layer("L1 supervisor", False, f"needs Linux (this is {sys.platform})"))
+    python, uid_base, site = sys.executable, None, ()
+    if os.geteuid() != 0:
+        layers.append(Layer("separate uid", False, "evoforge is not root: candidates share its uid"))
+    elif config.isolation == "process":
+        layers.append(Layer("separate uid", False, "sandbox.isolation is 'process'"))
+    else:
+        candidate, why = unprivileged_python()
+        if candidate is None:
+            layers.append(Layer("separate uid", False, why))
+        else:
+            python, uid_base = candidate, config.uid_base
+            site = site_dirs() if candidate != sys.executable else ()
+            layers.append(Layer("separate uid", True, f"slots run as uid {config.uid_base}+i; {why}"))
+    bwrap = None
+    if not linux:
+        layers.append(Layer("L2 bubblewrap", False, f"needs Linux (this is {sys.platform})"))
+    elif config.isolation == "process":
+        layers.append(Layer("L2 bubblewrap", False, "sandbox.isolation is 'process'"))
+    else:
+        bwrap, why = probe_bwrap(uid_base)
+        layers.append(Layer("L2 bubblewrap", bwrap is not None, why))
+    plan = SandboxPlan(
+        layers=tuple(layers),
+        python=python,
+        site_dirs=site,
+        uid_base=uid_base,
+        bwrap=bwrap,
+        scratch_mb=config.scratch_mb,
+        properties=_properties(linux, uid_base is not None, bwrap is not None),
+    )
+    _check_required(plan, config.require)
+    return plan
+
+
+def _properties(linux: bool, separate_uid: bool, bwrap: bool) -> frozenset[str]:
+    properties = set()
+    if separate_uid:
+        properties.add("separate_uid")
+    if linux:
+        properties.add("tree_kill")
+    if bwrap:
+        properties.update({"network_off", "pid_namespace", "private_filesystem"})
+    return frozenset(properties)
+
+
+def _check_required(plan: SandboxPlan, required: list[str]) -> None:
+    missing = [name for name in required if name not in plan.properties]
+    if not missing:
+        return
+    reasons = "; ".join(f"{layer.name}: {layer.reason}" for layer in plan.layers if not layer.active)
+    raise ConfigError(
+        f"sandbox.require asks for {', '.join(missing)}, which this machine cannot provide ({reasons})"
+    )
