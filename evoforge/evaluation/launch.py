@@ -122,6 +122,7 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name
         argv += ["--ro-bind", path, path]
     argv += ["--size", str(plan.scratch_mb * 1024 * 1024), "--tmpfs", str(SCRATCH_INSIDE)]
     argv += ["--ro-bind", str(scratch / program_name), str(inside), "--chdir", str(SCRATCH_INSIDE)]
+    argv += ["--remount-ro", "/"]  # the root is a tmpfs too: no writes outside the capped scratch
     argv += ["--", plan.python, str(CHILD)]
     return Launch(
         argv=argv,

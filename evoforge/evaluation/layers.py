@@ -13,6 +13,7 @@ evaluator needs, and a size-capped in-memory scratch directory. Launched as the 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import stat
@@ -23,6 +24,8 @@ from pathlib import Path
 
 from evoforge.config import SandboxConfig
 from evoforge.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 PROBE_TIMEOUT_S = 10.0
@@ -168,7 +171,13 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
         properties=_properties(linux, uid_base is not None, bwrap is not None),
     )
     _check_required(plan, config.require)
+    _log_once(plan.describe())
     return plan
+
+
+@functools.cache
+def _log_once(description: str) -> None:
+    log.info(description)
 
 
 def _properties(linux: bool, separate_uid: bool, bwrap: bool) -> frozenset[str]:

@@ -1,0 +1,37 @@
+"""`evoforge doctor`: what isolation this machine gives candidates, and why, before a run relies on it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+from evoforge.config import SandboxConfig
+from evoforge.evaluation.layers import plan_sandbox
+
+PROPERTIES = ("separate_uid", "tree_kill", "network_off", "pid_namespace", "private_filesystem")
+
+
+def report(config: SandboxConfig) -> list[str]:
+    """Lines describing the machine, each layer (active or not, and why) and the properties it gives.
+
+    Raises ConfigError when ``config.require`` asks for a property the machine cannot provide.
+    """
+    plan = plan_sandbox(config)
+    who = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
+    lines = [
+        f"evoforge on {platform.system()} {platform.release()}, Python {platform.python_version()}, as {who}",
+        f"controller interpreter: {sys.executable}",
+        f"evaluation interpreter: {plan.python}",
+    ]
+    for layer in plan.layers:
+        lines.append(f"  [{'on ' if layer.active else 'off'}] {layer.name}: {layer.reason}")
+    lines.append(
+        "properties: "
+        + ", ".join(f"{name} {'yes' if name in plan.properties else 'no'}" for name in PROPERTIES)
+    )
+    if sys.platform == "darwin":
+        lines.append(
+            "macOS does not enforce RLIMIT_AS: memory_mb is not a limit there (see docs/security.md)"
+        )
+    return lines
