@@ -1,7 +1,8 @@
 """Sandboxed evaluation launch: wall time from `Sandbox.evaluate` to its result, trivial evaluator.
 
-Prints median and p99 over sequential launches, next to what the bare interpreter costs on this
-machine (the floor of a fresh-process design), so the sandbox's own overhead is visible.
+Prints median and p99 over sequential launches for each stack of layers this machine offers
+(L0+L1 alone, then with a separate uid, then with bubblewrap), next to what the bare interpreter
+costs (the floor of a fresh-process design), so the cost of each layer is visible.
 
     python bench/launch.py [--launches 200] [--record]
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -18,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from evoforge.config import EvaluationConfig
+from evoforge.config import EvaluationConfig, SandboxConfig
+from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox, pidfd_child_watcher
 
 EVALUATOR = "def evaluate(program_path):\n    return {'combined_score': 1.0}\n"
@@ -50,21 +53,30 @@ def bare_interpreter(count: int) -> list[float]:
     return times
 
 
+def layer_stacks() -> list[tuple[str, SandboxPlan]]:
+    """The stacks to compare, cheapest first; a stack this machine cannot build is left out."""
+    process = plan_sandbox(SandboxConfig(isolation="process"))
+    full = plan_sandbox(SandboxConfig())
+    stacks = [("L0+L1 (process limits, supervisor)", process)]
+    if full.uid_base is not None:
+        stacks.append(("L0+L1 + separate uid", dataclasses.replace(full, bwrap=None)))
+    if full.bwrap is not None:
+        stacks.append((f"{full.describe().split(': ')[1]} (default here)", full))
+    return stacks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=200)
     parser.add_argument("--record", action="store_true", help="Append the table to bench/RESULTS.md.")
     args = parser.parse_args()
+    rows = [("bare `python -c pass` (subprocess.run)", bare_interpreter(min(args.launches, 50)))]
     with tempfile.TemporaryDirectory() as root:
         evaluator = Path(root) / "evaluator.py"
         evaluator.write_text(EVALUATOR)
-        sandbox = Sandbox(evaluator, EvaluationConfig(timeout_s=30))
-        sandboxed = asyncio.run(launches(sandbox, args.launches))
-    bare = bare_interpreter(min(args.launches, 50))
-    rows = [
-        ("bare `python -c pass` (subprocess.run)", bare),
-        ("sandboxed evaluation, trivial evaluator", sandboxed),
-    ]
+        for name, plan in layer_stacks():
+            with Sandbox(evaluator, EvaluationConfig(timeout_s=30), plan=plan) as sandbox:
+                rows.append((f"sandboxed, {name}", asyncio.run(launches(sandbox, args.launches))))
     table = "| launch | median ms | p99 ms |\n| --- | --- | --- |\n" + "\n".join(
         f"| {name} | {statistics.median(t) * 1000:.1f} | {percentile(t, 0.99) * 1000:.1f} |"
         for name, t in rows
@@ -74,7 +86,7 @@ def main() -> None:
         with (Path(__file__).parent / "RESULTS.md").open("a") as out:
             out.write(
                 f"\n### launch.py, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-                f"{args.launches} sequential launches (first sandbox layer)\n\n"
+                f"{args.launches} sequential launches per stack of sandbox layers\n\n"
             )
             out.write(table + "\n")
 

@@ -67,6 +67,47 @@ def supervise():
         adj.write("1000")
 
 
+SCMP_ACT_ALLOW = 0x7FFF0000
+SCMP_CMP_NE = 1
+AF_UNIX = 1
+EACCES = 13
+
+
+def deny_network(library):
+    """Layer L2': a seccomp filter refusing every socket but AF_UNIX, and io_uring (which can open them).
+
+    For machines where namespaces are blocked (bubblewrap cannot run); libseccomp is loaded by the
+    path the controller found, and sets no_new_privs so no setuid program can lift the filter.
+    """
+    import ctypes
+
+    class Comparison(ctypes.Structure):
+        _fields_ = [
+            ("arg", ctypes.c_uint),
+            ("op", ctypes.c_int),
+            ("datum_a", ctypes.c_uint64),
+            ("datum_b", ctypes.c_uint64),
+        ]
+
+    seccomp = ctypes.CDLL(library)
+    seccomp.seccomp_init.restype = ctypes.c_void_p
+    context = ctypes.c_void_p(seccomp.seccomp_init(ctypes.c_uint32(SCMP_ACT_ALLOW)))
+    refuse = ctypes.c_uint32(0x00050000 | EACCES)  # SCMP_ACT_ERRNO(EACCES)
+    not_unix = Comparison(0, SCMP_CMP_NE, AF_UNIX, 0)
+    failures = [
+        seccomp.seccomp_rule_add_array(
+            context, refuse, seccomp.seccomp_syscall_resolve_name(b"socket"), 1, ctypes.byref(not_unix)
+        ),
+        seccomp.seccomp_rule_add_array(
+            context, refuse, seccomp.seccomp_syscall_resolve_name(b"io_uring_setup"), 0, None
+        ),
+        seccomp.seccomp_load(context),
+    ]
+    seccomp.seccomp_release(context)
+    if any(failures):
+        raise OSError(f"seccomp filter not loaded ({failures})")
+
+
 def children():
     """This process's children (orphans re-parented here included), from /proc."""
     found = set()
@@ -174,6 +215,8 @@ def main():
         del sys.path[0]  # keep evoforge's own modules from shadowing the evaluator's imports
     request = json.loads(sys.stdin.buffer.read())
     supervise()
+    if request.get("seccomp"):
+        deny_network(request["seccomp"])
     set_limits(request["limits"])
     for directory in request.get("site_dirs", ()):
         import site

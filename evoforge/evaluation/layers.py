@@ -8,6 +8,7 @@ Separate uid (root only): each evaluation slot runs as its own unprivileged uid,
 cannot signal the controller, read its memory or environment, or open the database.
 L2 (bubblewrap): new pid, network, ipc and uts namespaces, a read-only view of only what the
 evaluator needs, and a size-capped in-memory scratch directory. Launched as the unprivileged uid.
+L2' (seccomp, where bubblewrap cannot run): a filter that refuses every socket but AF_UNIX.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class SandboxPlan:
     site_dirs: tuple[str, ...] = ()  # added by the child when ``python`` is not this interpreter
     uid_base: int | None = None  # slot i runs as uid_base + i (root only)
     bwrap: str | None = None
+    seccomp: str | None = None  # libseccomp to load in the child (only when bubblewrap is off)
     scratch_mb: int = 512
     properties: frozenset[str] = field(default_factory=frozenset)
 
@@ -161,14 +163,19 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
     else:
         bwrap, why = probe_bwrap(uid_base)
         layers.append(Layer("L2 bubblewrap", bwrap is not None, why))
+    seccomp = None
+    if bwrap is None and linux and config.isolation == "auto":
+        seccomp, why = find_seccomp()
+        layers.append(Layer("L2' seccomp network filter", seccomp is not None, why))
     plan = SandboxPlan(
         layers=tuple(layers),
         python=python,
         site_dirs=site,
         uid_base=uid_base,
         bwrap=bwrap,
+        seccomp=seccomp,
         scratch_mb=config.scratch_mb,
-        properties=_properties(linux, uid_base is not None, bwrap is not None),
+        properties=_properties(linux, uid_base is not None, bwrap is not None, seccomp is not None),
     )
     _check_required(plan, config.require)
     _log_once(plan.describe())
@@ -180,8 +187,21 @@ def _log_once(description: str) -> None:
     log.info(description)
 
 
-def _properties(linux: bool, separate_uid: bool, bwrap: bool) -> frozenset[str]:
+@functools.cache
+def find_seccomp() -> tuple[str | None, str]:
+    """The libseccomp shared library, if installed: the fallback network filter needs it."""
+    import ctypes.util
+
+    library = ctypes.util.find_library("seccomp")
+    if library is None:
+        return None, "libseccomp is not installed (apt-get install libseccomp2)"
+    return library, f"bubblewrap is off, so {library} refuses every socket but AF_UNIX"
+
+
+def _properties(linux: bool, separate_uid: bool, bwrap: bool, seccomp: bool) -> frozenset[str]:
     properties = set()
+    if seccomp:
+        properties.add("network_off")
     if separate_uid:
         properties.add("separate_uid")
     if linux:

@@ -284,6 +284,7 @@ class Sandbox:
             "evaluator": str(launch.evaluator),
             "program": str(launch.program),
             "site_dirs": list(self.plan.site_dirs),
+            "seccomp": self.plan.seccomp,
             "contract": str(CONTRACT),
             "result_fd": write_fd,
             "limits": self._limits,

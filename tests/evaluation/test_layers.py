@@ -1,0 +1,91 @@
+"""Layer planning, requirements that fail closed, staging, the seccomp fallback and `evoforge doctor`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evoforge.config import EvaluationConfig, SandboxConfig
+from evoforge.errors import ConfigError
+from evoforge.evaluation.launch import build_launch, stage_evaluator
+from evoforge.evaluation.layers import find_seccomp, plan_sandbox
+from evoforge.evaluation.sandbox import Sandbox
+
+RUNNER = (
+    "import runpy\n\n\ndef evaluate(program_path):\n    return runpy.run_path(program_path)['result']()\n"
+)
+CONNECT = (
+    "import socket\n\ndef result():\n    pair = socket.socketpair()\n    pair[0].close(); pair[1].close()\n"
+    "    try:\n        socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
+    "        return {{'connected': 1, 'unix': 1}}\n"
+    "    except OSError as error:\n        return {{'connected': 0, 'unix': 1, 'errno': error.errno}}\n"
+)
+
+
+def test_the_process_plan_has_only_the_first_layers() -> None:
+    plan = plan_sandbox(SandboxConfig(isolation="process"))
+    assert plan.bwrap is None and plan.uid_base is None and plan.seccomp is None
+    assert plan.python == sys.executable
+    assert "network_off" not in plan.properties
+    assert plan.describe().startswith("sandbox layers: L0 process limits")
+
+
+def test_a_requirement_the_machine_cannot_meet_fails_closed() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^sandbox.require asks for network_off, which this machine cannot"
+    ):
+        plan_sandbox(SandboxConfig(isolation="process", require=["network_off"]))
+
+
+def test_requirements_that_are_met_pass() -> None:
+    plan = plan_sandbox(SandboxConfig())
+    assert plan_sandbox(SandboxConfig(require=sorted(plan.properties))).properties == plan.properties
+
+
+def test_the_staged_evaluator_leaves_out_runs_and_hidden_files(tmp_path: Path) -> None:
+    task = tmp_path / "task"
+    (task / "runs" / "r1").mkdir(parents=True)
+    (task / "runs" / "r1" / "evoforge.db").write_text("secret")
+    (task / ".env").write_text("KEY=secret")
+    (task / "helper.py").write_text("X = 1\n")
+    (task / "evaluator.py").write_text(RUNNER)
+    staged = stage_evaluator(task / "evaluator.py")
+    names = sorted(p.relative_to(staged.parent).as_posix() for p in staged.parent.rglob("*"))
+    assert names == ["evaluator.py", "helper.py", "runs"]
+    assert staged.stat().st_mode & 0o777 == 0o644
+
+
+def test_bubblewrap_gets_a_read_only_root_and_no_shared_namespace(tmp_path: Path) -> None:
+    plan = dataclasses.replace(plan_sandbox(SandboxConfig(isolation="process")), bwrap="/usr/bin/bwrap")
+    (tmp_path / "program.py").write_text("")
+    launch = build_launch(plan, tmp_path / "evaluator.py", tmp_path, "program.py", slot=0)
+    joined = " ".join(launch.argv)
+    assert "--unshare-all" in joined and "--die-with-parent" in joined and "--remount-ro /" in joined
+    assert launch.program == Path("/scratch/program.py") and launch.env["HOME"] == "/scratch"
+
+
+@pytest.mark.skipif(find_seccomp()[0] is None, reason="libseccomp is not installed")
+def test_the_seccomp_fallback_refuses_network_sockets(tmp_path: Path) -> None:
+    evaluator = tmp_path / "evaluator.py"
+    evaluator.write_text(RUNNER)
+    plan = dataclasses.replace(plan_sandbox(SandboxConfig(isolation="process")), seccomp=find_seccomp()[0])
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        code = CONNECT.format(port=server.getsockname()[1])
+        with Sandbox(evaluator, EvaluationConfig(timeout_s=20), plan=plan) as sandbox:
+            result = asyncio.run(sandbox.evaluate(code))
+    assert result.metrics == {"connected": 0.0, "unix": 1.0, "errno": 13.0}, result.error
+
+
+def test_doctor_prints_every_layer() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "evoforge.cli", "doctor"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("L0 process limits", "L1 supervisor", "separate uid", "properties: separate_uid"):
+        assert name in done.stdout
