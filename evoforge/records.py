@@ -111,8 +111,9 @@ class FailedGeneration:
     """A generation attempt that produced no program to evaluate, and why.
 
     ``kind`` is one of ``no_edit`` (nothing parseable), ``edit_rejected`` (parse ok, apply failed),
-    ``provider_error`` (the model call failed), ``duplicate`` (same code as an evaluated program),
-    ``cancelled`` (stopped before it finished).
+    a ProviderError kind such as ``rate_limit``, ``server_error``, ``timeout``, ``connection``,
+    ``bad_response``, ``empty_content`` (the model call failed; see docs/llm.md), ``duplicate`` (same
+    code as an evaluated program), ``cancelled`` (stopped before it finished).
     """
 
     submission: int

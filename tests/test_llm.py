@@ -14,6 +14,7 @@ import pytest
 from evoforge.config import LLMConfig, ModelConfig
 from evoforge.errors import ProviderError
 from evoforge.llm import Completion, Ensemble, OpenAICompatClient
+from evoforge.llm.openai_compat import _count
 from evoforge.testing.scripted_server import Fault, ScriptedServer
 
 MESSAGES = [{"role": "system", "content": "rules " * 20}, {"role": "user", "content": "improve this"}]
@@ -55,6 +56,13 @@ async def test_success_records_text_tokens_latency_and_request() -> None:
     assert request["temperature"] == 0.2 and request["max_tokens"] == 99
 
 
+async def test_timeouts_and_retries_come_from_the_config() -> None:
+    c = client("http://127.0.0.1:9/v1", retries=4, timeout=7.0)
+    sdk = c._client  # the SDK's own 600 s read default must never apply
+    assert (sdk.timeout.connect, sdk.timeout.read, sdk.max_retries) == (2.0, 7.0, 4)
+    await c.aclose()
+
+
 async def test_seed_is_not_sent_when_disabled() -> None:
     with ScriptedServer(["ok"]) as server:
         await complete(client(server.base_url, send_seed=False), seed=42)
@@ -88,7 +96,8 @@ async def test_transient_errors_past_the_retries_are_not_fatal(fault: Fault, kin
 
 
 @pytest.mark.parametrize(
-    ("fault", "kind"), [(Fault.UNAUTHORIZED, "auth"), (Fault.UNKNOWN_MODEL, "unknown_model")]
+    ("fault", "kind"),
+    [(Fault.UNAUTHORIZED, "auth"), (Fault.FORBIDDEN, "auth"), (Fault.UNKNOWN_MODEL, "unknown_model")],
 )
 async def test_unusable_provider_is_fatal_at_once(fault: Fault, kind: str) -> None:
     with ScriptedServer(["never"], fault_rate=1.0, fault_kinds=[fault]) as server:
@@ -151,6 +160,15 @@ async def test_an_endpoint_that_answered_before_is_only_a_transient_connection_e
     assert raised.value.kind == "connection" and not raised.value.fatal
 
 
+async def test_a_dropped_connection_is_retried_then_a_transient_connection_error() -> None:
+    with ScriptedServer(["recovered"], faults={0: Fault.DISCONNECT}) as server:
+        assert (await complete(client(server.base_url, retries=1))).text == "recovered"
+    with ScriptedServer(["never"], fault_rate=1.0, fault_kinds=[Fault.DISCONNECT]) as server:
+        error = await failure(client(server.base_url, retries=1))
+        assert len(server.requests) == 2
+    assert error.kind == "connection" and not error.fatal
+
+
 async def test_hang_times_out_within_the_timeout() -> None:
     with ScriptedServer(["late"], faults={0: Fault.HANG}) as server:
         started = time.monotonic()
@@ -164,6 +182,7 @@ async def test_hang_times_out_within_the_timeout() -> None:
     [
         (Fault.TRUNCATED_JSON, "bad_response"),
         (Fault.HTML, "bad_response"),
+        (Fault.NOT_UTF8, "bad_response"),
         (Fault.EMPTY_CHOICES, "bad_response"),
         (Fault.NULL_CONTENT, "empty_content"),
         (Fault.EMPTY_CONTENT, "empty_content"),
@@ -188,6 +207,10 @@ async def test_concurrent_calls_run_in_parallel_up_to_the_models_limit() -> None
     assert 2 * latency <= elapsed < 8 * latency  # two waves of eight, not sixteen in a row
 
 
+def test_token_counts_that_are_not_counts_are_zero() -> None:
+    assert [_count(value) for value in (7, 0, "12", None, -3, True, 2.5)] == [7, 0, 0, 0, 0, 0, 0]
+
+
 def two_models(a_url: str, b_url: str) -> LLMConfig:
     return LLMConfig(
         models=[
@@ -200,9 +223,12 @@ def two_models(a_url: str, b_url: str) -> LLMConfig:
 async def test_ensemble_weights_are_respected_and_deterministic() -> None:
     ensemble = Ensemble(two_models("http://127.0.0.1:1/v1", "http://127.0.0.1:1/v1"))
     rng, again = random.Random(7), random.Random(7)
-    picks = [ensemble.choose(rng).name for _ in range(2000)]
-    assert picks == [ensemble.choose(again).name for _ in range(2000)]
-    assert 0.70 < Counter(picks)["a"] / 2000 < 0.80
+    picks = [await ensemble.choose(rng) for _ in range(2000)]
+    assert picks == [await ensemble.choose(again) for _ in range(2000)]
+    assert 0.70 < Counter(picks)[0] / 2000 < 0.80
+    assert [rng.random() for _ in range(3)] == [again.random() for _ in range(3)]
+    expected = random.Random(7)
+    assert picks[:50] == [expected.choices([0, 1], weights=[3, 1])[0] for _ in range(50)]
     assert ensemble.model_names == ["a", "b"]
     await ensemble.aclose()
 
@@ -211,7 +237,9 @@ async def test_ensemble_completes_through_the_chosen_model() -> None:
     with ScriptedServer(["from a"]) as a, ScriptedServer(["from b"]) as b:
         ensemble = Ensemble(two_models(a.base_url, b.base_url))
         rng = random.Random(1)
-        texts = [(await ensemble.complete(MESSAGES, rng, seed=i)).text for i in range(40)]
+        texts = [
+            (await ensemble.complete(await ensemble.choose(rng), MESSAGES, seed=i)).text for i in range(40)
+        ]
         await ensemble.aclose()
         assert len(a.requests) + len(b.requests) == 40
         assert {r["model"] for r in a.requests} == {"a"} and {r["model"] for r in b.requests} == {"b"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def test_concurrent_requests_wait_one_latency_each_in_parallel() -> None:
         (Fault.SERVER_ERROR, 500, lambda headers, raw: "error" in json.loads(raw)),
         (Fault.UNAUTHORIZED, 401, lambda _, raw: json.loads(raw)["error"]["code"] == "invalid_api_key"),
         (Fault.UNKNOWN_MODEL, 404, lambda _, raw: json.loads(raw)["error"]["code"] == "model_not_found"),
+        (Fault.FORBIDDEN, 403, lambda _, raw: "not allowed" in json.loads(raw)["error"]["message"]),
         (Fault.HTML, 200, lambda headers, raw: headers["Content-Type"] == "text/html"),
         (Fault.EMPTY_CHOICES, 200, lambda _, raw: json.loads(raw)["choices"] == []),
         (Fault.EMPTY_CONTENT, 200, lambda _, raw: content_of(raw) == ""),
@@ -140,6 +142,21 @@ def test_truncated_json_is_cut_short() -> None:
     assert status == 200 and raw.startswith(b'{"id"')
     with pytest.raises(json.JSONDecodeError):
         json.loads(raw)
+
+
+def test_not_utf8_is_json_shaped_but_undecodable() -> None:
+    with ScriptedServer(["fine"], faults={0: Fault.NOT_UTF8}) as server:
+        status, headers, raw = post(server.base_url, {"messages": QUESTION})
+    assert status == 200 and headers["Content-Type"] == "application/json" and raw.startswith(b'{"id"')
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode()
+
+
+def test_disconnect_closes_without_an_answer() -> None:
+    with ScriptedServer(["fine"], faults={0: Fault.DISCONNECT}) as server:
+        with pytest.raises(http.client.RemoteDisconnected):
+            post(server.base_url, {"messages": QUESTION})
+        assert ask(server.base_url) == "fine"
 
 
 def test_hang_answers_nothing_and_stop_releases_it() -> None:

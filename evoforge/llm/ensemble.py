@@ -1,18 +1,29 @@
-"""A weighted ensemble of models: each generation draws one model with the run's RNG."""
+"""A weighted ensemble of models: each generation draws one awake model with the run's RNG."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import math
 import random
+import time
 
 from evoforge.config import LLMConfig
-from evoforge.errors import ConfigError
+from evoforge.errors import ConfigError, ProviderError
+from evoforge.llm.breaker import Breaker, Health
 from evoforge.llm.openai_compat import Completion, OpenAICompatClient
+
+log = logging.getLogger(__name__)
 
 
 class Ensemble:
     """One long-lived client per configured model, chosen in proportion to its ``weight``.
 
     Clients are built up front, so a missing API key stops the run before the first generation.
+    Each model has a circuit breaker (``llm.breaker_failures``, ``llm.breaker_cooldown_s``): a
+    resting model is not drawn, and while no model may be asked callers wait for one to wake, until
+    the models have failed without a success for ``llm.give_up_after_s`` and the run stops.
     """
 
     def __init__(self, llm: LLMConfig) -> None:
@@ -20,20 +31,67 @@ class Ensemble:
             raise ConfigError("llm.models is empty: configure at least one model")
         self.clients = [OpenAICompatClient(model, llm) for model in llm.models]
         self._weights = [model.weight for model in llm.models]
+        self.health = Health(
+            [Breaker(llm.breaker_failures, llm.breaker_cooldown_s) for _ in llm.models], llm.give_up_after_s
+        )
+        self._changed = asyncio.Event()  # set (and replaced) whenever a call's outcome is recorded
 
     @property
     def model_names(self) -> list[str]:
         return [client.name for client in self.clients]
 
-    def choose(self, rng: random.Random) -> OpenAICompatClient:
-        """A client drawn by weight; one ``rng.random()`` per call, so a seeded run replays its choices."""
-        return rng.choices(self.clients, weights=self._weights)[0]
+    async def choose(self, rng: random.Random) -> int:
+        """The index of a model drawn by weight among the awake ones, waiting while none is awake.
+
+        One ``rng.random()`` per call whatever the breakers say, so a seeded run replays its choices
+        while every model is healthy. Raises a fatal ProviderError when it is time to give up.
+        """
+        while True:
+            now = time.monotonic()
+            awake = self.health.awake(now)
+            if awake:
+                index = rng.choices(awake, weights=[self._weights[index] for index in awake])[0]
+                self.health.take(index)
+                return index
+            await self._pause(now)
+
+    async def _pause(self, now: float) -> None:
+        """Wait until a model wakes, a call ends or it is time to give up, whichever comes first."""
+        until = self.health.give_up_at()
+        if now >= until:
+            raise self.health.give_up_error()
+        wake = self.health.next_wake(now)
+        if wake is not None:
+            first, at = wake
+            level = self.health.announce(at)
+            if level is not None:
+                name = self.clients[first].name
+                log.log(level, "all models are failing; pausing until %s retries in %.1f s", name, at - now)
+            until = min(until, at)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), None if math.isinf(until) else until - now)
 
     async def complete(
-        self, messages: list[dict[str, str]], rng: random.Random, seed: int | None = None
+        self, index: int, messages: list[dict[str, str]], seed: int | None = None
     ) -> Completion:
-        """Ask one model drawn by weight; raises the chosen client's ProviderError."""
-        return await self.choose(rng).complete(messages, seed=seed)
+        """Ask model ``index`` and note the outcome in its breaker; raises the client's ProviderError."""
+        try:
+            completion = await self.clients[index].complete(messages, seed=seed)
+        except ProviderError as error:
+            if not error.fatal:
+                self._record(index, error)
+            raise
+        except BaseException:  # cancelled: no outcome, but a probe must not stay in flight forever
+            self.health.release(index)
+            raise
+        self._record(index, None)
+        return completion
+
+    def _record(self, index: int, error: ProviderError | None) -> None:
+        """Note an outcome and wake the callers waiting for one."""
+        self.health.record(index, error, time.monotonic())
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     async def aclose(self) -> None:
         for client in self.clients:

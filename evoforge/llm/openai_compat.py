@@ -75,6 +75,11 @@ def api_key(model: ModelConfig) -> str:
     )
 
 
+def _count(tokens: object) -> int:
+    """A token count from ``usage``; a provider that sends something else is counted as 0, not a crash."""
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else 0
+
+
 def _could_not_connect(error: BaseException) -> bool:
     cause = error.__cause__
     return isinstance(cause, ssl.SSLError) or any(
@@ -119,9 +124,10 @@ class OpenAICompatClient:
                     max_tokens=self.model.max_tokens,
                     **extra,
                 )
-            except json.JSONDecodeError as error:  # a 200 with a cut-off body; not an openai.APIError
+            except ValueError as error:  # a 200 whose body is cut off or not UTF-8; not an openai.APIError
                 self._reached = True
-                raise self._error(f"unreadable JSON answer ({error.msg})", "bad_response") from None
+                why = error.msg if isinstance(error, json.JSONDecodeError) else type(error).__name__
+                raise self._error(f"unreadable JSON answer ({why})", "bad_response") from None
             except self._openai.APIError as error:
                 raise self._classify(error) from None
             latency = time.monotonic() - started
@@ -130,8 +136,8 @@ class OpenAICompatClient:
         return Completion(
             text=self._text(response),
             model=self.model.name,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            prompt_tokens=_count(getattr(usage, "prompt_tokens", 0)),
+            completion_tokens=_count(getattr(usage, "completion_tokens", 0)),
             latency_s=latency,
         )
 
@@ -143,7 +149,7 @@ class OpenAICompatClient:
         if isinstance(response, str):  # the SDK hands back non-JSON bodies (an HTML error page) as text
             raise self._error(f"answered {self._excerpt(response)!r} instead of JSON", "bad_response")
         choices = getattr(response, "choices", None)
-        if not choices:
+        if not isinstance(choices, list) or not choices:
             raise self._error("the answer has no choices", "bad_response")
         message = getattr(choices[0], "message", None)
         content = getattr(message, "content", None)

@@ -2,8 +2,9 @@
 
 Every test of the model path goes through it over real HTTP, so the client, its retries, timeouts and
 error mapping are exercised as in production. Latency and faults (429 with Retry-After, 500, hang,
-truncated JSON, HTML, empty or null content, no choices, garbage prose, 401, 404) are injected by
-request index or at a seeded rate; the fault of request ``i`` depends only on ``(seed, i)``.
+a dropped connection, truncated JSON, HTML, a body that is not UTF-8, empty or null content, no
+choices, garbage prose, 401, 403, 404) are injected by request index or at a seeded rate; the fault
+of request ``i`` depends only on ``(seed, i)``.
 
     python -m evoforge.testing.scripted_server --port 8000 --latency 0.5 --responder tweak-constants
 """
@@ -37,13 +38,16 @@ class Fault(enum.Enum):
     RATE_LIMIT = "rate_limit"  # 429 with a Retry-After header
     SERVER_ERROR = "server_error"  # 500
     HANG = "hang"  # no answer until the client gives up (or the server stops)
+    DISCONNECT = "disconnect"  # the connection closes without an answer
     TRUNCATED_JSON = "truncated_json"  # 200, a JSON body cut in half
     HTML = "html"  # 200, a text/html error page from a proxy
+    NOT_UTF8 = "not_utf8"  # 200, an application/json body that is not UTF-8
     EMPTY_CONTENT = "empty_content"  # content ""
     NULL_CONTENT = "null_content"  # content null
     EMPTY_CHOICES = "empty_choices"  # choices []
     GARBAGE = "garbage"  # prose without any edit
     UNAUTHORIZED = "unauthorized"  # 401 invalid_api_key
+    FORBIDDEN = "forbidden"  # 403, the key may not use this model or region
     UNKNOWN_MODEL = "unknown_model"  # 404 model_not_found
 
 
@@ -282,11 +286,15 @@ class _Handler(BaseHTTPRequestHandler):
             case Fault.HANG:
                 scripted.stopping.wait(HANG_S)
                 self.close_connection = True
+            case Fault.DISCONNECT:
+                self.close_connection = True
             case Fault.TRUNCATED_JSON:
                 body = json.dumps(chat_completion("cut short", request, index)).encode()
                 self._send(200, body[: len(body) // 2], "application/json")
             case Fault.HTML:
                 self._send(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+            case Fault.NOT_UTF8:
+                self._send(200, b'{"id": "\xff\xfe latin-1, not UTF-8"}', "application/json")
             case Fault.EMPTY_CONTENT:
                 self._json(200, chat_completion("", request, index))
             case Fault.NULL_CONTENT:
@@ -300,6 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(
                     401, _error("Incorrect API key provided", "invalid_request_error", "invalid_api_key")
                 )
+            case Fault.FORBIDDEN:
+                self._json(403, _error("You are not allowed to use this model", "invalid_request_error"))
             case Fault.UNKNOWN_MODEL:
                 model = request.get("model")
                 message = f"The model `{model}` does not exist or you do not have access to it."
