@@ -7,7 +7,7 @@ import math
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -15,19 +15,24 @@ from evoforge.errors import EvoforgeError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+# An existing run directory (a missing one is a usage error naming the argument).
+RUN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"evoforge: {message}", err=True)
     sys.exit(EXIT_USER_ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(package_name="evoforge")
 @click.option("-v", "--verbose", is_flag=True, help="Log every failed generation and more detail.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:
     """Evolve programs with language models and sandboxed evaluators."""
+    if ctx.invoked_subcommand is None:  # a bare `evoforge` asks for help
+        click.echo(ctx.get_help())
+        return
     ctx.obj = {"verbose": verbose}
 
 
@@ -35,13 +40,16 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.argument("name", type=click.Path(path_type=Path))
 def init(name: Path) -> None:
     """Create a task folder NAME with a commented program, evaluator, config and context."""
-    if name.exists() and any(name.iterdir()):
-        _fail(f"{name}: already exists and is not empty")
+    if name.exists() and (not name.is_dir() or any(name.iterdir())):
+        _fail(f"{name}: already exists and is not empty (init needs a new or empty folder)")
     templates = Path(__file__).parent / "templates"
-    name.mkdir(parents=True, exist_ok=True)
-    for template in sorted(templates.iterdir()):
-        if template.is_file() and not template.name.startswith(("_", ".")):
-            shutil.copyfile(template, name / template.name)
+    try:
+        name.mkdir(parents=True, exist_ok=True)
+        for template in sorted(templates.iterdir()):
+            if template.is_file() and not template.name.startswith(("_", ".")):
+                shutil.copyfile(template, name / template.name)
+    except OSError as error:
+        _fail(f"{error.filename}: cannot create: {error.strerror}")
     click.echo(f"created {name}/ — edit it, then: evoforge run {name} --model NAME --base-url URL")
 
 
@@ -124,7 +132,7 @@ def run(
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=RUN_DIR)
 @click.option("--iterations", type=click.IntRange(min=1), help="New total of evaluated programs.")
 @click.pass_context
 def resume(ctx: click.Context, run_dir: Path, iterations: int | None) -> None:
@@ -133,7 +141,7 @@ def resume(ctx: click.Context, run_dir: Path, iterations: int | None) -> None:
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=RUN_DIR)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(run_dir: Path, as_json: bool) -> None:
     """Show the counts and the best score of a run."""
@@ -157,7 +165,7 @@ def status(run_dir: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=RUN_DIR)
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the code to this file.")
 def best(run_dir: Path, output: Path | None) -> None:
     """Print (or write) the best program of a run."""
@@ -167,16 +175,18 @@ def best(run_dir: Path, output: Path | None) -> None:
         program = view.best()
     if program is None:
         _fail(f"{run_dir}: no valid program yet")
-        return
     if output is None:
         click.echo(program.code, nl=False)
     else:
-        output.write_text(program.code, encoding="utf-8")
+        try:
+            output.write_text(program.code, encoding="utf-8")
+        except OSError as error:
+            _fail(f"{output}: cannot write: {error.strerror}")
         click.echo(f"program {program.id} (score {program.score:.10g}) written to {output}", err=True)
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=RUN_DIR)
 @click.argument("program_id", type=int)
 def show(run_dir: Path, program_id: int) -> None:
     """Show one program: code, metrics, artifacts, parent, diff, prompt and response."""
@@ -214,15 +224,11 @@ def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Pat
     """Evaluate PROGRAM_FILE with the evaluator of TASK_DIR, in the sandbox."""
     from evoforge.api import resolve_config, run_sync
     from evoforge.runner import make_sandbox
-    from evoforge.task import load_task
+    from evoforge.task import load_task, read_text
 
     task = load_task(task_dir)
     config = resolve_config(task, config_path, [])
-    try:
-        code = program_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(f"{program_file}: cannot read: {error}")
-        return
+    code = read_text(program_file, "the program")
     evaluation = run_sync(make_sandbox(task, config).evaluate(code, task.program_filename))
     if as_json:
         score = evaluation.score if math.isfinite(evaluation.score) else None
@@ -246,15 +252,34 @@ def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Pat
         click.echo(f"--- {name}\n{text}")
 
 
+@cli.command()
+@click.argument("task_dir", type=click.Path(path_type=Path), required=False)
+def doctor(task_dir: Path | None) -> None:
+    """Show which sandbox layers this machine offers (with TASK_DIR: checks its sandbox.require)."""
+    from evoforge.config import SandboxConfig
+    from evoforge.doctor import report
+
+    sandbox = SandboxConfig()
+    if task_dir is not None:
+        from evoforge.api import resolve_config
+        from evoforge.task import load_task
+
+        sandbox = resolve_config(load_task(task_dir), None, []).sandbox
+    for line in report(sandbox):
+        click.echo(line)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line and exit 2 for any error a user can cause."""
     try:
         cli.main(args=argv, prog_name="evoforge", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+        _fail(error.format_message().rstrip(".") + hint)
     except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+        _fail(error.format_message())
     except click.Abort:
         click.echo("evoforge: aborted", err=True)
         sys.exit(EXIT_INTERRUPTED)

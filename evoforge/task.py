@@ -71,11 +71,9 @@ def check_evaluator(path: Path) -> None:
             f"{path}: evaluator not found (a task needs evaluator.py with evaluate(program_path))"
         )
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = ast.parse(read_text(path, "the evaluator"), filename=str(path))
     except SyntaxError as error:
         raise TaskError(f"{path}:{error.lineno}: syntax error in the evaluator: {error.msg}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise TaskError(f"{path}: cannot read the evaluator: {error}") from None
     if "evaluate" not in _top_level_names(tree):
         raise TaskError(f"{path}: the evaluator defines no evaluate(program_path) function")
 
@@ -93,22 +91,29 @@ def _top_level_names(tree: ast.Module) -> set[str]:
     return names
 
 
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of one of the task's files; a TaskError naming it when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TaskError(f"{path}: cannot read {what}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise TaskError(f"{path}: {what} is not UTF-8 text (byte {error.start})") from None
+
+
 def load_task(directory: Path | str) -> Task:
     """Load and validate the task in ``directory``; raise TaskError with a one-line reason."""
     directory = Path(directory).expanduser().resolve()
     if not directory.is_dir():
-        raise TaskError(f"{directory}: task folder not found")
+        raise TaskError(f"{directory}: {'not a folder' if directory.exists() else 'task folder not found'}")
     program_path = _find_program(directory)
-    try:
-        code = program_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TaskError(f"{program_path}: cannot read the program: {error}") from None
+    code = read_text(program_path, "the program")
     find_blocks(code, source=str(program_path))
     evaluator_path = directory / "evaluator.py"
     check_evaluator(evaluator_path)
     config_path = directory / "config.yaml"
     context_path = directory / "context.md"
-    context = context_path.read_text(encoding="utf-8").strip() if context_path.is_file() else None
+    context = read_text(context_path, "the context").strip() if context_path.is_file() else None
     return Task(
         directory=directory,
         name=directory.name,

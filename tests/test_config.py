@@ -99,3 +99,43 @@ def test_override_addresses_list_items(tmp_path: Path) -> None:
     assert config.llm.models[1].temperature == 0.2
     with pytest.raises(ConfigError, match="not an index"):
         load_config(path, ["llm.models.5.temperature=0.2"])
+
+
+def test_a_bad_override_is_named_instead_of_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "seed: 1\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, ["seed=2", "evaluation.timeout_s=-1"])
+    assert str(raised.value) == (
+        "--set 'evaluation.timeout_s=-1': evaluation.timeout_s: Input should be greater than 0 (got -1)"
+    )
+
+
+def test_a_mistake_in_the_file_is_the_files_even_with_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, "llm: 3\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, ["llm.models=[{name: m}]"])  # cannot even be applied: llm is not a section
+    assert (
+        str(raised.value)
+        == f"{path}: llm: Input should be a valid dictionary or instance of LLMConfig (got 3)"
+    )
+
+
+def test_an_override_may_repair_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "evaluation:\n  timeout_s: -1\n")
+    assert load_config(path, ["evaluation.timeout_s=3"]).evaluation.timeout_s == 3
+
+
+def test_unknown_key_suggests_the_closest_key_of_its_section(tmp_path: Path) -> None:
+    path = write(tmp_path, "llm:\n  models:\n    - {name: a, temprature: 0.1}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: unknown key 'llm.models.0.temprature' (did you mean 'temperature'?)"
+    with pytest.raises(ConfigError, match=r"unknown key 'colour'$"):
+        parse_config({"colour": "blue"})
+
+
+def test_config_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"seed: \xff\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml: not UTF-8 text$"):
+        load_config(path)

@@ -68,3 +68,18 @@ def test_evaluate_may_be_imported(tmp_path: Path) -> None:
 def test_program_without_block(tmp_path: Path) -> None:
     with pytest.raises(TaskError, match="EVOLVE-BLOCK"):
         load_task(make_task(tmp_path, program="x = 1\n"))
+
+
+def test_task_path_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "task.py").write_text("")
+    with pytest.raises(TaskError, match=r"task\.py: not a folder$"):
+        load_task(tmp_path / "task.py")
+
+
+@pytest.mark.parametrize("name", ["initial_program.py", "evaluator.py", "context.md"])
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path, name: str) -> None:
+    task = make_task(tmp_path)
+    path = task / name
+    path.write_bytes((path.read_bytes() if path.exists() else b"") + b"\n\xff\n")
+    with pytest.raises(TaskError, match=rf"{name}: the \w+ is not UTF-8 text \(byte \d+\)$"):
+        load_task(task)
