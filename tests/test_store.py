@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import stat
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, RunInfo
 from evoforge.storage import DB_FILENAME, SQLiteStore
+from evoforge.storage.sqlite import WAL_SIZE_LIMIT
 
 INFO = RunInfo("/tasks/t", "t", {"seed": 3, "llm": {"models": [{"name": "m"}]}}, 3, 1.5, "0.1.0")
 
@@ -143,14 +145,99 @@ def test_references_are_checked(store: SQLiteStore) -> None:
     assert store.add_program(candidate(0), ok(1.0), {}).id == 0
 
 
-def test_file_modes(tmp_path: Path) -> None:
-    with SQLiteStore.create(tmp_path / "run", INFO) as store:
-        store.add_program(candidate(0), ok(1.0), {})
-        assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o700
-        files = sorted(path.name for path in (tmp_path / "run").iterdir())
-        assert files == [DB_FILENAME, f"{DB_FILENAME}-shm", f"{DB_FILENAME}-wal"]  # no draft left behind
-        for name in files:
-            assert stat.S_IMODE((tmp_path / "run" / name).stat().st_mode) == 0o600
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("premade", [False, True])
+def test_file_modes_are_private_whatever_the_umask(tmp_path: Path, premade: bool) -> None:
+    run_dir = tmp_path / "run"
+    if premade:
+        run_dir.mkdir(mode=0o755)
+    previous = os.umask(0)
+    try:
+        with SQLiteStore.create(run_dir, INFO) as store:
+            store.add_program(candidate(0), ok(1.0), {})
+            assert mode(run_dir) == 0o700
+            files = sorted(path.name for path in run_dir.iterdir())
+            assert files == [DB_FILENAME, f"{DB_FILENAME}-shm", f"{DB_FILENAME}-wal"]  # no draft left behind
+            assert [mode(run_dir / name) for name in files] == [0o600] * 3
+    finally:
+        os.umask(previous)
+
+
+def test_a_shared_nonempty_directory_keeps_its_mode(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    (tmp_path / "notes.txt").write_text("mine")
+    SQLiteStore.create(tmp_path, INFO).close()
+    assert mode(tmp_path) == 0o755
+    assert mode(tmp_path / DB_FILENAME) == 0o600
+
+
+def wal_size(run_dir: Path) -> int:
+    wal = run_dir / f"{DB_FILENAME}-wal"
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_wal_stays_bounded_and_a_clean_close_empties_it(tmp_path: Path) -> None:
+    """3000 commits append ~50 MB of WAL frames; checkpoints keep the file near WAL_SIZE_LIMIT."""
+    run_dir = tmp_path / "run"
+    code = "x = 1\n" * 300
+    store = SQLiteStore.create(run_dir, INFO)
+    with SQLiteStore.open(run_dir, readonly=True) as reader:
+        peak = 0
+        for submission in range(3000):
+            store.add_program(candidate(submission, code + f"y = {submission}\n"), ok(1.0), {})
+            peak = max(peak, wal_size(run_dir))
+            if submission % 100 == 0:
+                assert reader.count_programs() == submission + 1
+        assert 0 < peak <= 2 * WAL_SIZE_LIMIT
+        store.close()
+        assert wal_size(run_dir) == 0  # emptied although the reader keeps the file open
+        assert reader.count_programs() == 3000
+
+
+def test_a_wal_grown_by_a_big_transaction_is_cut_back(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    with SQLiteStore.create(run_dir, INFO) as store, SQLiteStore.open(run_dir, readonly=True) as reader:
+        with store.transaction():
+            for submission in range(2000):
+                store.add_program(candidate(submission, f"x = {submission}\n" * 600), ok(1.0), {})
+        assert wal_size(run_dir) > 2 * WAL_SIZE_LIMIT
+        store.set_state("after", 1)  # the log restarts after the checkpoint of the big commit
+        assert wal_size(run_dir) <= WAL_SIZE_LIMIT
+        assert reader.count_programs() == 2000
+
+
+def fill(run_dir: Path, info: RunInfo, count: int) -> None:
+    """A closed run of ``count`` programs."""
+    with SQLiteStore.create(run_dir, info) as store, store.transaction():
+        for submission in range(count):
+            store.add_program(candidate(submission, f"x = {submission}\n" * 20), ok(1.0), {})
+
+
+def corrupt_programs_table(db_path: Path) -> None:
+    """Overwrite the head of the programs table's root page, as a bad disk block would."""
+    db = sqlite3.connect(db_path)
+    (root,) = db.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'programs'").fetchone()
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    db.close()
+    with db_path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * 64)
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_corrupt_database_is_refused_in_one_line(tmp_path: Path, readonly: bool) -> None:
+    fill(tmp_path / "run", INFO, 300)
+    path = tmp_path / "run" / DB_FILENAME
+    corrupt_programs_table(path)
+    with pytest.raises(StoreError) as error:
+        SQLiteStore.open(tmp_path / "run", readonly=readonly)
+    assert str(error.value).startswith(f"{path}: the database is corrupt: ")
+    assert "\n" not in str(error.value)
+    if not readonly:  # the writer's integrity check names the damaged page
+        assert "Page" in str(error.value)
 
 
 def test_readonly_reader_sees_the_commits_of_a_live_writer(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ rebuilt from it. Every implementation guarantees:
 - **Concurrency.** One writer per run (the controller, from a single thread); any number of
   read-only readers may open a live run and see every committed record.
 - **Errors.** A store that cannot be opened or written raises ``StoreError`` with a one-line message
-  naming the run directory.
+  naming the run directory; so does a damaged store opened for writing, before anything is written.
 """
 
 from __future__ import annotations

@@ -6,11 +6,19 @@ a crash or ``kill -9`` of the process loses no committed program; only an OS cra
 roll back the last few commits (the database stays consistent either way). That trade buys commits
 cheap enough to make every evaluated program its own transaction. WAL also lets readers (`evoforge
 status`, the dashboard) read a live run without blocking the writer.
+
+The ``-wal`` file stays small in a run of any length: SQLite copies it back into the database (a
+PASSIVE checkpoint, which never waits for readers) after any commit that leaves it holding
+WAL_CHECKPOINT_PAGES pages, the file is cut back to WAL_SIZE_LIMIT when the log restarts, and a clean
+close ends with a TRUNCATE checkpoint that empties it even while readers stay open. A database opened
+for writing is checked first (``PRAGMA integrity_check``) so that a damaged file stops a resume with
+one line instead of failing somewhere inside the run. See docs/durability.md.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -24,80 +32,24 @@ from typing import Any
 from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, Program, RunInfo
 from evoforge.storage.base import ProgramStore
+from evoforge.storage.sqlite_schema import (
+    LLM_CALL_COLUMNS,
+    PROGRAM_COLUMNS,
+    SCHEMA_VERSION,
+    dumps,
+    migrate,
+    program_from_row,
+    program_row,
+)
+
+log = logging.getLogger(__name__)
 
 DB_FILENAME = "evoforge.db"
 BUSY_TIMEOUT_S = 10.0  # how long a reader waits on a lock (sqlite3's busy_timeout)
 _PAGE = 1000  # rows per query while streaming programs
-
-# _MIGRATIONS[v] upgrades schema version v to v + 1 (statements split on ';', so none inside one);
-# the schema version is their count.
-_MIGRATIONS = (
-    """
-    CREATE TABLE run (
-        id INTEGER PRIMARY KEY CHECK (id = 0),
-        task_dir TEXT NOT NULL, task_name TEXT NOT NULL, config TEXT NOT NULL, seed INTEGER NOT NULL,
-        created_at REAL NOT NULL, evoforge_version TEXT NOT NULL
-    );
-    CREATE TABLE llm_calls (
-        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, model TEXT NOT NULL, messages TEXT NOT NULL,
-        response TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
-        latency_s REAL NOT NULL, error TEXT, created_at REAL NOT NULL
-    );
-    CREATE TABLE programs (
-        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, code TEXT NOT NULL,
-        parent_id INTEGER REFERENCES programs (id), inspiration_ids TEXT NOT NULL,
-        island INTEGER NOT NULL, generation INTEGER NOT NULL, mutator TEXT NOT NULL,
-        metrics TEXT NOT NULL, artifacts TEXT NOT NULL, score REAL NOT NULL, ok INTEGER NOT NULL,
-        features TEXT NOT NULL, created_at REAL NOT NULL, eval_time_s REAL NOT NULL,
-        llm_call_id INTEGER REFERENCES llm_calls (id)
-    );
-    CREATE INDEX programs_best ON programs (score DESC, id) WHERE ok = 1;
-    CREATE INDEX programs_submission ON programs (submission);
-    CREATE TABLE failed_generations (
-        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
-        parent_id INTEGER REFERENCES programs (id), llm_call_id INTEGER REFERENCES llm_calls (id),
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX failed_generations_submission ON failed_generations (submission);
-    CREATE INDEX failed_generations_kind ON failed_generations (kind);
-    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
-
-_PROGRAM_COLUMNS = (
-    "id, submission, code, parent_id, inspiration_ids, island, generation, mutator, metrics, "
-    "artifacts, score, ok, features, created_at, eval_time_s, llm_call_id"
-)
-_LLM_CALL_COLUMNS = (
-    "submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, error, created_at"
-)
-
-
-def _dumps(value: Any) -> str:
-    """Compact JSON; infinities (an infeasible metric is -inf) are kept, not refused."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=True)
-
-
-def _program_row(p: Program) -> tuple[Any, ...]:
-    """The row of ``p`` in _PROGRAM_COLUMNS order, which is Program's field order.
-
-    SQLite's REAL holds ``-inf`` exactly, so failed scores need no sentinel (NaN would turn into
-    NULL, which the column refuses; the evaluation contract never lets NaN through).
-    """
-    return (
-        p.id, p.submission, p.code, p.parent_id, _dumps(p.inspiration_ids), p.island, p.generation,
-        p.mutator, _dumps(p.metrics), _dumps(p.artifacts), p.score, p.ok, _dumps(p.features),
-        p.created_at, p.eval_time_s, p.llm_call_id,
-    )  # fmt: skip
-
-
-def _program(row: tuple[Any, ...]) -> Program:
-    return Program(
-        row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5], row[6], row[7],
-        json.loads(row[8]), json.loads(row[9]), row[10], bool(row[11]), json.loads(row[12]),
-        row[13], row[14], row[15],
-    )  # fmt: skip
+WAL_CHECKPOINT_PAGES = 1000  # a PASSIVE checkpoint once the -wal file holds this many pages (~4 MB)
+WAL_SIZE_LIMIT = 4 << 20  # bytes of -wal file kept for reuse after the log restarts
+CLOSE_WAIT_MS = 200  # how long the closing checkpoint waits for a reader to finish its read
 
 
 def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, int]:
@@ -117,18 +69,23 @@ def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, int]:
 
 
 def _use_wal(db: sqlite3.Connection) -> None:
-    """WAL mode (persistent in the file) and commits that survive a crash of the process (module doc)."""
+    """WAL mode (persistent in the file), commits that survive a crash of the process, a bounded -wal."""
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
+    db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+    db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
 
 
-def _migrate(db: sqlite3.Connection, version: int) -> None:
-    """Bring the schema from ``version`` to SCHEMA_VERSION; the caller holds the transaction."""
-    for script in _MIGRATIONS[version:]:
-        for statement in script.split(";"):
-            if statement.strip():
-                db.execute(statement)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+def _first_problem(db: sqlite3.Connection) -> str | None:
+    """The first problem ``PRAGMA integrity_check`` reports, on one line; None for a sound database."""
+    try:
+        report = str(db.execute("PRAGMA integrity_check(1)").fetchone()[0])
+    except sqlite3.DatabaseError as error:  # damage that stops the check itself
+        return str(error)
+    if report == "ok":
+        return None
+    lines = [line.strip() for line in report.splitlines() if line.strip() and not line.startswith("***")]
+    return " ".join(lines) or report
 
 
 def _write_new_database(path: Path, info: RunInfo) -> None:
@@ -136,10 +93,10 @@ def _write_new_database(path: Path, info: RunInfo) -> None:
     db = sqlite3.connect(path, isolation_level=None)
     try:
         with _atomic(db):
-            _migrate(db, 0)
+            migrate(db, 0)
             db.execute(
                 "INSERT INTO run VALUES (0, ?, ?, ?, ?, ?, ?)",
-                (info.task_dir, info.task_name, _dumps(info.config), info.seed, info.created_at,
+                (info.task_dir, info.task_name, dumps(info.config), info.seed, info.created_at,
                  info.evoforge_version),
             )  # fmt: skip
     finally:
@@ -162,17 +119,21 @@ def _atomic(db: sqlite3.Connection) -> Iterator[None]:
 class SQLiteStore(ProgramStore):
     """A run's database at ``<run_dir>/evoforge.db``; see ProgramStore for the contract."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, *, writer: bool) -> None:
         self._db = db
         self.path = path
+        self._writer = writer
         self._next_id = self._count_ids()
 
     @classmethod
     def create(cls, run_dir: Path, info: RunInfo) -> SQLiteStore:
         """Create ``run_dir`` (mode 0700) and its database (mode 0600) holding ``info``.
 
-        The database is built under a temporary name and linked into place complete, so a reader
-        polling the run directory never finds a half-made run, and two creators cannot both win.
+        A run holds prompts, code and model answers, so its directory is private: made 0700, or
+        narrowed to 0700 when it exists empty (a non-empty one, such as ``.``, is left as it is).
+        SQLite gives the -wal and -shm files the database's mode. The database is built under a
+        temporary name and linked into place complete, so a reader polling the run directory never
+        finds a half-made run, and two creators cannot both win.
         """
         path = run_dir / DB_FILENAME
         taken = StoreError(f"{run_dir} already holds a run ({DB_FILENAME})")
@@ -180,6 +141,8 @@ class SQLiteStore(ProgramStore):
             raise taken
         try:
             run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not any(run_dir.iterdir()):
+                run_dir.chmod(0o700)
             handle, name = tempfile.mkstemp(prefix=".evoforge-", suffix=".db", dir=run_dir)  # mode 0600
             os.close(handle)
         except OSError as error:
@@ -210,20 +173,33 @@ class SQLiteStore(ProgramStore):
             problem = "not an evoforge database"
         elif version < SCHEMA_VERSION and readonly:
             problem = f"database from an older evoforge (schema {version}); resume the run once to upgrade it"
+        elif not readonly and (damage := _first_problem(db)) is not None:
+            problem = f"the database is corrupt: {damage}"
         elif not readonly:
             try:
                 _use_wal(db)
                 if version < SCHEMA_VERSION:
                     with _atomic(db):
-                        _migrate(db, version)
+                        migrate(db, version)
             except sqlite3.DatabaseError as error:
                 problem = f"cannot open the database for writing: {error}"
         if problem is not None:
             db.close()
             raise StoreError(f"{path}: {problem}")
-        return cls(db, path)
+        try:
+            return cls(db, path, writer=not readonly)
+        except sqlite3.DatabaseError as error:  # damage met by a reader, which skips the check
+            db.close()
+            raise StoreError(f"{path}: the database is corrupt: {error}") from None
 
     def close(self) -> None:
+        """Close; a writer first empties the -wal file, waiting briefly for a reader mid-read."""
+        if self._writer:
+            try:
+                self._db.execute(f"PRAGMA busy_timeout = {CLOSE_WAIT_MS}")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError as error:  # the commits are safe in the -wal file regardless
+                log.debug("%s: no checkpoint at close: %s", self.path, error)
         self._db.close()
 
     @contextmanager
@@ -283,8 +259,8 @@ class SQLiteStore(ProgramStore):
         )
         with self._writing():
             self._db.execute(
-                f"INSERT INTO programs ({_PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                _program_row(program),
+                f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                program_row(program),
             )
         self._next_id += 1
         return program
@@ -292,8 +268,8 @@ class SQLiteStore(ProgramStore):
     def add_llm_call(self, call: LLMCall) -> int:
         with self._writing():
             cursor = self._db.execute(
-                f"INSERT INTO llm_calls ({_LLM_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.submission, call.model, _dumps(call.messages), call.response,
+                f"INSERT INTO llm_calls ({LLM_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (call.submission, call.model, dumps(call.messages), call.response,
                  call.prompt_tokens, call.completion_tokens, call.latency_s, call.error, call.created_at),
             )  # fmt: skip
         assert cursor.lastrowid is not None
@@ -322,11 +298,9 @@ class SQLiteStore(ProgramStore):
         Paging keeps memory flat and holds no read transaction open while the caller works.
         """
         marks = ", ".join("?" * len(after))
-        query = (
-            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?"
-        )
+        query = f"SELECT {PROGRAM_COLUMNS} FROM programs WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?"
         while True:
-            page = [_program(row) for row in self._db.execute(query, (*after, _PAGE))]
+            page = [program_from_row(row) for row in self._db.execute(query, (*after, _PAGE))]
             yield from page
             if len(page) < _PAGE:
                 return
@@ -334,17 +308,17 @@ class SQLiteStore(ProgramStore):
 
     def get_program(self, program_id: int) -> Program | None:
         row = self._db.execute(
-            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?", (program_id,)
+            f"SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = ?", (program_id,)
         ).fetchone()
-        return _program(row) if row else None
+        return program_from_row(row) if row else None
 
     def best_program(self) -> Program | None:
         row = self._db.execute(
-            f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE ok = 1 AND score > ? ORDER BY score DESC, id "
+            f"SELECT {PROGRAM_COLUMNS} FROM programs WHERE ok = 1 AND score > ? ORDER BY score DESC, id "
             "LIMIT 1",
             (-math.inf,),
         ).fetchone()
-        return _program(row) if row else None
+        return program_from_row(row) if row else None
 
     def count_programs(self) -> int:
         return self._scalar("SELECT COUNT(*) FROM programs")
@@ -358,7 +332,7 @@ class SQLiteStore(ProgramStore):
 
     def get_llm_call(self, call_id: int) -> LLMCall | None:
         row = self._db.execute(
-            f"SELECT {_LLM_CALL_COLUMNS}, id FROM llm_calls WHERE id = ?", (call_id,)
+            f"SELECT {LLM_CALL_COLUMNS}, id FROM llm_calls WHERE id = ?", (call_id,)
         ).fetchone()
         if row is None:
             return None
@@ -381,7 +355,7 @@ class SQLiteStore(ProgramStore):
             self._db.execute(
                 "INSERT INTO state (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, _dumps(value)),
+                (key, dumps(value)),
             )
 
     def get_state(self, key: str, default: Any = None) -> Any:

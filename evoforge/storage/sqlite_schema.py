@@ -1,0 +1,93 @@
+"""The SQLite schema of a run and the mapping between records and rows.
+
+The schema evolves by migrations only: a released migration is never edited, a new one is appended,
+and ``PRAGMA user_version`` records how many a database has had.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from evoforge.records import Program
+
+# MIGRATIONS[v] upgrades schema version v to v + 1 (statements split on ';', so none inside one);
+# the schema version is their count.
+MIGRATIONS = (
+    """
+    CREATE TABLE run (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        task_dir TEXT NOT NULL, task_name TEXT NOT NULL, config TEXT NOT NULL, seed INTEGER NOT NULL,
+        created_at REAL NOT NULL, evoforge_version TEXT NOT NULL
+    );
+    CREATE TABLE llm_calls (
+        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, model TEXT NOT NULL, messages TEXT NOT NULL,
+        response TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+        latency_s REAL NOT NULL, error TEXT, created_at REAL NOT NULL
+    );
+    CREATE TABLE programs (
+        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, code TEXT NOT NULL,
+        parent_id INTEGER REFERENCES programs (id), inspiration_ids TEXT NOT NULL,
+        island INTEGER NOT NULL, generation INTEGER NOT NULL, mutator TEXT NOT NULL,
+        metrics TEXT NOT NULL, artifacts TEXT NOT NULL, score REAL NOT NULL, ok INTEGER NOT NULL,
+        features TEXT NOT NULL, created_at REAL NOT NULL, eval_time_s REAL NOT NULL,
+        llm_call_id INTEGER REFERENCES llm_calls (id)
+    );
+    CREATE INDEX programs_best ON programs (score DESC, id) WHERE ok = 1;
+    CREATE INDEX programs_submission ON programs (submission);
+    CREATE TABLE failed_generations (
+        id INTEGER PRIMARY KEY, submission INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+        parent_id INTEGER REFERENCES programs (id), llm_call_id INTEGER REFERENCES llm_calls (id),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX failed_generations_submission ON failed_generations (submission);
+    CREATE INDEX failed_generations_kind ON failed_generations (kind);
+    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+PROGRAM_COLUMNS = (
+    "id, submission, code, parent_id, inspiration_ids, island, generation, mutator, metrics, "
+    "artifacts, score, ok, features, created_at, eval_time_s, llm_call_id"
+)
+LLM_CALL_COLUMNS = (
+    "submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, error, created_at"
+)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; infinities (an infeasible metric is -inf) are kept, not refused."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=True)
+
+
+def program_row(p: Program) -> tuple[Any, ...]:
+    """The row of ``p`` in PROGRAM_COLUMNS order, which is Program's field order.
+
+    SQLite's REAL holds ``-inf`` exactly, so failed scores need no sentinel (NaN would turn into
+    NULL, which the column refuses; the evaluation contract never lets NaN through).
+    """
+    return (
+        p.id, p.submission, p.code, p.parent_id, dumps(p.inspiration_ids), p.island, p.generation,
+        p.mutator, dumps(p.metrics), dumps(p.artifacts), p.score, p.ok, dumps(p.features),
+        p.created_at, p.eval_time_s, p.llm_call_id,
+    )  # fmt: skip
+
+
+def program_from_row(row: tuple[Any, ...]) -> Program:
+    """The Program of a row read in PROGRAM_COLUMNS order."""
+    return Program(
+        row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5], row[6], row[7],
+        json.loads(row[8]), json.loads(row[9]), row[10], bool(row[11]), json.loads(row[12]),
+        row[13], row[14], row[15],
+    )  # fmt: skip
+
+
+def migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring the schema from ``version`` to SCHEMA_VERSION; the caller holds the transaction."""
+    for script in MIGRATIONS[version:]:
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
