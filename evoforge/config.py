@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evoforge.errors import ConfigError
 
@@ -35,6 +35,21 @@ class ModelConfig(_Strict):
     timeout: float = Field(default=120.0, gt=0)
     max_concurrency: int = Field(default=16, gt=0)
     send_seed: bool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        """Catch a malformed URL here, not as a connection error (or a traceback) mid-run."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// URL with a host")
+        try:
+            parts.port  # noqa: B018 - raises for a port outside 0-65535
+        except ValueError:
+            raise ValueError("the port is not a number from 0 to 65535") from None
+        return url
 
 
 class LLMConfig(_Strict):

@@ -6,18 +6,19 @@ lost on a crash) but *applied* to the archive in submission order, and the paren
 drawn from the archive holding exactly the results of submissions ``< s - window + 1``. With a
 deterministic model and evaluator the sequence of programs (ordered by submission) is therefore
 the same at any concurrency; the only lag is the window, the number of generations in flight.
+Mutators are asked for children synchronously when a submission is made and told outcomes when they
+are applied, so what they learn follows the same order (see mutators/base.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import json
 import logging
 import math
 import random
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +29,15 @@ from evoforge.database.features import FeatureReference, compute_features
 from evoforge.errors import TaskError
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
-from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
-from evoforge.records import Candidate, Evaluation, FailedGeneration, Program
+from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
+from evoforge.records import Candidate, Evaluation, FailedGeneration, Program, code_digest
 from evoforge.storage.sqlite import SQLiteStore
 from evoforge.task import Task
 
 log = logging.getLogger(__name__)
 
 REJECTIONS_KEPT = 3
+MUTATOR_STATE_KEY = "mutator"
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,8 @@ def submission_rng(seed: int, submission: int) -> random.Random:
     return random.Random(f"evoforge:{seed}:{submission}")
 
 
-def code_digest(code: str) -> str:
-    return hashlib.blake2b(code.encode(), digest_size=16).hexdigest()
+def _score(program: Program | None) -> float:
+    return program.score if program is not None else -math.inf
 
 
 async def evaluate_initial(task: Task, sandbox: Sandbox) -> Evaluation:
@@ -100,18 +102,45 @@ class Controller:
         if initial is None:
             raise TaskError(f"{run_dir}: the run holds no evaluated program")
         self._reference = FeatureReference.from_code(initial.code)
-        self.archive = Archive.rebuild(config.database, self._reference, self._remembered(store))
+        self._saved_state: str | None = None
+        self._next_submission = store.max_submission() + 1
+        self._next_to_apply = max(1, self._next_submission - self.window + 1)
+        self.archive = self._rebuild(store)
         self.evaluated = store.count_programs()
         self.failed = store.count_failed_generations()
-        self.best: Program | None = self.archive.best()
-        self._next_submission = store.max_submission() + 1
-        self._next_to_apply = self._next_submission
+        held = (o.program for o in self._ready.values() if o.program is not None and o.program.is_valid)
+        self.best: Program | None = max((self.archive.best(), *held), key=_score, default=None)
 
-    def _remembered(self, store: SQLiteStore) -> Iterator[Program]:
-        """Stored programs in the order the live run applied them, noting their code for dedup."""
+    def _rebuild(self, store: SQLiteStore) -> Archive:
+        """The archive and the mutator as the live run left them when it made its last submission.
+
+        Stored outcomes up to ``_next_to_apply`` are applied now, in submission order; the later ones
+        wait in ``_ready`` for the window to slide over them, as they would have in the live run, so a
+        run resumed after a clean stop continues exactly. The mutator gets its saved state back and is
+        told every applied submission again (what it was told already it ignores); a submission with
+        no stored program (a failed generation, or one lost in a crash) is told as lost.
+        """
+        saved = store.get_state(MUTATOR_STATE_KEY)
+        if saved is not None:
+            self._mutator.restore(saved)
+            self._saved_state = json.dumps(saved, sort_keys=True)
+        archive = Archive(self._config.database, self._reference)
+        programs: dict[int, Program] = {}
         for program in store.programs_by_submission():
             self._note_code(code_digest(program.code), program.submission)
-            yield program
+            if program.submission == 0:
+                archive.add(program)
+            else:
+                programs[program.submission] = program
+        for submission in range(1, self._next_submission):
+            program = programs.get(submission)
+            if submission >= self._next_to_apply:
+                self._ready[submission] = Outcome(submission, program=program)
+            elif program is None:
+                self._mutator.tell(Feedback(submission, None, failure="lost"))
+            else:
+                self._mutator.tell(Feedback(submission, program, archive.add(program)))
+        return archive
 
     @property
     def best_score(self) -> float:
@@ -175,8 +204,22 @@ class Controller:
                 rejections=tuple(self._rejections.get(selection.parent.id, ())),
                 rng=rng,
             )
-            task = asyncio.create_task(self._generate(request, island), name=f"generation-{submission}")
+            proposal = self._mutator.ask(request)
+            task = asyncio.create_task(
+                self._generate(request, proposal, island), name=f"generation-{submission}"
+            )
             self._inflight[submission] = task
+        self._save_mutator_state()
+
+    def _save_mutator_state(self) -> None:
+        """Keep what the mutator learned in the store, before any child just asked can be stored."""
+        state = self._mutator.state()
+        if state is None:
+            return
+        text = json.dumps(state, sort_keys=True)
+        if text != self._saved_state:
+            self._store.set_state(MUTATOR_STATE_KEY, state)
+            self._saved_state = text
 
     def _first_unfinished(self) -> int:
         """The oldest submission still running: the window may not slide past it."""
@@ -193,10 +236,13 @@ class Controller:
         while self._next_to_apply <= last:
             outcome = self._ready.pop(self._next_to_apply)
             if outcome.program is not None:
-                improved = self.archive.add(outcome.program) > 0
-                self._mutator.tell(outcome.program, improved)
-            elif outcome.failure is not None and outcome.failure.kind == "edit_rejected":
-                self._rejections[outcome.failure.parent_id].append(outcome.failure.reason)
+                status = self.archive.add(outcome.program)
+                self._mutator.tell(Feedback(outcome.submission, outcome.program, status))
+            else:
+                kind = outcome.failure.kind if outcome.failure is not None else "lost"
+                self._mutator.tell(Feedback(outcome.submission, None, failure=kind))
+                if outcome.failure is not None and kind == "edit_rejected":
+                    self._rejections[outcome.failure.parent_id].append(outcome.failure.reason)
             self._next_to_apply += 1
 
     def _record(self, outcome: Outcome) -> None:
@@ -216,10 +262,10 @@ class Controller:
             self._consecutive_failures += 1
             self._bus.emit(GenerationFailed(outcome.failure, self.failed))
 
-    async def _generate(self, request: ProposalRequest, island: int) -> None:
+    async def _generate(self, request: ProposalRequest, proposal: Proposal | None, island: int) -> None:
         """One generation attempt; its outcome (or a fatal error) goes to the completion queue."""
         try:
-            outcome = await self._attempt(request, island)
+            outcome = await self._attempt(request, proposal, island)
         except asyncio.CancelledError:
             raise
         except BaseException as error:  # a fatal provider error or a bug: the loop decides
@@ -227,9 +273,10 @@ class Controller:
             return
         self._completed.put_nowait(outcome)
 
-    async def _attempt(self, request: ProposalRequest, island: int) -> Outcome:
-        async with self._llm_slots:
-            proposal = await self._mutator.propose(request)
+    async def _attempt(self, request: ProposalRequest, proposal: Proposal | None, island: int) -> Outcome:
+        if proposal is None:
+            async with self._llm_slots:
+                proposal = await self._mutator.propose(request)
         llm_call_id = self._store_llm_call(proposal)
         if proposal.code is None:
             return self._fail(request, proposal.failure_kind or "no_edit", proposal.reason or "", llm_call_id)
@@ -237,14 +284,15 @@ class Controller:
             return self._fail(
                 request, "duplicate", "the child is identical to a program already evaluated", llm_call_id
             )
+        parent = proposal.parent or request.parent
         candidate = Candidate(
             submission=request.submission,
             code=proposal.code,
-            parent_id=request.parent.id,
+            parent_id=parent.id,
             inspiration_ids=tuple(p.id for p in (*request.top, *request.diverse)),
             island=island,
-            generation=request.parent.generation + 1,
-            mutator=self._mutator.name,
+            generation=parent.generation + 1,
+            mutator=proposal.mutator or self._mutator.name,
             llm_call_id=llm_call_id,
         )
         async with self._eval_slots:

@@ -6,6 +6,7 @@ sandbox never need to know each other's internals.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,3 +135,8 @@ class RunInfo:
     seed: int
     created_at: float
     evoforge_version: str
+
+
+def code_digest(code: str) -> str:
+    """A short fingerprint of a program's exact text (duplicate detection, tune's cache)."""
+    return hashlib.blake2b(code.encode(), digest_size=16).hexdigest()

@@ -18,10 +18,12 @@ from evoforge.budgets import Budget
 from evoforge.config import Config, parse_config
 from evoforge.controller import Controller, evaluate_initial
 from evoforge.database.features import FeatureReference, check_dimensions, compute_features
-from evoforge.errors import ConfigError, StoreError
+from evoforge.errors import StoreError, TaskError
+from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox, pidfd_child_watcher
 from evoforge.events import EventBus, RunStarted, RunStopped
 from evoforge.mutators.base import Mutator
+from evoforge.mutators.mixing import Mix
 from evoforge.records import Candidate, Program, RunInfo
 from evoforge.runlock import RunLock
 from evoforge.storage import DB_FILENAME, SQLiteStore
@@ -49,18 +51,17 @@ class RunResult:
 
 
 def make_mutator(task: Task, config: Config) -> Mutator:
-    """The mutator a config asks for (the language-model ensemble for now)."""
-    if not config.llm.models:
-        raise ConfigError(
-            "no language model configured: pass --model NAME --base-url URL or set llm.models in config.yaml"
-        )
-    from evoforge.mutators.llm import LLMMutator
-
-    return LLMMutator(task, config)
+    """The mix of mutators a config asks for; with no model and no ``mutators`` key, tune and gp."""
+    mix = Mix.from_config(task, config)
+    if config.mutators is None and not config.llm.models:
+        log.info("no language model configured: using the offline mutators tune and gp")
+    return mix
 
 
 def make_sandbox(task: Task, config: Config) -> Sandbox:
-    return Sandbox(task.evaluator_path, config.evaluation, score_metric=config.score_metric)
+    """A sandbox with every layer ``config.sandbox`` asks for; fails closed on a missing requirement."""
+    plan = plan_sandbox(config.sandbox)
+    return Sandbox(task.evaluator_path, config.evaluation, score_metric=config.score_metric, plan=plan)
 
 
 def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
@@ -75,12 +76,28 @@ def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
     return path
 
 
+def _check_new_run_dir(run_dir: Path, task: Task) -> None:
+    """Refuse a run directory that cannot take a new run, saying whose run is there and what to do."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise StoreError(f"{run_dir}: not a directory (--run-dir names the folder the run is stored in)")
+    if not (run_dir / DB_FILENAME).exists():
+        return
+    with SQLiteStore.open(run_dir, readonly=True) as existing:
+        info = existing.info()
+    if info.task_dir == str(task.directory):
+        raise StoreError(
+            f"{run_dir} already holds a run of this task: continue it with `evoforge resume {run_dir}` "
+            "or choose another --run-dir"
+        )
+    raise StoreError(
+        f"{run_dir} already holds a run of another task, {info.task_name} ({info.task_dir}): "
+        "choose another --run-dir"
+    )
+
+
 async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
     """Evaluate the initial program, then create the run's store holding it as program 0."""
-    if (run_dir / DB_FILENAME).exists():
-        raise StoreError(
-            f"{run_dir} already holds a run: use `evoforge resume {run_dir}` or another --run-dir"
-        )
+    _check_new_run_dir(run_dir, task)
     evaluation = await evaluate_initial(task, make_sandbox(task, config))
     check_dimensions(config.database.feature_dimensions, evaluation.metrics)
     info = RunInfo(
@@ -113,7 +130,11 @@ def open_run(run_dir: Path, iterations: int | None) -> tuple[SQLiteStore, Task, 
     """Open an existing run with the task and config it was started with."""
     store = SQLiteStore.open(run_dir)
     info = store.info()
-    task = load_task(info.task_dir)
+    try:
+        task = load_task(info.task_dir)
+    except TaskError as error:
+        store.close()
+        raise TaskError(f"{error} (the task of the run in {run_dir})") from None
     data = dict(info.config)
     if iterations is not None:
         data["iterations"] = iterations

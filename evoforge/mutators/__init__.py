@@ -1,5 +1,5 @@
-"""Mutators propose children; they share one interface so a run can mix them."""
+"""Mutators propose children; they share one ask/tell interface so a run can mix them."""
 
-from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
+from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
 
-__all__ = ["Mutator", "Proposal", "ProposalRequest"]
+__all__ = ["Feedback", "Mutator", "Proposal", "ProposalRequest"]

@@ -15,7 +15,12 @@ from evoforge.task import Task
 
 
 class LLMMutator(Mutator):
-    """Asks a weighted ensemble of models for an edit of the parent and applies it inside the blocks."""
+    """Asks a weighted ensemble of models for an edit of the parent and applies it inside the blocks.
+
+    A failed model call is a failed generation whose kind is the ProviderError's (``rate_limit``,
+    ``server_error``, ``timeout``, ``connection``, ``bad_response``, ``empty_content``), so a run's
+    failures can be counted by cause; a fatal ProviderError propagates and stops the run.
+    """
 
     name = "llm"
 
@@ -35,16 +40,16 @@ class LLMMutator(Mutator):
             rejections=request.rejections,
             score_metric=self._config.score_metric,
         )
-        client = self._ensemble.choose(request.rng)
+        model = await self._ensemble.choose(request.rng)
         started = time.time()
         try:
-            completion = await client.complete(messages, seed=request.rng.randrange(2**31))
+            completion = await self._ensemble.complete(model, messages, seed=request.rng.randrange(2**31))
         except ProviderError as error:
             if error.fatal:
                 raise
             call = LLMCall(
                 submission=request.submission,
-                model=client.name,
+                model=self._ensemble.model_names[model],
                 messages=tuple(messages),
                 response=None,
                 prompt_tokens=0,
@@ -53,7 +58,7 @@ class LLMMutator(Mutator):
                 error=f"{error.kind}: {error}",
                 created_at=started,
             )
-            return Proposal(code=None, failure_kind="provider_error", reason=str(error), llm_call=call)
+            return Proposal(code=None, failure_kind=error.kind, reason=str(error), llm_call=call)
         call = LLMCall(
             submission=request.submission,
             model=completion.model,

@@ -1,0 +1,112 @@
+"""Python syntax trees of EVOLVE block contents, with positions as character offsets into the block.
+
+gp edits a block by replacing exact spans of its text, so comments and formatting outside the
+edited node survive. A block that is indented (the body of a function, say) is parsed inside an
+``if 1:`` wrapper that shifts line numbers by one and leaves columns alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass
+
+from evoforge.blocks import split_lines
+
+_WRAPPER = "if 1:\n"
+
+
+def structural_hash(code: str) -> str | None:
+    """A digest of the normalised syntax tree (comments, spacing, parentheses ignored); None when
+    ``code`` is not Python. Equal digests mean equivalent programs."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    return hashlib.blake2b(ast.dump(tree).encode(), digest_size=16).hexdigest()
+
+
+def parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class BlockTree:
+    """One block's content and its syntax tree, with a map from node positions to offsets."""
+
+    content: str
+    tree: ast.Module
+    shift: int  # lines added in front of the content to parse it
+    parents: dict[int, ast.AST]  # id(node) -> parent node
+
+    @classmethod
+    def parse(cls, content: str) -> BlockTree | None:
+        for shift, text in ((0, content), (1, _WRAPPER + content)):
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError):
+                continue
+            parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+            return cls(content, tree, shift, parents)
+        return None
+
+    @property
+    def lines(self) -> list[str]:
+        return split_lines(self.content)
+
+    def offset(self, lineno: int, col_offset: int) -> int:
+        """Character offset in ``content`` of an AST position (1-based line, UTF-8 byte column)."""
+        lines = self.lines
+        index = lineno - 1 - self.shift
+        before = sum(len(line) for line in lines[:index])
+        line = lines[index] if index < len(lines) else ""
+        return before + len(line.encode()[:col_offset].decode(errors="ignore"))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return (
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def line_range(self, stmt: ast.stmt) -> tuple[int, int] | None:
+        """The 0-based content lines ``[first, last + 1)`` of a statement (decorators included), or
+        None when it shares a line with other code (``a = 1; b = 2``)."""
+        heads = [stmt, *getattr(stmt, "decorator_list", [])]
+        first = min(heads, key=lambda node: node.lineno)
+        start = self.offset(first.lineno, first.col_offset)  # type: ignore[attr-defined]
+        line_start = self.offset(first.lineno, 0)  # type: ignore[attr-defined]
+        end = self.offset(stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+        line_end = self.content.find("\n", end)
+        rest = self.content[end : len(self.content) if line_end < 0 else line_end].strip()
+        if self.content[line_start:start].strip() not in ("", "@") or (rest and not rest.startswith("#")):
+            return None
+        return first.lineno - 1 - self.shift, (stmt.end_lineno or stmt.lineno) - self.shift  # type: ignore[attr-defined]
+
+    def statement_lists(self) -> list[list[ast.stmt]]:
+        """Every list of sibling statements (bodies, else branches, handlers), outermost first."""
+        root: ast.AST = self.tree.body[0] if self.shift else self.tree
+        lists = []
+        for node in ast.walk(root):
+            for field in ("body", "orelse", "finalbody"):
+                value = getattr(node, field, None)
+                if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                    lists.append(value)
+        return lists
+
+
+def replace_span(text: str, start: int, end: int, replacement: str) -> str:
+    return text[:start] + replacement + text[end:]
+
+
+def indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def reindent(lines: list[str], indent: str) -> list[str]:
+    """``lines`` moved to ``indent``: their common leading whitespace replaced, blank lines kept."""
+    common = min((indentation(line) for line in lines if line.strip()), key=len, default="")
+    return [indent + line[len(common) :] if line.strip() else line for line in lines]
