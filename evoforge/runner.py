@@ -6,6 +6,7 @@ This is the one function that reads like the system diagram; everything it calls
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -108,7 +109,6 @@ async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
         created_at=time.time(),
         evoforge_version=__version__,
     )
-    store = SQLiteStore.create(run_dir, info)
     initial = Candidate(
         submission=0,
         code=task.initial_code,
@@ -122,8 +122,7 @@ async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
     features = compute_features(
         task.initial_code, evaluation.metrics, reference, config.database.feature_dimensions
     )
-    store.add_program(initial, evaluation, features)
-    return store
+    return SQLiteStore.create(run_dir, info, (initial, evaluation, features))
 
 
 def open_run(run_dir: Path, iterations: int | None) -> tuple[SQLiteStore, Task, Config]:
@@ -154,20 +153,25 @@ async def run_evolution(
     bus = bus or EventBus()
     run_dir = run_dir.expanduser().resolve()
     resumed = task is None
-    if resumed:
-        store, task, config = open_run(run_dir, iterations)
-        mutator = make_mutator(task, config)
-    else:
-        assert config is not None
-        if iterations is not None:
-            config = config.model_copy(update={"iterations": iterations})
-        mutator = make_mutator(task, config)
-        try:
-            store = await create_run(task, config, run_dir)
-        except BaseException:
-            await mutator.aclose()  # its network clients would otherwise leak into the caller's process
-            raise
-    with store, RunLock(run_dir), pidfd_child_watcher():
+    with contextlib.ExitStack() as stack:
+        if resumed:
+            if (run_dir / DB_FILENAME).is_file():  # lock first: a second resume is refused before any work
+                stack.enter_context(RunLock(run_dir))
+            store, task, config = open_run(run_dir, iterations)
+            stack.enter_context(store)
+            mutator = make_mutator(task, config)
+        else:
+            assert config is not None
+            if iterations is not None:
+                config = config.model_copy(update={"iterations": iterations})
+            mutator = make_mutator(task, config)
+            try:
+                store = stack.enter_context(await create_run(task, config, run_dir))
+            except BaseException:
+                await mutator.aclose()  # its network clients would otherwise leak into the caller's process
+                raise
+            stack.enter_context(RunLock(run_dir))
+        stack.enter_context(pidfd_child_watcher())
         store.set_state("iterations", config.iterations)
         controller = Controller(
             task=task,

@@ -297,3 +297,22 @@ def test_a_file_that_is_not_an_evoforge_database_is_refused(tmp_path: Path, cont
     with pytest.raises(StoreError, match=DB_FILENAME) as error:
         SQLiteStore.open(tmp_path)
     assert "\n" not in str(error.value)
+
+
+def test_a_new_run_holds_its_initial_program_from_the_start(tmp_path: Path) -> None:
+    """Created in one transaction: no crash can leave a run without program 0."""
+    from evoforge.records import Candidate, Evaluation
+
+    initial = Candidate(
+        submission=0,
+        code="x = 1\n",
+        parent_id=None,
+        inspiration_ids=(),
+        island=0,
+        generation=0,
+        mutator="initial",
+    )
+    evaluation = Evaluation(metrics={"combined_score": 1.0}, artifacts={}, score=1.0, ok=True)
+    info = RunInfo(task_dir="t", task_name="t", config={}, seed=0, created_at=0.0, evoforge_version="0")
+    with SQLiteStore.create(tmp_path / "run", info, (initial, evaluation, {})) as store:
+        assert store.count_programs() == 1 and store.get_program(0).code == "x = 1\n"

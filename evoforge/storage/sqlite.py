@@ -88,8 +88,34 @@ def _first_problem(db: sqlite3.Connection) -> str | None:
     return " ".join(lines) or report
 
 
-def _write_new_database(path: Path, info: RunInfo) -> None:
-    """The current schema and the run record, in one transaction (rollback journal: no WAL files yet)."""
+def _as_program(
+    program_id: int, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]
+) -> Program:
+    return Program(
+        id=program_id,
+        submission=candidate.submission,
+        code=candidate.code,
+        parent_id=candidate.parent_id,
+        inspiration_ids=tuple(candidate.inspiration_ids),
+        island=candidate.island,
+        generation=candidate.generation,
+        mutator=candidate.mutator,
+        metrics=dict(evaluation.metrics),
+        artifacts=dict(evaluation.artifacts),
+        score=evaluation.score,
+        ok=evaluation.ok,
+        features=dict(features),
+        created_at=time.time(),
+        eval_time_s=evaluation.duration_s,
+        llm_call_id=candidate.llm_call_id,
+    )
+
+
+def _write_new_database(path: Path, info: RunInfo, initial: Program | None) -> None:
+    """Schema, run record and initial program in one transaction (rollback journal: no WAL files yet).
+
+    One transaction, so a crash leaves either no run or a run that can be resumed.
+    """
     db = sqlite3.connect(path, isolation_level=None)
     try:
         with _atomic(db):
@@ -99,6 +125,11 @@ def _write_new_database(path: Path, info: RunInfo) -> None:
                 (info.task_dir, info.task_name, dumps(info.config), info.seed, info.created_at,
                  info.evoforge_version),
             )  # fmt: skip
+            if initial is not None:
+                db.execute(
+                    f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                    program_row(initial),
+                )
     finally:
         db.close()
 
@@ -126,8 +157,13 @@ class SQLiteStore(ProgramStore):
         self._next_id = self._count_ids()
 
     @classmethod
-    def create(cls, run_dir: Path, info: RunInfo) -> SQLiteStore:
-        """Create ``run_dir`` (mode 0700) and its database (mode 0600) holding ``info``.
+    def create(
+        cls,
+        run_dir: Path,
+        info: RunInfo,
+        initial: tuple[Candidate, Evaluation, dict[str, float]] | None = None,
+    ) -> SQLiteStore:
+        """Create ``run_dir`` (mode 0700) and its database (mode 0600) holding ``info`` and ``initial``.
 
         A run holds prompts, code and model answers, so its directory is private: made 0700, or
         narrowed to 0700 when it exists empty (a non-empty one, such as ``.``, is left as it is).
@@ -149,7 +185,7 @@ class SQLiteStore(ProgramStore):
             raise StoreError(f"{run_dir}: cannot create the run: {error.strerror}") from None
         draft = Path(name)
         try:
-            _write_new_database(draft, info)
+            _write_new_database(draft, info, _as_program(0, *initial) if initial is not None else None)
             os.link(draft, path)
         except FileExistsError:
             raise taken from None
@@ -239,24 +275,7 @@ class SQLiteStore(ProgramStore):
     def add_program(
         self, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]
     ) -> Program:
-        program = Program(
-            id=self._next_id,
-            submission=candidate.submission,
-            code=candidate.code,
-            parent_id=candidate.parent_id,
-            inspiration_ids=tuple(candidate.inspiration_ids),
-            island=candidate.island,
-            generation=candidate.generation,
-            mutator=candidate.mutator,
-            metrics=dict(evaluation.metrics),
-            artifacts=dict(evaluation.artifacts),
-            score=evaluation.score,
-            ok=evaluation.ok,
-            features=dict(features),
-            created_at=time.time(),
-            eval_time_s=evaluation.duration_s,
-            llm_call_id=candidate.llm_call_id,
-        )
+        program = _as_program(self._next_id, candidate, evaluation, features)
         with self._writing():
             self._db.execute(
                 f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
@@ -339,9 +358,11 @@ class SQLiteStore(ProgramStore):
         return LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
 
     def max_submission(self) -> int:
+        """The last submission number used: a model call cut off by a crash counts, never reused."""
         return self._scalar(
             "SELECT MAX(COALESCE((SELECT MAX(submission) FROM programs), -1), "
-            "COALESCE((SELECT MAX(submission) FROM failed_generations), -1))"
+            "COALESCE((SELECT MAX(submission) FROM failed_generations), -1), "
+            "COALESCE((SELECT MAX(submission) FROM llm_calls), -1))"
         )
 
     def token_totals(self) -> tuple[int, int]:
