@@ -187,6 +187,23 @@ async def test_background_grandchildren_are_killed(tmp_path: Path) -> None:
     assert await _gone(int(pid_file.read_text()))
 
 
+@pytest.mark.skipif(not PROCESS_ONLY.active("L1 supervisor"), reason="the supervisor needs Linux")
+async def test_the_supervisor_kills_a_setsid_daemon(tmp_path: Path) -> None:
+    """A double-forked daemon in its own session escapes killpg; the subreaper still gets it."""
+    pid_file = tmp_path / "daemon.pid"
+    code = (
+        "import os, time\n\ndef result():\n    if os.fork() == 0:\n        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        f"            open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "            time.sleep(600)\n        os._exit(0)\n"
+        "    while not os.path.exists("
+        f"{str(pid_file)!r}) or not open({str(pid_file)!r}).read():\n"
+        "        time.sleep(0.01)\n    return {'score': 1}\n"
+    )
+    assert (await make_sandbox(tmp_path).evaluate(code)).ok
+    assert await _gone(int(pid_file.read_text()))
+
+
 async def test_a_forked_process_holding_the_pipes_does_not_stall_the_result(tmp_path: Path) -> None:
     code = (
         "import os, time\n\ndef result():\n"
