@@ -5,20 +5,30 @@ candidate's ``solve()`` in a separate interpreter and hands back only plain JSON
 the candidate does in its own process (patching math or builtins, redefining a scoring function,
 exec into globals, reaching the evaluator through sys.modules) can touch the verification, which
 then runs in the evaluator's process on the returned object only. The checks below reject bools,
-strings, complex numbers, NaN, inf and absurd magnitudes with a message naming the offending item.
+strings, complex numbers, NaN, inf and absurd magnitudes with a message naming the offending item;
+the shapes several problems share (step heights, rows of coordinates, circles in the unit square)
+are parsed and checked here once, so every example words a broken rule the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import math
 import subprocess
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
 
 from evoforge.records import EvaluationResult
 
+T = TypeVar("T")
+
 FORWARD_CHARS = 4000
+MAX_STEPS = 100_000  # step functions longer than this are not verified: the FFT stays in milliseconds
 RESULT_MARKER = "\n@@EVOFORGE-RESULT@@"
 
 # Runs in the candidate's interpreter: numpy arrays and scalars become lists and Python numbers;
@@ -117,3 +127,127 @@ def infeasible(error: InvalidObject, **metrics: float) -> EvaluationResult:
     return EvaluationResult(
         {"combined_score": float("-inf"), "valid": 0.0, **metrics}, {"infeasible": str(error)}
     )
+
+
+def evaluate_solve(
+    program_path: str, score: Callable[[Any], T], report: Callable[[T], dict[str, float]], timeout_s: float
+) -> dict[str, float] | EvaluationResult:
+    """Metrics for a solve()-style candidate: run it apart, ``score`` its result, ``report`` the score.
+
+    The one path every such example takes, so none can forget to isolate the candidate or to turn a
+    broken rule (InvalidObject) into the infeasible result.
+    """
+    try:
+        value = score(run_solve(program_path, timeout_s))
+    except InvalidObject as error:
+        return infeasible(error)
+    return report(value)
+
+
+def step_values(value: Any, max_steps: int, noun: str, item: str, max_abs: float = 1e6) -> list[float]:
+    """solve()'s result as 1 to ``max_steps`` finite reals: the values of a step function.
+
+    ``noun`` names the items in the length message ("heights"); ``item`` names item i, as a format
+    string ("h[{}]"), so each problem keeps the notation of its own statement.
+    """
+    values = sequence(value, "solve()'s result")
+    if not 1 <= len(values) <= max_steps:
+        raise InvalidObject(f"solve()'s result has {len(values)} {noun}, expected 1 to {max_steps}")
+    return [real(v, item.format(i), max_abs) for i, v in enumerate(values)]
+
+
+def scaled_heights(value: Any, max_steps: int, if_all_zero: str, max_abs: float = 1e6) -> np.ndarray:
+    """Heights >= 0 of a step function f, not all zero, divided by their maximum.
+
+    The autocorrelation bounds are scale-invariant, and rescaling keeps tiny or denormal heights
+    from underflowing the bound's denominator to zero. ``if_all_zero`` says what f = 0 breaks.
+    """
+    heights = step_values(value, max_steps, "heights", "height {}", max_abs)
+    for i, height in enumerate(heights):
+        if height < 0:
+            raise InvalidObject(f"height {i} is negative ({height:g}); f must be >= 0")
+    peak = max(heights)
+    if peak == 0:
+        raise InvalidObject(f"all heights are zero, so {if_all_zero}")
+    return np.array(heights) / peak
+
+
+def fft_convolution(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The full linear convolution a∗b (length len(a) + len(b) - 1), by FFT.
+
+    Milliseconds for 100k steps where the direct O(n²) sum takes seconds; the rounding error stays
+    below 1e-12 of the largest value, far below the digits of the records.
+    """
+    length = len(a) + len(b) - 1
+    size = 1 << (length - 1).bit_length()
+    return np.fft.irfft(np.fft.rfft(a, size) * np.fft.rfft(b, size), size)[:length]
+
+
+def rows(value: Any, count: int, noun: str, names: str, max_abs: float) -> list[tuple[float, ...]]:
+    """solve()'s result as exactly ``count`` rows of finite reals, one per letter of ``names``.
+
+    For points [x, y] or circles [x, y, r]: a message names the row and the coordinate
+    ("circle 3 r is bool"), so the model sees which item broke which rule.
+    """
+    parsed = []
+    for i, item in enumerate(sequence(value, "solve()'s result", count)):
+        values = sequence(item, f"{noun} {i} [{', '.join(names)}]", len(names))
+        parsed.append(
+            tuple(real(v, f"{noun} {i} {name}", max_abs) for v, name in zip(values, names, strict=True))
+        )
+    return parsed
+
+
+def sum_of_radii(value: Any, count: int, tol: float, max_abs: float) -> float:
+    """The sum of the radii of ``count`` disjoint circles [x, y, r] in the unit square, else InvalidObject.
+
+    r >= 0; every circle inside [0, 1]² and every pair disjoint up to the absolute ``tol`` (a packing
+    may touch the walls and its neighbours up to rounding, no more); the first violation is named.
+    """
+    circles = rows(value, count, "circle", "xyr", max_abs)
+    for i, (x, y, r) in enumerate(circles):
+        if r < 0:
+            raise InvalidObject(f"circle {i} has a negative radius {r:g}")
+        if min(x - r, y - r) < -tol or max(x + r, y + r) > 1 + tol:
+            raise InvalidObject(f"circle {i} at ({x:g}, {y:g}) with radius {r:g} leaves the unit square")
+    for (i, (xi, yi, ri)), (j, (xj, yj, rj)) in itertools.combinations(enumerate(circles), 2):
+        gap = math.hypot(xi - xj, yi - yj) - (ri + rj)
+        if gap < -tol:
+            raise InvalidObject(f"circles {i} and {j} overlap by {-gap:.3g}")
+    return math.fsum(r for _, _, r in circles)
+
+
+def objective(name: str, best_known: float, *, minimise: bool = False) -> Callable[[float], dict[str, float]]:
+    """The metrics of a valid object whose value is reported as ``name``.
+
+    evoforge maximises combined_score, so a value to minimise is negated; target_ratio is 1 at the
+    best known value and below 1 short of it, whichever the direction.
+    """
+
+    def report(value: float) -> dict[str, float]:
+        if minimise:
+            return {"combined_score": -value, name: value, "valid": 1.0, "target_ratio": best_known / value}
+        return {"combined_score": value, name: value, "valid": 1.0, "target_ratio": value / best_known}
+
+    return report
+
+
+@dataclasses.dataclass(frozen=True)
+class CirclePacking:
+    """n disjoint circles in the unit square, maximising the sum of their radii: one verifier for every n."""
+
+    n: int
+    best_known: float
+    tol: float = 1e-12
+    max_abs: float = 10.0
+    timeout_s: float = 60
+
+    def score(self, value: Any) -> float:
+        """The verifier as a pure function: the sum of radii of a feasible packing, else InvalidObject."""
+        return sum_of_radii(value, self.n, self.tol, self.max_abs)
+
+    def evaluate(self, program_path: str) -> dict[str, float] | EvaluationResult:
+        """The example's evaluate(): the candidate's solve() run apart, its packing scored here."""
+        return evaluate_solve(
+            program_path, self.score, objective("sum_radii", self.best_known), self.timeout_s
+        )

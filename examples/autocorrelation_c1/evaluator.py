@@ -24,46 +24,19 @@ import math
 
 import numpy as np
 
-from evoforge.verify import InvalidObject, infeasible, real, run_solve, sequence
+from evoforge.verify import MAX_STEPS, evaluate_solve, fft_convolution, objective, scaled_heights
 
-MAX_STEPS = 100_000
-MAX_ABS = 1e6
 BEST_KNOWN = 1.5031635547
 SOLVE_TIMEOUT_S = 60
 
 
-def parse_heights(obj):
-    """Validated heights as a numpy array scaled to maximum 1; InvalidObject names the bad item."""
-    values = sequence(obj, "solve()'s result")
-    if not 1 <= len(values) <= MAX_STEPS:
-        raise InvalidObject(f"solve()'s result has {len(values)} heights, expected 1 to {MAX_STEPS}")
-    heights = [real(value, f"height {i}", MAX_ABS) for i, value in enumerate(values)]
-    for i, height in enumerate(heights):
-        if height < 0:
-            raise InvalidObject(f"height {i} is negative ({height:g}); f must be >= 0")
-    peak = max(heights)
-    if peak == 0:
-        raise InvalidObject("all heights are zero, so ∫f = 0")
-    return np.array(heights) / peak
-
-
-def self_convolution(a):
-    """The full convolution a∗a (length 2n - 1), by FFT."""
-    length = 2 * len(a) - 1
-    size = 1 << (length - 1).bit_length()
-    spectrum = np.fft.rfft(a, size)
-    return np.fft.irfft(spectrum * spectrum, size)[:length]
-
-
 def c1_bound(obj):
     """The verifier as a pure function: 2n·max(a∗a) / (Σa)² of valid heights, else InvalidObject."""
-    a = parse_heights(obj)
-    return 2 * len(a) * float(np.max(self_convolution(a))) / math.fsum(a) ** 2
+    a = scaled_heights(obj, MAX_STEPS, if_all_zero="∫f = 0")
+    return 2 * len(a) * float(np.max(fft_convolution(a, a))) / math.fsum(a) ** 2
 
 
 def evaluate(program_path):
-    try:
-        value = c1_bound(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
-    return {"combined_score": -value, "c1_bound": value, "valid": 1.0, "target_ratio": BEST_KNOWN / value}
+    return evaluate_solve(
+        program_path, c1_bound, objective("c1_bound", BEST_KNOWN, minimise=True), SOLVE_TIMEOUT_S
+    )

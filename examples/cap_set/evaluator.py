@@ -15,7 +15,7 @@ Arithmetic is exact (integers). The score is the number of vectors. For other di
 
 import numpy as np
 
-from evoforge.verify import InvalidObject, infeasible, integer, run_solve, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence
 
 N = 8
 BEST_KNOWN = {4: 20, 5: 45, 6: 112, 8: 512}
@@ -63,9 +63,10 @@ def score_cap_set(obj, n=N):
     return len(vectors)
 
 
-def evaluate(program_path):
-    try:
-        size = score_cap_set(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
+def metrics(size):
+    """The size is the score; target_ratio compares it with the record for this N, if there is one."""
     return {"combined_score": float(size), "valid": 1.0, "target_ratio": size / BEST_KNOWN.get(N, size)}
+
+
+def evaluate(program_path):
+    return evaluate_solve(program_path, score_cap_set, metrics, SOLVE_TIMEOUT_S)

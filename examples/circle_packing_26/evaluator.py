@@ -3,7 +3,8 @@
 The candidate's solve() runs in a separate interpreter that hands back plain JSON data, so nothing
 the candidate does in its own process (patching math or builtins, redefining a scoring function,
 exec into globals, reaching this module through sys.modules) can touch the verification, which
-runs here on the returned object only. Rules:
+runs here on the returned object only (evoforge.verify.CirclePacking, shared with
+circle_packing_32). Rules:
 
 - a list (a tuple or a numpy array of shape (26, 3) arrives as one) of exactly 26 items, each a
   list of three finite real numbers [x, y, r]; bools, strings, complex numbers, NaN, inf and
@@ -16,53 +17,8 @@ An infeasible object scores -inf with an artifact naming the violated constraint
 crashes or times out fails the evaluation; its output and traceback are passed on as artifacts.
 """
 
-import math
+from evoforge.verify import CirclePacking
 
-from evoforge.verify import InvalidObject, infeasible, real, run_solve, sequence
-
-N = 26
-TOL = 1e-12
-MAX_ABS = 10.0
-BEST_KNOWN = 2.6359830849
-SOLVE_TIMEOUT_S = 60
-
-
-def parse_circles(obj):
-    """Validate the shape and types of the returned object; return a list of (x, y, r) floats."""
-    circles = []
-    for i, item in enumerate(sequence(obj, "solve()'s result", N)):
-        values = sequence(item, f"circle {i} [x, y, r]", 3)
-        named = zip(values, "xyr", strict=True)
-        circles.append(tuple(real(v, f"circle {i} {name}", MAX_ABS) for v, name in named))
-    return circles
-
-
-def check_feasible(circles):
-    """Raise InvalidObject naming the first violated constraint."""
-    for i, (x, y, r) in enumerate(circles):
-        if r < 0:
-            raise InvalidObject(f"circle {i} has a negative radius {r:g}")
-        if x - r < -TOL or x + r > 1 + TOL or y - r < -TOL or y + r > 1 + TOL:
-            raise InvalidObject(f"circle {i} at ({x:g}, {y:g}) with radius {r:g} leaves the unit square")
-    for i in range(len(circles)):
-        xi, yi, ri = circles[i]
-        for j in range(i + 1, len(circles)):
-            xj, yj, rj = circles[j]
-            gap = math.hypot(xi - xj, yi - yj) - (ri + rj)
-            if gap < -TOL:
-                raise InvalidObject(f"circles {i} and {j} overlap by {-gap:.3g}")
-
-
-def score_packing(obj):
-    """The verifier as a pure function: the sum of radii of a feasible packing, else InvalidObject."""
-    circles = parse_circles(obj)
-    check_feasible(circles)
-    return math.fsum(r for _, _, r in circles)
-
-
-def evaluate(program_path):
-    try:
-        total = score_packing(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
-    return {"combined_score": total, "sum_radii": total, "valid": 1.0, "target_ratio": total / BEST_KNOWN}
+PACKING = CirclePacking(n=26, best_known=2.6359830849)
+score_packing = PACKING.score
+evaluate = PACKING.evaluate

@@ -19,7 +19,7 @@ ratio_squared.
 import itertools
 from fractions import Fraction
 
-from evoforge.verify import InvalidObject, infeasible, real, run_solve, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, objective, rows
 
 N = 16
 MAX_ABS = 1e6
@@ -27,23 +27,11 @@ BEST_KNOWN = 12.889266112
 SOLVE_TIMEOUT_S = 60
 
 
-def parse_points(obj):
-    """Validate the shape and types of the returned object; return the points as exact fractions."""
-    points = []
-    for i, item in enumerate(sequence(obj, "solve()'s result", N)):
-        values = sequence(item, f"point {i} [x, y]", 2)
-        points.append(
-            tuple(
-                Fraction(real(v, f"point {i} {name}", MAX_ABS)) for v, name in zip(values, "xy", strict=True)
-            )
-        )
-    return points
-
-
 def ratio_squared(obj):
     """The verifier as a pure function: (max dist / min dist)² of 16 distinct points, else InvalidObject."""
+    points = [(Fraction(x), Fraction(y)) for x, y in rows(obj, N, "point", "xy", MAX_ABS)]
     squared = {}
-    for (i, (xi, yi)), (j, (xj, yj)) in itertools.combinations(enumerate(parse_points(obj)), 2):
+    for (i, (xi, yi)), (j, (xj, yj)) in itertools.combinations(enumerate(points), 2):
         squared[i, j] = (xi - xj) ** 2 + (yi - yj) ** 2
     i, j = min(squared, key=squared.get)
     if squared[i, j] == 0:
@@ -55,13 +43,5 @@ def ratio_squared(obj):
 
 
 def evaluate(program_path):
-    try:
-        value = ratio_squared(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
-    return {
-        "combined_score": -value,
-        "ratio_squared": value,
-        "valid": 1.0,
-        "target_ratio": BEST_KNOWN / value,
-    }
+    report = objective("ratio_squared", BEST_KNOWN, minimise=True)
+    return evaluate_solve(program_path, ratio_squared, report, SOLVE_TIMEOUT_S)

@@ -27,9 +27,8 @@ import math
 
 import numpy as np
 
-from evoforge.verify import InvalidObject, infeasible, real, run_solve, sequence
+from evoforge.verify import MAX_STEPS, InvalidObject, evaluate_solve, fft_convolution, objective, step_values
 
-MAX_STEPS = 100_000
 SUM_TOL = 1e-9
 BEST_KNOWN = 0.380924
 SOLVE_TIMEOUT_S = 60
@@ -37,37 +36,26 @@ SOLVE_TIMEOUT_S = 60
 
 def parse_steps(obj):
     """Validated step values as a numpy array; InvalidObject names the violated rule."""
-    values = sequence(obj, "solve()'s result")
-    n = len(values)
-    if not 1 <= n <= MAX_STEPS:
-        raise InvalidObject(f"solve()'s result has {n} values, expected 1 to {MAX_STEPS}")
-    h = [real(value, f"h[{i}]") for i, value in enumerate(values)]
+    h = step_values(obj, MAX_STEPS, "values", "h[{}]")
     for i, value in enumerate(h):
         if not 0 <= value <= 1:
             raise InvalidObject(f"h[{i}] = {value:g} is outside [0, 1]")
     total = math.fsum(h)
-    if abs(total - n / 2) > SUM_TOL:
-        raise InvalidObject(f"the values sum to {total!r}, expected n/2 = {n / 2:g} (∫h = 1), tolerance 1e-9")
+    if abs(total - len(h) / 2) > SUM_TOL:
+        raise InvalidObject(
+            f"the values sum to {total!r}, expected n/2 = {len(h) / 2:g} (∫h = 1), tolerance 1e-9"
+        )
     return np.array(h)
-
-
-def max_correlation(h):
-    """max over shifts k of Σ_i h_{i+k} (1 - h_i), by FFT of the full cross-correlation."""
-    length = 2 * len(h) - 1
-    size = 1 << (length - 1).bit_length()
-    spectrum = np.fft.rfft(h, size) * np.fft.rfft((1 - h)[::-1], size)
-    return float(np.max(np.fft.irfft(spectrum, size)[:length]))
 
 
 def overlap(obj):
     """The verifier as a pure function: (2/n)·max_k Σ_i h_{i+k}(1 - h_i) of a valid h, else InvalidObject."""
     h = parse_steps(obj)
-    return 2 / len(h) * max_correlation(h)
+    # Σ_i h_{i+k} (1 - h_i) for every shift k is the full convolution of h with reversed 1 - h.
+    return 2 / len(h) * float(np.max(fft_convolution(h, (1 - h)[::-1])))
 
 
 def evaluate(program_path):
-    try:
-        value = overlap(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
-    return {"combined_score": -value, "overlap": value, "valid": 1.0, "target_ratio": BEST_KNOWN / value}
+    return evaluate_solve(
+        program_path, overlap, objective("overlap", BEST_KNOWN, minimise=True), SOLVE_TIMEOUT_S
+    )

@@ -3,13 +3,10 @@
 The domain is the equilateral triangle with vertices (0, 0), (1, 0), (1/2, √3/2), of area √3/4. The
 score is the smallest area of a triangle formed by three of the points, divided by √3/4.
 
-The candidate's solve() runs in a separate interpreter (evoforge.verify.run_solve) that hands back
-plain JSON data; nothing the candidate computes, prints or patches in its own process counts.
-Rules, checked here on the returned object only:
+Only the object solve() returns from its own interpreter (evoforge.verify.run_solve) is checked:
 
-- a list (a tuple or a numpy array of shape (11, 2) arrives as one) of exactly 11 items, each a list
-  of two finite real numbers [x, y]; bools, strings, complex numbers, NaN, inf and |v| > 10 are
-  rejected;
+- 11 points [x, y] of finite reals with |v| <= 10 (evoforge.verify.rows names the point and the
+  coordinate of any bool, string, NaN or inf);
 - every point inside the triangle: y >= -TOL, y <= √3·x + TOL, y <= √3·(1 - x) + TOL, with
   TOL = 1e-12 absolute (the slanted edges are irrational, so containment needs a tolerance).
 
@@ -22,7 +19,7 @@ import itertools
 import math
 from fractions import Fraction
 
-from evoforge.verify import InvalidObject, infeasible, real, run_solve, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, objective, rows
 
 N = 11
 TOL = 1e-12
@@ -34,13 +31,10 @@ SOLVE_TIMEOUT_S = 60
 
 def parse_points(obj):
     """Validate the shape, types and containment of the returned points; return them as floats."""
-    points = []
-    for i, item in enumerate(sequence(obj, "solve()'s result", N)):
-        values = sequence(item, f"point {i} [x, y]", 2)
-        x, y = (real(v, f"point {i} {name}", MAX_ABS) for v, name in zip(values, "xy", strict=True))
+    points = rows(obj, N, "point", "xy", MAX_ABS)
+    for i, (x, y) in enumerate(points):
         if y < -TOL or y > SQRT3 * x + TOL or y > SQRT3 * (1 - x) + TOL:
             raise InvalidObject(f"point {i} at ({x:g}, {y:g}) lies outside the triangle")
-        points.append((x, y))
     return points
 
 
@@ -59,13 +53,5 @@ def normalized_min_area(obj):
 
 
 def evaluate(program_path):
-    try:
-        value = normalized_min_area(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
-    return {
-        "combined_score": value,
-        "normalized_min_area": value,
-        "valid": 1.0,
-        "target_ratio": value / BEST_KNOWN,
-    }
+    report = objective("normalized_min_area", BEST_KNOWN)
+    return evaluate_solve(program_path, normalized_min_area, report, SOLVE_TIMEOUT_S)

@@ -13,7 +13,7 @@ is then at least 60 degrees). The candidate runs in its own interpreter
 All arithmetic is exact (Python integers). The score is |C|.
 """
 
-from evoforge.verify import InvalidObject, infeasible, integer, run_solve, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence
 
 D = 11
 MAX_ABS = 10**100
@@ -57,9 +57,10 @@ def score_points(obj, d=D):
     return len(points)
 
 
-def evaluate(program_path):
-    try:
-        size = score_points(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
+def metrics(size):
+    """|C| is the score; target_ratio compares it with the best known kissing number in dimension D."""
     return {"combined_score": float(size), "valid": 1.0, "target_ratio": size / BEST_KNOWN.get(D, size)}
+
+
+def evaluate(program_path):
+    return evaluate_solve(program_path, score_points, metrics, SOLVE_TIMEOUT_S)

@@ -16,7 +16,7 @@ multiplied by denominator³). The score is -R.
 
 from fractions import Fraction
 
-from evoforge.verify import InvalidObject, infeasible, integer, run_solve, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence
 
 SHAPE = (3, 3, 3)
 MAX_ABS = 10**6
@@ -99,10 +99,11 @@ def score_decomposition(obj, shape=SHAPE):
     return len(factors[0])
 
 
-def evaluate(program_path):
-    try:
-        rank = score_decomposition(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
+def metrics(rank):
+    """Fewer multiplications are better and evoforge maximises, so the score is -R."""
     best = BEST_KNOWN.get(SHAPE, rank)
     return {"combined_score": float(-rank), "rank": float(rank), "valid": 1.0, "target_ratio": best / rank}
+
+
+def evaluate(program_path):
+    return evaluate_solve(program_path, score_decomposition, metrics, SOLVE_TIMEOUT_S)

@@ -14,7 +14,7 @@ so no rounding can inflate a score; only the final logarithms are floating point
 
 import math
 
-from evoforge.verify import InvalidObject, infeasible, integer, run_solve, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence
 
 MAX_ELEMENT = 10**7
 MAX_SIZE = 10**5
@@ -64,11 +64,9 @@ def score_set(obj):
     return 1 + math.log(differences / sums) / math.log(2 * top + 1), sums, differences, top
 
 
-def evaluate(program_path):
-    try:
-        score, sums, differences, top = score_set(run_solve(program_path, SOLVE_TIMEOUT_S))
-    except InvalidObject as error:
-        return infeasible(error)
+def metrics(scored):
+    """The score, with the exact counts behind it for the model to read."""
+    score, sums, differences, top = scored
     return {
         "combined_score": score,
         "valid": 1.0,
@@ -77,3 +75,7 @@ def evaluate(program_path):
         "max_element": float(top),
         "target_ratio": score / BEST_KNOWN,
     }
+
+
+def evaluate(program_path):
+    return evaluate_solve(program_path, score_set, metrics, SOLVE_TIMEOUT_S)

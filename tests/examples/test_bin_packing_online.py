@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import bisect
 import math
-import runpy
 from pathlib import Path
 
 import pytest
 
 from evoforge.verify import InvalidObject
+from tests.examples.helpers import Example
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "bin_packing_online"
-verifier = runpy.run_path(str(EXAMPLE / "evaluator.py"))
-make_instance = verifier["make_instance"]
+EXAMPLE = Example("bin_packing_online")
+verifier = EXAMPLE.verifier
+make_instance = verifier.make_instance
 SMALL = [make_instance(seed, 300) for seed in (10, 11)]
 BEST_FIT = "def priority(item, bins):\n    return -(bins - item)\n"
 
@@ -46,7 +46,7 @@ def test_instances_are_fixed_integer_weibull_samples() -> None:
 
 
 def test_best_fit_packs_exactly_as_an_independent_best_fit(tmp_path: Path) -> None:
-    results = verifier["pack_instances"](candidate(tmp_path, BEST_FIT), SMALL)
+    results = verifier.pack_instances(candidate(tmp_path, BEST_FIT), SMALL)
     for items, (bins, bound, excess) in zip(SMALL, results, strict=True):
         assert bins == best_fit_bins(items)
         assert bound == math.ceil(sum(items) / 100) and excess == (bins - bound) / bound
@@ -54,7 +54,7 @@ def test_best_fit_packs_exactly_as_an_independent_best_fit(tmp_path: Path) -> No
 
 def test_new_bin_every_time_uses_one_bin_per_item(tmp_path: Path) -> None:
     newest = "def priority(item, bins):\n    return np.arange(len(bins))\n"
-    results = verifier["pack_instances"](candidate(tmp_path, newest), SMALL)
+    results = verifier.pack_instances(candidate(tmp_path, newest), SMALL)
     assert [bins for bins, _, _ in results] == [len(items) for items in SMALL]
 
 
@@ -69,7 +69,7 @@ def test_new_bin_every_time_uses_one_bin_per_item(tmp_path: Path) -> None:
 )
 def test_bad_priorities_are_rejected_with_the_reason(tmp_path: Path, body: str, reason: str) -> None:
     with pytest.raises(InvalidObject, match=reason):
-        verifier["pack_instances"](candidate(tmp_path, body), SMALL)
+        verifier.pack_instances(candidate(tmp_path, body), SMALL)
 
 
 @pytest.mark.parametrize(
@@ -84,13 +84,13 @@ def test_a_crashing_candidate_fails_with_its_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, error: str
 ) -> None:
     with pytest.raises(RuntimeError, match=f"the candidate failed: .*{error}"):
-        verifier["pack_instances"](candidate(tmp_path, body), SMALL)
+        verifier.pack_instances(candidate(tmp_path, body), SMALL)
 
 
 def test_the_candidates_traceback_is_passed_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     body = "def priority(item, bins):\n    print('thinking')\n    raise ValueError('no idea')\n"
     with pytest.raises(RuntimeError):
-        verifier["pack_instances"](candidate(tmp_path, body), SMALL)
+        verifier.pack_instances(candidate(tmp_path, body), SMALL)
     forwarded = capsys.readouterr()
     assert "thinking" in forwarded.out and "raise ValueError" in forwarded.err
 
@@ -108,13 +108,13 @@ def test_a_candidate_cannot_claim_a_score_or_touch_the_packing(tmp_path: Path) -
         "    sys.stdout.write(str(struct.pack('<i', len(bins))) + 'combined_score: 0.0\\n')\n"
         "    return -(bins - item)\n"
     )
-    results = verifier["pack_instances"](candidate(tmp_path, body), SMALL)
+    results = verifier.pack_instances(candidate(tmp_path, body), SMALL)
     assert [bins for bins, _, _ in results] == [best_fit_bins(items) for items in SMALL]
 
 
 def test_initial_program_is_best_fit_on_the_fixed_instances() -> None:
-    metrics = verifier["evaluate"](str(EXAMPLE / "initial_program.py"))
-    instances = [make_instance(seed, verifier["ITEMS"]) for seed in verifier["SEEDS"]]
+    metrics = EXAMPLE.run_initial()
+    instances = [make_instance(seed, verifier.ITEMS) for seed in verifier.SEEDS]
     bounds = [math.ceil(sum(items) / 100) for items in instances]
     excesses = [
         (best_fit_bins(items) - bound) / bound for items, bound in zip(instances, bounds, strict=True)

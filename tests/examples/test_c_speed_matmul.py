@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import shutil
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from evoforge.blocks import find_blocks
 from evoforge.task import load_task
+from tests.examples.helpers import EXAMPLES, Example, broken_rule
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "c_speed_matmul"
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs the system gcc")
 
 IKJ = """#include <stdint.h>
@@ -29,25 +27,16 @@ void matmul(int n, const uint32_t *a, const uint32_t *b, uint32_t *c) {
 
 
 @pytest.fixture
-def verifier(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def example(monkeypatch: pytest.MonkeyPatch) -> Example:
     """The evaluator with a small timed size, so each test runs in a fraction of a second."""
-    spec = importlib.util.spec_from_file_location("c_speed_matmul_evaluator", EXAMPLE / "evaluator.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    monkeypatch.setattr(module, "TIMED_SIZE", 64)
-    monkeypatch.setattr(module, "TIMING_RUNS", 1)
-    return module
+    example = Example("c_speed_matmul")
+    monkeypatch.setattr(example.verifier, "TIMED_SIZE", 64)
+    monkeypatch.setattr(example.verifier, "TIMING_RUNS", 1)
+    return example
 
 
-def evaluate(verifier: ModuleType, tmp_path: Path, source: str) -> object:
-    path = tmp_path / "initial_program.c"
-    path.write_text(source)
-    return verifier.evaluate(str(path))
-
-
-def test_a_correct_rewrite_is_timed_against_the_reference(verifier: ModuleType, tmp_path: Path) -> None:
-    metrics = evaluate(verifier, tmp_path, IKJ)
+def test_a_correct_rewrite_is_timed_against_the_reference(example: Example, tmp_path: Path) -> None:
+    metrics = example.run(tmp_path, IKJ, "initial_program.c")
     assert metrics["valid"] == 1.0
     assert metrics["combined_score"] == metrics["speedup"]
     assert metrics["speedup"] == pytest.approx(metrics["reference_ms"] / metrics["time_ms"])
@@ -75,44 +64,44 @@ def test_a_correct_rewrite_is_timed_against_the_reference(verifier: ModuleType, 
     ],
 )
 def test_broken_programs_score_minus_infinity_with_the_reason(
-    verifier: ModuleType, tmp_path: Path, change: tuple[str, str], reason: str
+    example: Example, tmp_path: Path, change: tuple[str, str], reason: str
 ) -> None:
-    result = evaluate(verifier, tmp_path, IKJ.replace(*change))
-    assert result.metrics["combined_score"] == float("-inf")
-    assert re.search(reason, result.artifacts["infeasible"], re.DOTALL), result.artifacts["infeasible"]
+    result = example.run(tmp_path, IKJ.replace(*change), "initial_program.c")
+    assert re.search(reason, broken_rule(result), re.DOTALL), result.artifacts["infeasible"]
 
 
 def test_a_stalled_program_is_stopped(
-    verifier: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(verifier, "RUN_TIMEOUT_S", 1)
-    result = evaluate(verifier, tmp_path, IKJ.replace("memset", "while (n == 16) {}\n    memset"))
-    assert result.artifacts["infeasible"] == "matmul() did not return within 1 s for n = 16"
+    monkeypatch.setattr(example.verifier, "RUN_TIMEOUT_S", 1)
+    result = example.run(
+        tmp_path, IKJ.replace("memset", "while (n == 16) {}\n    memset"), "initial_program.c"
+    )
+    assert broken_rule(result) == "matmul() did not return within 1 s for n = 16"
 
 
-def test_faked_clocks_and_printed_scores_cannot_help(verifier: ModuleType, tmp_path: Path) -> None:
+def test_faked_clocks_and_printed_scores_cannot_help(example: Example, tmp_path: Path) -> None:
     # Redefining the clock changes nothing (times are taken from outside the process); printing a score
     # to stdout only corrupts the output, which then fails the comparison with the reference.
     fake_clock = (
         "#define _POSIX_C_SOURCE 199309L\n#include <time.h>\n"
         "int clock_gettime(clockid_t id, struct timespec *t) { t->tv_sec = t->tv_nsec = 0; return 0; }\n"
     )
-    assert evaluate(verifier, tmp_path, fake_clock + IKJ)["valid"] == 1.0
+    assert example.run(tmp_path, fake_clock + IKJ, "initial_program.c")["valid"] == 1.0
     printer = (
         '#include <stdio.h>\n__attribute__((constructor)) static void fake(void) { puts("speedup: 1000"); }\n'
     )
-    result = evaluate(verifier, tmp_path, printer + IKJ)
-    assert result.metrics["combined_score"] == float("-inf")
-    assert "for n = 1 the program wrote 18 bytes, expected 4" in result.artifacts["infeasible"]
+    result = example.run(tmp_path, printer + IKJ, "initial_program.c")
+    assert "for n = 1 the program wrote 18 bytes, expected 4" in broken_rule(result)
 
 
 def test_the_task_loads_as_a_c_program_with_one_block() -> None:
-    task = load_task(EXAMPLE)
+    task = load_task(EXAMPLES / "c_speed_matmul")
     assert task.language == "c" and task.program_filename == "initial_program.c"
     (block,) = find_blocks(task.initial_code)
     assert block.content.startswith("void matmul(")
 
 
-def test_initial_program_is_valid(verifier: ModuleType) -> None:
-    metrics = verifier.evaluate(str(EXAMPLE / "initial_program.c"))
+def test_initial_program_is_valid(example: Example) -> None:
+    metrics = example.run_initial("initial_program.c")
     assert metrics["valid"] == 1.0 and metrics["reference_ms"] > 0 and metrics["time_ms"] > 0

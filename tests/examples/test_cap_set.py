@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import itertools
 import random
-import runpy
 from pathlib import Path
 
 import pytest
 
-from evoforge.verify import RESULT_MARKER, InvalidObject
+from evoforge.verify import InvalidObject
+from tests.examples.helpers import Example, broken_rule, cheat, rejection_test, returning
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "cap_set"
-verifier = runpy.run_path(str(EXAMPLE / "evaluator.py"))
-score_cap_set = verifier["score_cap_set"]
+EXAMPLE = Example("cap_set")
+verifier = EXAMPLE.verifier
+score_cap_set = verifier.score_cap_set
 
 
 def binary_cap(n: int) -> list[list[int]]:
@@ -47,8 +47,8 @@ def test_verdicts_agree_with_a_brute_force_search_for_lines() -> None:
             assert accepted is not has_line(vectors)
 
 
-@pytest.mark.parametrize(
-    ("obj", "reason"),
+test_invalid_sets_are_rejected_with_the_violated_rule = rejection_test(
+    lambda obj: score_cap_set(obj, 4),
     [
         ([[0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2]], "vectors 0, 1 and 2 lie on a line"),
         ([*binary_cap(4), [2, 2, 2, 2]], r"vectors 0, \d+ and 16 lie on a line"),
@@ -61,38 +61,20 @@ def test_verdicts_agree_with_a_brute_force_search_for_lines() -> None:
         ("0000", "is str, expected a list"),
     ],
 )
-def test_invalid_sets_are_rejected_with_the_violated_rule(obj: object, reason: str) -> None:
-    with pytest.raises(InvalidObject, match=reason):
-        score_cap_set(obj, 4)
-
-
-def evaluate(tmp_path: Path, body: str) -> object:
-    path = tmp_path / "candidate.py"
-    path.write_text(body)
-    return verifier["evaluate"](str(path))
 
 
 def test_a_candidate_cannot_patch_the_verifier_or_print_a_fake_result(tmp_path: Path) -> None:
-    fake = RESULT_MARKER + '{"result": 512}'
-    body = (
-        "import sys\n"
-        "for module in list(sys.modules.values()):\n"
-        "    if hasattr(module, 'score_cap_set'):\n"
-        "        module.score_cap_set = lambda obj, n=8: 512\n"
-        "globals().update(score_cap_set=lambda obj, n=8: 512, N=2)\n"
-        f"print({fake!r})\n"
-        f"def solve():\n    return {binary_cap(8)!r}\n"
-    )
-    assert evaluate(tmp_path, body)["combined_score"] == 256.0
+    prelude = cheat("score_cap_set", "lambda obj, n=8: 512", 512, "N = 2\n")
+    body = prelude + returning(binary_cap(8))
+    assert EXAMPLE.run(tmp_path, body)["combined_score"] == 256.0
 
 
 def test_a_set_with_a_line_scores_minus_infinity_with_the_line(tmp_path: Path) -> None:
-    result = evaluate(tmp_path, "def solve():\n    return [[0] * 8, [1] * 8, [2] * 8]\n")
-    assert result.metrics["combined_score"] == float("-inf")
-    assert result.artifacts["infeasible"] == "vectors 0, 1 and 2 lie on a line (x + y + z ≡ 0 mod 3)"
+    result = EXAMPLE.run(tmp_path, returning([[0] * 8, [1] * 8, [2] * 8]))
+    assert broken_rule(result) == "vectors 0, 1 and 2 lie on a line (x + y + z ≡ 0 mod 3)"
 
 
 def test_initial_program_is_a_valid_cap_far_from_the_record() -> None:
-    metrics = verifier["evaluate"](str(EXAMPLE / "initial_program.py"))
+    metrics = EXAMPLE.run_initial()
     assert metrics["valid"] == 1.0
-    assert 100 < metrics["combined_score"] < 0.6 * verifier["BEST_KNOWN"][8]
+    assert 100 < metrics["combined_score"] < 0.6 * verifier.BEST_KNOWN[8]

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
 import math
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from evoforge.verify import RESULT_MARKER
+from tests.examples.helpers import Example, broken_rule, cheat, rejection_test, replaced, returning
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "circle_packing_26"
-
-
-def load_verifier() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("circle_packing_evaluator", EXAMPLE / "evaluator.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-verifier = load_verifier()
+EXAMPLE = Example("circle_packing_26")
+verifier = EXAMPLE.verifier
 
 
 def grid_packing() -> list[list[float]]:
@@ -36,13 +26,11 @@ def test_valid_packing_scores_its_exact_sum() -> None:
 
 
 def with_item(index: int, value: object) -> list[object]:
-    circles: list[object] = list(grid_packing())
-    circles[index] = value
-    return circles
+    return replaced(grid_packing(), index, value)
 
 
-@pytest.mark.parametrize(
-    ("obj", "reason"),
+test_invalid_objects_are_rejected_with_the_violated_rule = rejection_test(
+    verifier.score_packing,
     [
         (with_item(3, [0.1, 0.69, 0.1]), "circles 2 and 3 overlap by 0.01"),
         (with_item(0, [0.05, 0.1, 0.1]), "leaves the unit square"),
@@ -60,41 +48,26 @@ def with_item(index: int, value: object) -> list[object]:
         ({"circles": grid_packing()}, "is dict, expected a list"),
     ],
 )
-def test_invalid_objects_are_rejected_with_the_violated_rule(obj: object, reason: str) -> None:
-    with pytest.raises(verifier.InvalidObject, match=reason):
-        verifier.score_packing(obj)
-
-
-def write_candidate(tmp_path: Path, body: str) -> str:
-    path = tmp_path / "candidate.py"
-    path.write_text(body)
-    return str(path)
 
 
 def test_evaluate_runs_the_candidate_apart_and_scores_the_object(tmp_path: Path) -> None:
-    path = write_candidate(tmp_path, "def solve():\n" + f"    return {grid_packing()!r}\n")
-    metrics = verifier.evaluate(path)
+    metrics = EXAMPLE.run(tmp_path, returning(grid_packing()))
     assert metrics["combined_score"] == pytest.approx(2.5, abs=1e-12)
     assert metrics["valid"] == 1.0
 
 
 def test_infeasible_candidate_scores_minus_infinity_with_an_artifact(tmp_path: Path) -> None:
-    path = write_candidate(tmp_path, "def solve():\n    return [[0.5, 0.5, 0.4]] * 26\n")
-    result = verifier.evaluate(path)
-    assert result.metrics["combined_score"] == float("-inf")
-    assert "overlap" in result.artifacts["infeasible"]
+    result = EXAMPLE.run(tmp_path, returning([[0.5, 0.5, 0.4]] * 26))
+    assert "overlap" in broken_rule(result)
 
 
-PATCHES = (
-    "import builtins, math, sys\n"
-    "math.hypot = lambda *a: 1e9\n"
-    "math.fsum = lambda xs: 100.0\n"
-    "builtins.abs = lambda x: 0\n"
-    "builtins.float = lambda x=0: 100.0\n"
-    "for module in list(sys.modules.values()):\n"
-    "    if hasattr(module, 'score_packing'):\n"
-    "        module.score_packing = lambda obj: 100.0\n"
-    "globals().update(score_packing=lambda obj: 100.0, TOL=1.0, evaluate=lambda p: {'combined_score': 9.0})\n"
+PATCHES = cheat(
+    "score_packing",
+    "lambda obj: 100.0",
+    2.6359830849,
+    "import builtins, math\nmath.hypot = lambda *a: 1e9\nmath.fsum = lambda xs: 100.0\n"
+    "builtins.abs = lambda x: 0\nbuiltins.float = lambda x=0: 100.0\n"
+    "TOL = 1.0\nevaluate = lambda p: {'combined_score': 9.0}\n",
 )
 
 
@@ -104,31 +77,26 @@ PATCHES = (
 def test_candidate_cannot_patch_the_verifier_or_claim_a_score(
     tmp_path: Path, circles: list[list[float]], expected: float
 ) -> None:
-    body = PATCHES + f"def solve():\n    return {circles!r}\n"
-    result = verifier.evaluate(write_candidate(tmp_path, body))
+    result = EXAMPLE.run(tmp_path, PATCHES + returning(circles))
     metrics = result if isinstance(result, dict) else result.metrics
     assert metrics["combined_score"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_a_fake_result_printed_by_the_candidate_is_ignored(tmp_path: Path) -> None:
     fake = RESULT_MARKER + '{"result": 2.6359830849}'
-    body = f"print({fake!r})\ndef solve():\n    return {grid_packing()!r}\n"
-    assert verifier.evaluate(write_candidate(tmp_path, body))["combined_score"] == pytest.approx(2.5)
+    body = f"print({fake!r})\n" + returning(grid_packing())
+    assert EXAMPLE.run(tmp_path, body)["combined_score"] == pytest.approx(2.5)
 
 
 def test_numpy_arrays_and_tuples_are_accepted(tmp_path: Path) -> None:
-    body = "import numpy as np\n" + "def solve():\n" + f"    return np.array({grid_packing()!r})\n"
-    assert verifier.evaluate(write_candidate(tmp_path, body))["valid"] == 1.0
+    assert EXAMPLE.run(tmp_path, returning(grid_packing(), numpy=True))["valid"] == 1.0
     as_tuples = tuple(tuple(c) for c in grid_packing())
-    body = f"def solve():\n    return {as_tuples!r}\n"
-    assert verifier.evaluate(write_candidate(tmp_path, body))["valid"] == 1.0
+    assert EXAMPLE.run(tmp_path, returning(as_tuples))["valid"] == 1.0
 
 
 def test_objects_json_cannot_carry_are_infeasible(tmp_path: Path) -> None:
-    body = "def solve():\n    return [[0.5, 0.5, 0.1j]] * 26\n"
-    result = verifier.evaluate(write_candidate(tmp_path, body))
-    assert result.metrics["combined_score"] == float("-inf")
-    assert "complex is not a list or a number" in result.artifacts["infeasible"]
+    result = EXAMPLE.run(tmp_path, "def solve():\n    return [[0.5, 0.5, 0.1j]] * 26\n")
+    assert "complex is not a list or a number" in broken_rule(result)
 
 
 def test_a_crashing_candidate_fails_with_its_error_and_traceback(
@@ -136,19 +104,13 @@ def test_a_crashing_candidate_fails_with_its_error_and_traceback(
 ) -> None:
     body = "def solve():\n    print('thinking')\n    return 1 / 0\n"
     with pytest.raises(RuntimeError, match="the candidate failed: ZeroDivisionError: division by zero"):
-        verifier.evaluate(write_candidate(tmp_path, body))
+        EXAMPLE.run(tmp_path, body)
     forwarded = capsys.readouterr()
     assert "thinking" in forwarded.out and "return 1 / 0" in forwarded.err
 
 
-def test_a_slow_candidate_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verifier, "SOLVE_TIMEOUT_S", 1)
-    body = "import time\ndef solve():\n    time.sleep(30)\n"
+def test_a_slow_candidate_is_stopped(tmp_path: Path) -> None:
+    (tmp_path / "candidate.py").write_text("import time\ndef solve():\n    time.sleep(30)\n")
+    impatient = dataclasses.replace(verifier.PACKING, timeout_s=1)
     with pytest.raises(RuntimeError, match="did not return within 1 s"):
-        verifier.evaluate(write_candidate(tmp_path, body))
-
-
-def test_initial_program_is_valid_and_far_from_the_record() -> None:
-    metrics = verifier.evaluate(str(EXAMPLE / "initial_program.py"))
-    assert metrics["valid"] == 1.0
-    assert metrics["combined_score"] < 0.9 * verifier.BEST_KNOWN
+        impatient.evaluate(str(tmp_path / "candidate.py"))

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import math
-import runpy
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from evoforge.verify import RESULT_MARKER, InvalidObject
+from tests.examples.helpers import Example, cheat, rejection_test, replaced
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "heilbronn_triangle_11"
-verifier = runpy.run_path(str(EXAMPLE / "evaluator.py"))
-normalized_min_area = verifier["normalized_min_area"]
+EXAMPLE = Example("heilbronn_triangle_11")
+verifier = EXAMPLE.verifier
+normalized_min_area = verifier.normalized_min_area
 APEX = [0.5, math.sqrt(3) / 2]
 
 
@@ -28,20 +26,11 @@ def parabola() -> list[list[float]]:
 
 
 def with_item(index: int, value: object) -> list[object]:
-    points: list[object] = list(parabola())
-    points[index] = value
-    return points
-
-
-def evaluate(tmp_path: Path, body: str) -> Any:
-    """The evaluator's answer for a candidate: a dict of metrics, or an EvaluationResult if infeasible."""
-    path = tmp_path / "candidate.py"
-    path.write_text(body)
-    return verifier["evaluate"](str(path))
+    return replaced(parabola(), index, value)
 
 
 def test_points_on_a_parabola_score_their_exact_smallest_triangle() -> None:
-    assert verifier["smallest_area"](verifier["parse_points"](parabola())) == Fraction(1, 4096)
+    assert verifier.smallest_area(verifier.parse_points(parabola())) == Fraction(1, 4096)
     assert normalized_min_area(parabola()) == pytest.approx(1 / (1024 * math.sqrt(3)), rel=1e-15)
 
 
@@ -51,8 +40,8 @@ def test_corners_are_inside_and_collinear_points_score_exactly_zero() -> None:
     assert normalized_min_area(with_item(10, APEX)) > 0
 
 
-@pytest.mark.parametrize(
-    ("obj", "reason"),
+test_invalid_points_are_rejected_with_the_violated_rule = rejection_test(
+    normalized_min_area,
     [
         (with_item(4, [0.5, -0.01]), r"point 4 at \(0.5, -0.01\) lies outside the triangle"),
         (with_item(4, [0.9, 0.5]), "point 4 .* lies outside the triangle"),
@@ -67,32 +56,13 @@ def test_corners_are_inside_and_collinear_points_score_exactly_zero() -> None:
         (0.0365298899, "is float, expected a list"),
     ],
 )
-def test_invalid_points_are_rejected_with_the_violated_rule(obj: object, reason: str) -> None:
-    with pytest.raises(InvalidObject, match=reason):
-        normalized_min_area(obj)
 
 
-def test_evaluate_scores_the_returned_points(tmp_path: Path) -> None:
-    metrics = evaluate(tmp_path, f"import numpy\ndef solve():\n    return numpy.array({parabola()!r})\n")
-    assert metrics["combined_score"] == pytest.approx(1 / (1024 * math.sqrt(3)), rel=1e-15)
-    result = verifier["evaluate"](str(EXAMPLE / "initial_program.py"))
-    assert result["valid"] == 1.0 and result["combined_score"] < 0.9 * verifier["BEST_KNOWN"]
-
-
-def test_a_candidate_cannot_patch_the_scoring_or_print_a_fake_result(tmp_path: Path) -> None:
-    fake = RESULT_MARKER + '{"result": 0.05}'
-    cheat = (
-        "import builtins, math, sys\n"
-        "math.sqrt = lambda x: 1e-9\n"
-        "builtins.min = lambda *a, **k: 1.0\n"
-        "for module in list(sys.modules.values()):\n"
-        "    if hasattr(module, 'normalized_min_area'):\n"
-        "        module.normalized_min_area = lambda obj: 1.0\n"
-        "globals().update(normalized_min_area=lambda obj: 1.0, TOL=1.0)\n"
-        f"print({fake!r})\n"
+def test_evaluate_scores_the_returned_points_alone(tmp_path: Path) -> None:
+    patches = (
+        "import builtins, math\nmath.sqrt = lambda x: 1e-9\nbuiltins.min = lambda *a, **k: 1.0\nTOL = 1.0\n"
     )
-    honest = evaluate(tmp_path, cheat + f"def solve():\n    return {parabola()!r}\n")
+    prelude = cheat("normalized_min_area", "lambda obj: 1.0", 0.05, patches + "TOL = 1.0\n")
+    honest, rule = EXAMPLE.run_cheat(tmp_path, prelude, parabola(), [[0.5, 2.0]] * 11)
     assert honest["combined_score"] == pytest.approx(1 / (1024 * math.sqrt(3)), rel=1e-15)
-    outside = evaluate(tmp_path, cheat + "def solve():\n    return [[0.5, 2.0]] * 11\n")
-    assert outside.metrics["combined_score"] == -math.inf
-    assert outside.artifacts["infeasible"] == "point 0 at (0.5, 2) lies outside the triangle"
+    assert rule == "point 0 at (0.5, 2) lies outside the triangle"

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import runpy
 from pathlib import Path
 
 import pytest
 
-from evoforge.verify import RESULT_MARKER, InvalidObject
+from evoforge.verify import InvalidObject
+from tests.examples.helpers import Example, broken_rule, cheat, rejection_test, returning
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "kissing_number"
-verifier = runpy.run_path(str(EXAMPLE / "evaluator.py"))
-score_points = verifier["score_points"]
+EXAMPLE = Example("kissing_number")
+score_points = EXAMPLE.verifier.score_points
 
 
 def root_system(d: int, scale: int = 1) -> list[list[int]]:
@@ -40,8 +39,8 @@ def test_huge_integers_are_checked_exactly() -> None:
         score_points(points, 3)
 
 
-@pytest.mark.parametrize(
-    ("obj", "reason"),
+test_invalid_sets_are_rejected_with_the_violated_rule = rejection_test(
+    lambda obj: score_points(obj, 3),
     [
         ([*root_system(3), [1, 1, 1]], r"points 0 and 4 are too close: \|x - y\|² = 2 < max \|x\|² = 3"),
         ([*root_system(3), [1, 1, 0]], r"points 0 and 12 are too close: \|x - y\|² = 0"),
@@ -54,38 +53,24 @@ def test_huge_integers_are_checked_exactly() -> None:
         ([[1, 0, 0]] * 2001, "at most 2000 are verified"),
     ],
 )
-def test_invalid_sets_are_rejected_with_the_violated_rule(obj: object, reason: str) -> None:
-    with pytest.raises(InvalidObject, match=reason):
-        score_points(obj, 3)
-
-
-def evaluate(tmp_path: Path, body: str) -> object:
-    path = tmp_path / "candidate.py"
-    path.write_text(body)
-    return verifier["evaluate"](str(path))
 
 
 def test_a_candidate_cannot_patch_the_verifier_or_print_a_fake_result(tmp_path: Path) -> None:
-    fake = RESULT_MARKER + '{"result": 593}'
-    body = (
-        "import builtins, sys\n"
-        "builtins.sum = lambda *a: 10**9\n"
-        "for module in list(sys.modules.values()):\n"
-        "    if hasattr(module, 'score_points'):\n"
-        "        module.score_points = lambda obj, d=11: 593\n"
-        "globals().update(score_points=lambda obj, d=11: 593, D=1)\n"
-        f"print({fake!r})\n"
-        f"def solve():\n    return {root_system(11)!r}\n"
+    prelude = cheat(
+        "score_points",
+        "lambda obj, d=11: 593",
+        593,
+        "import builtins\nbuiltins.sum = lambda *a: 10**9\nD = 1\n",
     )
-    assert evaluate(tmp_path, body)["combined_score"] == 220.0
+    body = prelude + returning(root_system(11))
+    assert EXAMPLE.run(tmp_path, body)["combined_score"] == 220.0
 
 
 def test_an_invalid_candidate_scores_minus_infinity_with_the_pair(tmp_path: Path) -> None:
-    result = evaluate(tmp_path, "def solve():\n    return [[1] + [0] * 10, [2] + [0] * 10]\n")
-    assert result.metrics["combined_score"] == float("-inf")
-    assert "points 0 and 1 are too close" in result.artifacts["infeasible"]
+    result = EXAMPLE.run(tmp_path, returning([[1] + [0] * 10, [2] + [0] * 10]))
+    assert "points 0 and 1 are too close" in broken_rule(result)
 
 
 def test_initial_program_is_valid_and_far_from_the_record() -> None:
-    metrics = verifier["evaluate"](str(EXAMPLE / "initial_program.py"))
+    metrics = EXAMPLE.run_initial()
     assert metrics == {"combined_score": 220.0, "valid": 1.0, "target_ratio": 220 / 593}

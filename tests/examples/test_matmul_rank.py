@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import copy
-import runpy
 from pathlib import Path
 
 import pytest
 
-from evoforge.verify import RESULT_MARKER, InvalidObject
+from evoforge.verify import InvalidObject
+from tests.examples.helpers import Example, broken_rule, cheat, rejection_test, returning
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "matmul_rank"
-verifier = runpy.run_path(str(EXAMPLE / "evaluator.py"))
-score_decomposition = verifier["score_decomposition"]
+EXAMPLE = Example("matmul_rank")
+score_decomposition = EXAMPLE.verifier.score_decomposition
 
 # Strassen (1969), written out by hand. U over (A11, A12, A21, A22), V over (B11, B12, B21, B22),
 # W over (C11, C21, C12, C22): W_r[k·2 + i] is M_r's coefficient in C[i][k].
@@ -66,8 +65,8 @@ def strassen_with(name: str, row: int, column: int, value: object) -> dict[str, 
     return changed
 
 
-@pytest.mark.parametrize(
-    ("obj", "reason"),
+test_invalid_decompositions_are_rejected_with_the_violated_rule = rejection_test(
+    lambda obj: score_decomposition(obj, (2, 2, 2)),
     [
         (strassen_with("W", 6, 0, -1), r"the sum of the terms is -1 at T\[1, 2, 0\], expected 1"),
         (strassen_with("U", 1, 0, 1), r"the sum of the terms is 1 at T\[0, 0, 1\], expected 0"),
@@ -85,37 +84,19 @@ def strassen_with(name: str, row: int, column: int, value: object) -> dict[str, 
         ([STRASSEN["U"], STRASSEN["V"], STRASSEN["W"]], "is list, expected a dict"),
     ],
 )
-def test_invalid_decompositions_are_rejected_with_the_violated_rule(obj: object, reason: str) -> None:
-    with pytest.raises(InvalidObject, match=reason):
-        score_decomposition(obj, (2, 2, 2))
-
-
-def evaluate(tmp_path: Path, body: str) -> object:
-    path = tmp_path / "candidate.py"
-    path.write_text(body)
-    return verifier["evaluate"](str(path))
 
 
 def test_a_candidate_cannot_patch_the_verifier_or_print_a_fake_result(tmp_path: Path) -> None:
-    fake = RESULT_MARKER + '{"result": -1}'
-    body = (
-        "import sys\n"
-        "for module in list(sys.modules.values()):\n"
-        "    if hasattr(module, 'score_decomposition'):\n"
-        "        module.score_decomposition = lambda obj, shape=None: 1\n"
-        "globals().update(score_decomposition=lambda obj, shape=None: 1, SHAPE=(1, 1, 1))\n"
-        f"print({fake!r})\n"
-        f"def solve():\n    return {schoolbook(3, 3, 3)!r}\n"
-    )
-    assert evaluate(tmp_path, body)["combined_score"] == -27.0
+    prelude = cheat("score_decomposition", "lambda obj, shape=None: 1", -1, "SHAPE = (1, 1, 1)\n")
+    body = prelude + returning(schoolbook(3, 3, 3))
+    assert EXAMPLE.run(tmp_path, body)["combined_score"] == -27.0
 
 
 def test_a_wrong_decomposition_scores_minus_infinity_with_the_cell(tmp_path: Path) -> None:
-    result = evaluate(tmp_path, f"def solve():\n    return {STRASSEN!r}\n")  # Strassen is not ⟨3,3,3⟩
-    assert result.metrics["combined_score"] == float("-inf")
-    assert "U[0] has 4 items, expected 9" in result.artifacts["infeasible"]
+    result = EXAMPLE.run(tmp_path, returning(STRASSEN))  # Strassen is not ⟨3,3,3⟩
+    assert "U[0] has 4 items, expected 9" in broken_rule(result)
 
 
 def test_initial_program_is_the_schoolbook_algorithm() -> None:
-    metrics = verifier["evaluate"](str(EXAMPLE / "initial_program.py"))
+    metrics = EXAMPLE.run_initial()
     assert metrics["combined_score"] == -27.0 and metrics["valid"] == 1.0

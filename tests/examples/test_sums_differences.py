@@ -5,16 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import runpy
 from pathlib import Path
 
-import pytest
+from tests.examples.helpers import Example, broken_rule, cheat, rejection_test, returning
 
-from evoforge.verify import RESULT_MARKER, InvalidObject
-
-EXAMPLE = Path(__file__).parents[2] / "examples" / "sums_differences"
-verifier = runpy.run_path(str(EXAMPLE / "evaluator.py"))
-score_set = verifier["score_set"]
+EXAMPLE = Example("sums_differences")
+verifier = EXAMPLE.verifier
+score_set = verifier.score_set
 
 
 def test_a_small_set_scores_its_exact_value() -> None:
@@ -31,8 +28,8 @@ def test_counts_agree_with_a_direct_count_and_order_does_not_matter() -> None:
     assert (sum_count, difference_count, top) == (len(sums), len(differences), max(elements))
 
 
-@pytest.mark.parametrize(
-    ("obj", "reason"),
+test_invalid_sets_are_rejected_with_the_violated_rule = rejection_test(
+    score_set,
     [
         ([1, 2, 4], "does not contain 0"),
         ([0], "needs a positive element"),
@@ -47,39 +44,25 @@ def test_counts_agree_with_a_direct_count_and_order_does_not_matter() -> None:
         ([0, *range(10**7 - 20_000, 10**7)], "too large to verify"),
     ],
 )
-def test_invalid_sets_are_rejected_with_the_violated_rule(obj: object, reason: str) -> None:
-    with pytest.raises(InvalidObject, match=reason):
-        score_set(obj)
-
-
-def evaluate(tmp_path: Path, body: str) -> object:
-    path = tmp_path / "candidate.py"
-    path.write_text(body)
-    return verifier["evaluate"](str(path))
 
 
 def test_a_candidate_cannot_patch_the_verifier_or_print_a_fake_result(tmp_path: Path) -> None:
-    fake = RESULT_MARKER + '{"result": [0, 1, 2, 4, 7, 12]}'
-    body = (
-        "import math, sys\n"
-        "math.log = lambda *a: 100.0\n"
-        "for module in list(sys.modules.values()):\n"
-        "    if hasattr(module, 'score_set'):\n"
-        "        module.score_set = lambda obj: (9.0, 1, 1, 1)\n"
-        "score_set = lambda obj: (9.0, 1, 1, 1)\n"
-        f"print({fake!r})\n"
-        "def solve():\n    return [0, 1, 3]\n"
+    prelude = cheat(
+        "score_set",
+        "lambda obj: (9.0, 1, 1, 1)",
+        [0, 1, 2, 4, 7, 12],
+        "import math\nmath.log = lambda *a: 100.0\n",
     )
-    assert evaluate(tmp_path, body)["combined_score"] == 1 + math.log(7 / 6) / math.log(7)
+    body = prelude + returning([0, 1, 3])
+    assert EXAMPLE.run(tmp_path, body)["combined_score"] == 1 + math.log(7 / 6) / math.log(7)
 
 
 def test_an_invalid_candidate_scores_minus_infinity_with_the_rule(tmp_path: Path) -> None:
-    result = evaluate(tmp_path, "def solve():\n    return [1, 2, 3]\n")
-    assert result.metrics["combined_score"] == float("-inf")
-    assert "does not contain 0" in result.artifacts["infeasible"]
+    result = EXAMPLE.run(tmp_path, returning([1, 2, 3]))
+    assert "does not contain 0" in broken_rule(result)
 
 
 def test_initial_program_is_valid_and_far_from_the_record() -> None:
-    metrics = verifier["evaluate"](str(EXAMPLE / "initial_program.py"))
+    metrics = EXAMPLE.run_initial()
     assert metrics["valid"] == 1.0
-    assert 1.0 < metrics["combined_score"] < verifier["BEST_KNOWN"] - 0.1
+    assert 1.0 < metrics["combined_score"] < verifier.BEST_KNOWN - 0.1
