@@ -47,7 +47,7 @@ class SandboxPlan:
 
     layers: tuple[Layer, ...]
     python: str  # the interpreter of the evaluation child
-    site_dirs: tuple[str, ...] = ()  # added by the child when ``python`` is not this interpreter
+    site_dirs: tuple[str, ...] = ()  # this interpreter's packages, put on the child's sys.path
     uid_base: int | None = None  # slot i runs as uid_base + i (root only)
     bwrap: str | None = None
     seccomp: str | None = None  # libseccomp to load in the child (only when bubblewrap is off)
@@ -142,7 +142,7 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
         layers.append(Layer("L1 supervisor", True, "subreaper kills every descendant; dies with evoforge"))
     else:
         layers.append(Layer("L1 supervisor", False, f"needs Linux (this is {sys.platform})"))
-    python, uid_base, site = sys.executable, None, ()
+    python, uid_base = sys.executable, None
     if os.geteuid() != 0:
         layers.append(Layer("separate uid", False, "evoforge is not root: candidates share its uid"))
     elif config.isolation == "process":
@@ -153,7 +153,6 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
             layers.append(Layer("separate uid", False, why))
         else:
             python, uid_base = candidate, config.uid_base
-            site = site_dirs() if candidate != sys.executable else ()
             layers.append(Layer("separate uid", True, f"slots run as uid {config.uid_base}+i; {why}"))
     bwrap = None
     if not linux:
@@ -170,7 +169,7 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
     plan = SandboxPlan(
         layers=tuple(layers),
         python=python,
-        site_dirs=site,
+        site_dirs=site_dirs(),
         uid_base=uid_base,
         bwrap=bwrap,
         seccomp=seccomp,

@@ -285,6 +285,7 @@ class Sandbox:
             "program": str(launch.program),
             "site_dirs": list(self.plan.site_dirs),
             "seccomp": self.plan.seccomp,
+            "subreaper": self.plan.bwrap is None,
             "contract": str(CONTRACT),
             "result_fd": write_fd,
             "limits": self._limits,
