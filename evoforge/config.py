@@ -71,7 +71,9 @@ class EvaluationConfig(_Strict):
     parallel: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), gt=0)
 
 
-SandboxProperty = Literal["separate_uid", "tree_kill", "network_off", "pid_namespace", "private_filesystem"]
+SandboxProperty = Literal[
+    "separate_uid", "tree_kill", "network_off", "pid_namespace", "private_filesystem", "memory_total"
+]
 
 
 class SandboxConfig(_Strict):

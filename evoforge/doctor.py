@@ -9,7 +9,14 @@ import sys
 from evoforge.config import SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
 
-PROPERTIES = ("separate_uid", "tree_kill", "network_off", "pid_namespace", "private_filesystem")
+PROPERTIES = (
+    "separate_uid",
+    "tree_kill",
+    "network_off",
+    "pid_namespace",
+    "private_filesystem",
+    "memory_total",
+)
 
 
 def report(config: SandboxConfig) -> list[str]:

@@ -118,6 +118,20 @@ def test_memory_bomb_across_forked_children(tmp_path: Path) -> None:
     assert evaluate(tmp_path, code).metrics == {"refused": 4.0}
 
 
+@needs("memory_total")
+def test_memory_of_forked_children_is_limited_as_a_whole(tmp_path: Path) -> None:
+    """Each child stays under the per-process limit; together they pass it: L3 stops them."""
+    code = (
+        "import os\n\ndef result():\n    pids = []\n    for _ in range(4):\n        pid = os.fork()\n"
+        "        if pid == 0:\n            blob = bytearray(600 * 1024**2)\n            os._exit(0)\n"
+        "        pids.append(pid)\n"
+        "    codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in pids]\n"
+        "    return {'completed': sum(c == 0 for c in codes)}\n"
+    )
+    result = evaluate(tmp_path, code)
+    assert not result.ok or result.metrics["completed"] < 4, result.metrics
+
+
 def test_infinite_loop(tmp_path: Path) -> None:
     code = "def result():\n    while True:\n        pass\n"
     assert failed(evaluate(tmp_path, code, timeout_s=2), "timeout", "CPU time")

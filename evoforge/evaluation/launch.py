@@ -24,6 +24,9 @@ CHILD = Path(__file__).with_name("_child.py")
 # their .pth files only if an import needs them (an editable install's finder costs ~11 ms).
 CHILD_FLAGS = ("-S",)
 SCRATCH_INSIDE = Path("/scratch")
+# With per-evaluation cgroups, the child waits for one line on stdin (sent once the controller has
+# moved it into its cgroups) before it becomes the real command: nothing runs outside the cgroup.
+CGROUP_SHIM = ("/bin/sh", "-c", 'read -r _ && exec "$@"', "evoforge-shim")
 SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
@@ -105,9 +108,10 @@ def prepare_scratch(scratch: Path, identity: dict[str, object]) -> None:
 def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name: str, slot: int) -> Launch:
     """The command that starts the trampoline for one evaluation, wrapped in bubblewrap when active."""
     identity = slot_identity(plan, slot)
+    shim = list(CGROUP_SHIM) if plan.cgroups is not None else []
     if plan.bwrap is None:
         return Launch(
-            argv=[plan.python, *CHILD_FLAGS, str(CHILD)],
+            argv=[*shim, plan.python, *CHILD_FLAGS, str(CHILD)],
             env=child_environment(scratch, plan),
             cwd=scratch,
             program=scratch / program_name,
@@ -115,7 +119,7 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name
             identity=identity,
         )
     inside = SCRATCH_INSIDE / program_name
-    argv = [plan.bwrap, "--unshare-all", "--die-with-parent", "--proc", "/proc", "--dev", "/dev"]
+    argv = [*shim, plan.bwrap, "--unshare-all", "--die-with-parent", "--proc", "/proc", "--dev", "/dev"]
     for path in SYSTEM_DIRS:
         argv += _mirror(path)
     for path in SYSTEM_FILES:

@@ -9,6 +9,8 @@ cannot signal the controller, read its memory or environment, or open the databa
 L2 (bubblewrap): new pid, network, ipc and uts namespaces, a read-only view of only what the
 evaluator needs, and a size-capped in-memory scratch directory. Launched as the unprivileged uid.
 L2' (seccomp, where bubblewrap cannot run): a filter that refuses every socket but AF_UNIX.
+L3 (cgroups, where this process may create them): memory and processes of the evaluation as a whole,
+and a kill of every process it started (cgroups.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from evoforge.config import SandboxConfig
 from evoforge.errors import ConfigError
+from evoforge.evaluation.cgroups import CgroupRoots, probe_cgroups
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class SandboxPlan:
     uid_base: int | None = None  # slot i runs as uid_base + i (root only)
     bwrap: str | None = None
     seccomp: str | None = None  # libseccomp to load in the child (only when bubblewrap is off)
+    cgroups: CgroupRoots | None = None
     scratch_mb: int = 512
     properties: frozenset[str] = field(default_factory=frozenset)
 
@@ -166,6 +170,10 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
     if bwrap is None and linux and config.isolation == "auto":
         seccomp, why = find_seccomp()
         layers.append(Layer("L2' seccomp network filter", seccomp is not None, why))
+    cgroups = None
+    if linux and config.isolation == "auto":
+        cgroups, why = probe_cgroups()
+        layers.append(Layer("L3 cgroup", cgroups is not None, why))
     plan = SandboxPlan(
         layers=tuple(layers),
         python=python,
@@ -173,8 +181,9 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
         uid_base=uid_base,
         bwrap=bwrap,
         seccomp=seccomp,
+        cgroups=cgroups,
         scratch_mb=config.scratch_mb,
-        properties=_properties(linux, uid_base is not None, bwrap is not None, seccomp is not None),
+        properties=_properties(linux, uid_base is not None, bwrap is not None, seccomp is not None, cgroups),
     )
     _check_required(plan, config.require)
     _log_once(plan.describe())
@@ -197,8 +206,12 @@ def find_seccomp() -> tuple[str | None, str]:
     return library, f"bubblewrap is off, so {library} refuses every socket but AF_UNIX"
 
 
-def _properties(linux: bool, separate_uid: bool, bwrap: bool, seccomp: bool) -> frozenset[str]:
+def _properties(
+    linux: bool, separate_uid: bool, bwrap: bool, seccomp: bool, cgroups: CgroupRoots | None
+) -> frozenset[str]:
     properties = set()
+    if cgroups is not None and cgroups.limits_memory:
+        properties.add("memory_total")
     if seccomp:
         properties.add("network_off")
     if separate_uid:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import EvaluatorError
+from evoforge.evaluation.cgroups import EvaluationCgroup, cgroup_name
 from evoforge.evaluation.contract import ContractError, normalize_artifacts, normalize_metrics, primary_score
 from evoforge.evaluation.launch import (
     Launch,
@@ -44,6 +45,7 @@ CONTRACT = Path(__file__).with_name("contract.py")
 RESULT_CAP = 16 * 1024 * 1024
 OPEN_FILES = 256
 DRAIN_AFTER_KILL_S = 2.0
+MIB = 1024 * 1024
 PROCESSES = 256  # per slot uid; only set when slots have their own uid
 
 
@@ -210,17 +212,23 @@ class Sandbox:
         started = time.monotonic()
         scratch = Path(tempfile.mkdtemp(prefix="evoforge-", dir=self._scratch_root))
         slot = self._take_slot()
+        cgroup = None
         try:
             (scratch / filename).write_text(code, encoding="utf-8")
             launch = build_launch(self.plan, self._evaluator, scratch, filename, slot)
             prepare_scratch(scratch, launch.identity)
-            evaluation = await self._run_child(launch)
+            if self.plan.cgroups is not None:
+                name = cgroup_name(scratch.name)
+                cgroup = EvaluationCgroup(self.plan.cgroups, name, self._config.memory_mb * MIB, PROCESSES)
+            evaluation = await self._run_child(launch, cgroup)
         finally:
+            if cgroup is not None:
+                await cgroup.remove()
             release_scratch(scratch)
             self._free_slots.append(slot)
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
 
-    async def _run_child(self, launch: Launch) -> Evaluation:
+    async def _run_child(self, launch: Launch, cgroup: EvaluationCgroup | None) -> Evaluation:
         pid: int | None = None
 
         def stop_flood() -> None:
@@ -228,7 +236,7 @@ class Sandbox:
                 _kill_group(pid)
 
         capture = _Capture(self._config.max_output_bytes, stop_flood)
-        transport, result_transport = await self._spawn(launch, capture)
+        transport, result_transport = await self._spawn(launch, capture, cgroup)
         pid = transport.get_pid()
         try:
             # Wait for the child's exit, not for its pipes: forked grandchildren may hold them open.
@@ -238,6 +246,8 @@ class Sandbox:
             await asyncio.wait([capture.pipes_closed, capture.result_closed], timeout=DRAIN_AFTER_KILL_S)
         finally:
             _kill_group(pid)
+            if cgroup is not None:
+                await cgroup.kill()
             try:
                 if not capture.exited.done():  # cancelled midway: reap the child before leaving
                     await asyncio.wait([capture.exited], timeout=DRAIN_AFTER_KILL_S)
@@ -247,7 +257,7 @@ class Sandbox:
         return self._interpret(capture, transport.get_returncode(), timed_out)
 
     async def _spawn(
-        self, launch: Launch, capture: _Capture
+        self, launch: Launch, capture: _Capture, cgroup: EvaluationCgroup | None
     ) -> tuple[asyncio.SubprocessTransport, asyncio.ReadTransport]:
         """Start the child with its result pipe and send it the request."""
         loop = asyncio.get_running_loop()
@@ -292,6 +302,15 @@ class Sandbox:
         }
         stdin = transport.get_pipe_transport(0)
         assert isinstance(stdin, asyncio.WriteTransport)
+        if cgroup is not None:
+            try:
+                cgroup.join(transport.get_pid())
+            except OSError as error:
+                _kill_group(transport.get_pid())
+                transport.close()
+                result_transport.close()
+                raise EvaluatorError(f"cannot place the evaluation in its cgroup: {error}") from None
+            stdin.write(b"\n")  # the shim's signal to become the real command
         stdin.write(json.dumps(request).encode())
         stdin.close()
         return transport, result_transport

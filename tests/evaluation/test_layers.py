@@ -7,12 +7,14 @@ import dataclasses
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import ConfigError
+from evoforge.evaluation.cgroups import probe_cgroups
 from evoforge.evaluation.launch import build_launch, stage_evaluator
 from evoforge.evaluation.layers import find_seccomp, plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
@@ -89,3 +91,34 @@ def test_doctor_prints_every_layer() -> None:
     assert done.returncode == 0, done.stderr
     for name in ("L0 process limits", "L1 supervisor", "separate uid", "properties: separate_uid"):
         assert name in done.stdout
+
+
+@pytest.mark.skipif(probe_cgroups()[0] is None, reason="no cgroup can be created here")
+def test_the_cgroup_kills_a_daemon_that_outlives_a_timeout(tmp_path: Path) -> None:
+    """Without a pid namespace, a setsid daemon escapes the process-group kill; its cgroup does not."""
+    evaluator = tmp_path / "evaluator.py"
+    evaluator.write_text(RUNNER)
+    pid_file = tmp_path / "daemon.pid"
+    code = (
+        "import os, time\n\ndef result():\n    if os.fork() == 0:\n        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        f"            open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n            time.sleep(600)\n"
+        "        os._exit(0)\n    while True:\n        pass\n"
+    )
+    plan = dataclasses.replace(plan_sandbox(SandboxConfig(isolation="process")), cgroups=probe_cgroups()[0])
+    with Sandbox(evaluator, EvaluationConfig(timeout_s=2), plan=plan) as sandbox:
+        result = asyncio.run(sandbox.evaluate(code))
+    assert not result.ok and "timeout" in (result.error or "")
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

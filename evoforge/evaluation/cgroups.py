@@ -1,0 +1,201 @@
+"""Layer L3: one cgroup per evaluation, where the machine lets evoforge create them.
+
+Limits that rlimits cannot give: memory and processes for the evaluation as a whole (an rlimit is per
+process, so four children of 900 MiB pass a 1 GiB RLIMIT_AS), and a kill of every process it started,
+daemons that left the process group included. cgroup v2 gives ``cgroup.kill`` and, where the
+controllers are delegated, ``memory.max`` and ``pids.max``; cgroup v1 hierarchies (``memory``,
+``pids``) give the limits on hybrid machines. The controller places the child before the child reads
+its request, so nothing of the candidate ever runs outside the cgroup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+KILL_WAIT_S = 2.0
+PREFIX = "evoforge-"
+
+
+@dataclass(frozen=True)
+class CgroupRoots:
+    """Writable parent directories for per-evaluation cgroups, one per hierarchy used."""
+
+    unified: Path | None  # cgroup v2: kill, and memory/pids when delegated
+    memory_v1: Path | None
+    pids_v1: Path | None
+
+    def features(self) -> list[str]:
+        found = []
+        if self.unified is not None:
+            found.append("kill (v2)")
+            enabled = _read(self.unified / "cgroup.subtree_control").split()
+            found += [f"{name} (v2)" for name in ("memory", "pids") if name in enabled]
+        if self.memory_v1 is not None:
+            found.append("memory (v1)")
+        if self.pids_v1 is not None:
+            found.append("pids (v1)")
+        return found
+
+    @property
+    def limits_memory(self) -> bool:
+        return any(feature.startswith("memory") for feature in self.features())
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _mounts() -> dict[str, Path]:
+    """Mount point per hierarchy: 'unified' for cgroup2, else each v1 controller's name."""
+    mounts: dict[str, Path] = {}
+    for line in _read(Path("/proc/self/mountinfo")).splitlines():
+        before, _, after = line.partition(" - ")
+        fields, tail = before.split(), after.split()
+        if len(fields) < 5 or len(tail) < 3:
+            continue
+        if tail[0] == "cgroup2":
+            mounts.setdefault("unified", Path(fields[4]))
+        elif tail[0] == "cgroup":
+            for option in tail[2].split(","):
+                mounts.setdefault(option, Path(fields[4]))
+    return mounts
+
+
+def _own_paths() -> dict[str, str]:
+    """This process's cgroup path per hierarchy, from /proc/self/cgroup."""
+    paths = {}
+    for line in _read(Path("/proc/self/cgroup")).splitlines():
+        _, controllers, path = line.split(":", 2)
+        for name in controllers.split(",") if controllers else ["unified"]:
+            paths[name] = path
+    return paths
+
+
+def _usable(directory: Path) -> bool:
+    """Whether a child cgroup can be made (and removed) here."""
+    probe = directory / f"evoforge-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+    except OSError:
+        return False
+    with contextlib.suppress(OSError):
+        probe.rmdir()
+    return True
+
+
+@functools.cache
+def probe_cgroups() -> tuple[CgroupRoots | None, str]:
+    """Where per-evaluation cgroups can be made here, or (None, why not)."""
+    if not Path("/proc/self/cgroup").exists():
+        return None, "no cgroups on this system"
+    mounts, paths = _mounts(), _own_paths()
+
+    def root(name: str) -> Path | None:
+        if name not in mounts or name not in paths:
+            return None
+        directory = mounts[name] / paths[name].lstrip("/")
+        return directory if _usable(directory) else None
+
+    unified = root("unified")
+    if unified is not None and not (unified / "cgroup.procs").exists():
+        unified = None
+    roots = CgroupRoots(unified=unified, memory_v1=root("memory"), pids_v1=root("pids"))
+    if not roots.features():
+        return None, "no cgroup this process may create children in (not delegated, or read-only)"
+    sweep_stale(roots)
+    return roots, "per-evaluation cgroup: " + ", ".join(roots.features())
+
+
+class EvaluationCgroup:
+    """The cgroups of one evaluation: made with its limits, joined by the child, killed and removed."""
+
+    def __init__(self, roots: CgroupRoots, name: str, memory_bytes: int, max_processes: int) -> None:
+        self.directories: list[Path] = []
+        self._unified: Path | None = None
+        try:
+            if roots.unified is not None:
+                self._unified = self._make(roots.unified / name)
+                enabled = _read(roots.unified / "cgroup.subtree_control").split()
+                if "memory" in enabled:
+                    (self._unified / "memory.max").write_text(str(memory_bytes))
+                    (self._unified / "memory.swap.max").write_text("0")
+                if "pids" in enabled:
+                    (self._unified / "pids.max").write_text(str(max_processes))
+            if roots.memory_v1 is not None:
+                memory = self._make(roots.memory_v1 / name)
+                (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            if roots.pids_v1 is not None:
+                (self._make(roots.pids_v1 / name) / "pids.max").write_text(str(max_processes))
+        except OSError:
+            for directory in reversed(self.directories):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+            raise
+
+    def _make(self, directory: Path) -> Path:
+        directory.mkdir(exist_ok=True)
+        self.directories.append(directory)
+        return directory
+
+    def join(self, pid: int) -> None:
+        """Move ``pid`` (still waiting for its request, so running nothing yet) into every hierarchy."""
+        for directory in self.directories:
+            (directory / "cgroup.procs").write_text(str(pid))
+
+    async def kill(self) -> None:
+        """Kill every process of the evaluation, wherever it moved in the process tree."""
+        if self._unified is not None and (self._unified / "cgroup.kill").exists():
+            with contextlib.suppress(OSError):
+                (self._unified / "cgroup.kill").write_text("1")
+        deadline = time.monotonic() + KILL_WAIT_S
+        while time.monotonic() < deadline:
+            pids = {int(p) for d in self.directories for p in _read(d / "cgroup.procs").split()}
+            if not pids:
+                return
+            for pid in pids:  # v1 has no cgroup.kill, and v2's is asynchronous
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.005)
+
+    async def remove(self) -> None:
+        """Remove the cgroups, once their last (killed) process has been reaped."""
+        deadline = time.monotonic() + KILL_WAIT_S
+        for directory in reversed(self.directories):
+            while True:
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break  # left for sweep_stale() of a later run
+                    await asyncio.sleep(0.01)
+        self.directories.clear()
+
+
+def cgroup_name(tag: str) -> str:
+    """Per-evaluation names carry the controller's pid, so a later run can tell stale ones."""
+    return f"{PREFIX}{os.getpid()}-{tag}"
+
+
+def sweep_stale(roots: CgroupRoots) -> None:
+    """Remove empty cgroups left by evoforge processes that no longer exist."""
+    for root in (roots.unified, roots.memory_v1, roots.pids_v1):
+        if root is None:
+            continue
+        for directory in root.glob(f"{PREFIX}*"):
+            owner = directory.name[len(PREFIX) :].split("-", 1)[0]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
