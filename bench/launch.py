@@ -54,14 +54,16 @@ def bare_interpreter(count: int) -> list[float]:
 
 
 def layer_stacks() -> list[tuple[str, SandboxPlan]]:
-    """The stacks to compare, cheapest first; a stack this machine cannot build is left out."""
-    process = plan_sandbox(SandboxConfig(isolation="process"))
+    """The stacks to compare, cheapest first, each adding one layer; one this machine lacks is left out."""
     full = plan_sandbox(SandboxConfig())
+    process = plan_sandbox(SandboxConfig(isolation="process"))
     stacks = [("L0+L1 (process limits, supervisor)", process)]
     if full.uid_base is not None:
-        stacks.append(("L0+L1 + separate uid", dataclasses.replace(full, bwrap=None)))
+        stacks.append(("+ separate uid", dataclasses.replace(full, bwrap=None, seccomp=None, cgroups=None)))
     if full.bwrap is not None:
-        stacks.append((f"{full.describe().split(': ')[1]} (default here)", full))
+        stacks.append(("+ L2 bubblewrap", dataclasses.replace(full, cgroups=None)))
+    if full.cgroups is not None:
+        stacks.append(("+ L3 cgroup (all layers: the default here)", full))
     return stacks
 
 
