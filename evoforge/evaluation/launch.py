@@ -41,7 +41,8 @@ class Launch:
     cwd: Path
     program: Path  # the program file, as seen inside
     evaluator: Path  # the evaluator file, as seen inside
-    identity: dict[str, object]  # user/group/extra_groups for Popen, empty when not dropping
+    uid: int | None  # the slot's own uid, when candidates run apart from the controller's
+    identity: dict[str, object]  # user/group/extra_groups for Popen, when setpriv is missing
 
 
 def child_environment(home: Path, plan: SandboxPlan) -> dict[str, str]:
@@ -90,25 +91,35 @@ def remove_stage(staged_evaluator: Path) -> None:
     shutil.rmtree(staged_evaluator.parent.parent, ignore_errors=True)
 
 
-def slot_identity(plan: SandboxPlan, slot: int) -> dict[str, object]:
-    if plan.uid_base is None:
-        return {}
-    uid = plan.uid_base + slot
-    return {"user": uid, "group": uid, "extra_groups": []}
+def slot_uid(plan: SandboxPlan, slot: int) -> int | None:
+    return None if plan.uid_base is None else plan.uid_base + slot
 
 
-def prepare_scratch(scratch: Path, identity: dict[str, object]) -> None:
+def _drop_privileges(plan: SandboxPlan, uid: int | None) -> tuple[list[str], dict[str, object]]:
+    """How the child becomes ``uid``: a ``setpriv`` prefix, else Popen's ``user=`` (much slower).
+
+    Python gives up vfork when Popen must change uid, and then forks the whole controller on its
+    event-loop thread: 3 ms at 60 MB, 18 ms at 230 MB. setpriv leaves the spawn a plain vfork+exec.
+    """
+    if uid is None:
+        return [], {}
+    if plan.setpriv is not None:
+        return [plan.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"], {}
+    return [], {"user": uid, "group": uid, "extra_groups": []}
+
+
+def prepare_scratch(scratch: Path, uid: int | None) -> None:
     """Hand the scratch directory to the slot's uid (0700: other slots cannot look inside)."""
-    uid = identity.get("user")
-    if isinstance(uid, int):
+    if uid is not None:
         for path in (scratch, *scratch.iterdir()):
             os.chown(path, uid, uid)
 
 
 def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name: str, slot: int) -> Launch:
     """The command that starts the trampoline for one evaluation, wrapped in bubblewrap when active."""
-    identity = slot_identity(plan, slot)
-    shim = list(CGROUP_SHIM) if plan.cgroups is not None else []
+    uid = slot_uid(plan, slot)
+    drop, identity = _drop_privileges(plan, uid)
+    shim = [*(CGROUP_SHIM if plan.cgroups is not None else ()), *drop]
     if plan.bwrap is None:
         return Launch(
             argv=[*shim, plan.python, *CHILD_FLAGS, str(CHILD)],
@@ -116,6 +127,7 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name
             cwd=scratch,
             program=scratch / program_name,
             evaluator=evaluator,
+            uid=uid,
             identity=identity,
         )
     inside = SCRATCH_INSIDE / program_name
@@ -137,6 +149,7 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name
         cwd=scratch,
         program=inside,
         evaluator=evaluator,
+        uid=uid,
         identity=identity,
     )
 

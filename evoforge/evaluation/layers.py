@@ -52,6 +52,7 @@ class SandboxPlan:
     python: str  # the interpreter of the evaluation child
     site_dirs: tuple[str, ...] = ()  # this interpreter's packages, put on the child's sys.path
     uid_base: int | None = None  # slot i runs as uid_base + i (root only)
+    setpriv: str | None = None  # how the child drops to its uid (else Popen's slower user=)
     bwrap: str | None = None
     seccomp: str | None = None  # libseccomp to load in the child (only when bubblewrap is off)
     cgroups: CgroupRoots | None = None
@@ -179,6 +180,7 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
         python=python,
         site_dirs=site_dirs(),
         uid_base=uid_base,
+        setpriv=shutil.which("setpriv") if uid_base is not None else None,
         bwrap=bwrap,
         seccomp=seccomp,
         cgroups=cgroups,

@@ -216,7 +216,7 @@ class Sandbox:
         try:
             (scratch / filename).write_text(code, encoding="utf-8")
             launch = build_launch(self.plan, self._evaluator, scratch, filename, slot)
-            prepare_scratch(scratch, launch.identity)
+            prepare_scratch(scratch, launch.uid)
             if self.plan.cgroups is not None:
                 name = cgroup_name(scratch.name)
                 cgroup = EvaluationCgroup(self.plan.cgroups, name, self._config.memory_mb * MIB, PROCESSES)
