@@ -101,6 +101,16 @@ def failed(result: Evaluation, *fragments: str) -> bool:
     return not result.ok and result.score == -math.inf and any(f in (result.error or "") for f in fragments)
 
 
+@needs("separate_uid")
+def test_candidates_run_as_the_slot_uid_without_groups(tmp_path: Path) -> None:
+    code = (
+        "import os\n\ndef result():\n"
+        "    return {'uid': os.getuid(), 'gid': os.getgid(), 'groups': len(os.getgroups())}\n"
+    )
+    uid = PLAN.uid_base
+    assert evaluate(tmp_path, code).metrics == {"uid": uid, "gid": uid, "groups": 0.0}
+
+
 def test_memory_bomb(tmp_path: Path) -> None:
     code = "def result():\n    blob = bytearray(20 * 1024**3)\n    return {'score': len(blob)}\n"
     assert failed(evaluate(tmp_path, code), "MemoryError")
