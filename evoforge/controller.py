@@ -125,16 +125,18 @@ class Controller:
             self._mutator.restore(saved)
             self._saved_state = json.dumps(saved, sort_keys=True)
         archive = Archive(self._config.database, self._reference)
-        programs: dict[int, Program] = {}
-        for program in store.programs_by_submission():
-            self._note_code(code_digest(program.code), program.submission)
-            if program.submission == 0:
-                archive.add(program)
-            else:
-                programs[program.submission] = program
-        for submission in range(1, self._next_submission):
-            program = programs.get(submission)
-            if submission >= self._next_to_apply:
+        stored = iter(store.programs_by_submission())  # streamed: only the window stays in memory
+        upcoming = next(stored, None)
+        for submission in range(self._next_submission):
+            program = None
+            while upcoming is not None and upcoming.submission <= submission:
+                self._note_code(code_digest(upcoming.code), upcoming.submission)
+                program = upcoming if upcoming.submission == submission else program
+                upcoming = next(stored, None)
+            if submission == 0:
+                if program is not None:
+                    archive.add(program)
+            elif submission >= self._next_to_apply:
                 self._ready[submission] = Outcome(submission, program=program)
             elif program is None:
                 self._mutator.tell(Feedback(submission, None, failure="lost"))
