@@ -21,10 +21,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from results import record
 from throughput import EVALUATOR, PROGRAM, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,12 +222,8 @@ def main() -> None:
         server.terminate()
         server.wait()
     if args.record:
-        with (Path(__file__).parent / "RESULTS.md").open("a") as out:
-            out.write(
-                f"\n### peers.py, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {args.iterations} "
-                f"iterations, latency {args.latency} s, {args.slots} LLM slots\n\n{header}\n"
-                f"{'| --- ' * 8}|\n" + "\n".join(rows) + "\n"
-            )
+        title = f"peers.py, {args.iterations} iterations, latency {args.latency} s, {args.slots} LLM slots"
+        record(title, f"{header}\n{'| --- ' * 8}|\n" + "\n".join(rows))
 
 
 if __name__ == "__main__":

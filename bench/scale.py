@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import record
 from throughput import EVALUATOR, cpu_seconds, start_server
 
 from evoforge import __version__
@@ -177,12 +178,10 @@ def main() -> None:
         mutators = (
             "offline mutators" if args.offline else f"scripted server, latency {args.latency} s, 16 in flight"
         )
-        with (Path(__file__).parent / "RESULTS.md").open("a") as out:
-            out.write(
-                f"\n### scale.py, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {args.iterations} "
-                f"iterations resumed, {mutators}, evaluation.parallel={args.parallel}\n\n{header}\n"
-                f"{'| --- ' * 11}|\n" + "\n".join(rows) + "\n"
-            )
+        title = (
+            f"scale.py, {args.iterations} iterations resumed, {mutators}, evaluation.parallel={args.parallel}"
+        )
+        record(title, f"{header}\n{'| --- ' * 11}|\n" + "\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -239,52 +239,44 @@ def feature_dimension_not_a_metric(s: Setup) -> Bad:
 # --- the configuration -----------------------------------------------------------------------------
 
 
-@case
-def config_unknown_key(s: Setup) -> Bad:
-    task = s.task("evaluation:\n  timeoutt_s: 3\n")
-    return Bad(
-        run_args(task), f"{task}/config.yaml: unknown key 'evaluation.timeoutt_s' (did you mean 'timeout_s'?)"
-    )
-
-
-@case
-def config_wrong_type(s: Setup) -> Bad:
-    task = s.task("evaluation:\n  timeout_s: soon\n")
-    return Bad(
-        run_args(task),
-        f"{task}/config.yaml: evaluation.timeout_s: Input should be a valid number, unable to parse "
+# Mistakes in config.yaml: (the file's text, the message after "<task>/config.yaml: ").
+CONFIG_MISTAKES = {
+    "config_unknown_key": (
+        "evaluation:\n  timeoutt_s: 3\n",
+        "unknown key 'evaluation.timeoutt_s' (did you mean 'timeout_s'?)",
+    ),
+    "config_wrong_type": (
+        "evaluation:\n  timeout_s: soon\n",
+        "evaluation.timeout_s: Input should be a valid number, unable to parse "
         "string as a number (got 'soon')",
-    )
+    ),
+    "config_negative_count": (
+        "database:\n  num_islands: -2\n",
+        "database.num_islands: Input should be greater than 0 (got -2)",
+    ),
+    "config_ratios_not_summing_to_one": (
+        "database:\n  elite_ratio: 0.5\n",
+        "database: exploration_ratio + exploitation_ratio + elite_ratio must be 1, got 1.4",
+    ),
+    "config_invalid_yaml": ("evaluation:\n  timeout_s: [3\n", "invalid YAML (line 3)"),
+    "config_not_a_mapping": ("- seed: 1\n", "the top level must be a mapping of keys to values"),
+    "config_section_is_a_number": (
+        "llm: 3\n",
+        "llm: Input should be a valid dictionary or instance of LLMConfig (got 3)",
+    ),
+}
 
 
-@case
-def config_negative_count(s: Setup) -> Bad:
-    task = s.task("database:\n  num_islands: -2\n")
-    return Bad(
-        run_args(task), f"{task}/config.yaml: database.num_islands: Input should be greater than 0 (got -2)"
-    )
+def config_mistake(text: str, message: str) -> Callable[[Setup], Bad]:
+    def make(s: Setup) -> Bad:
+        task = s.task(text)
+        return Bad(run_args(task), f"{task}/config.yaml: {message}")
+
+    return make
 
 
-@case
-def config_ratios_not_summing_to_one(s: Setup) -> Bad:
-    task = s.task("database:\n  elite_ratio: 0.5\n")
-    return Bad(
-        run_args(task),
-        f"{task}/config.yaml: database: exploration_ratio + exploitation_ratio + elite_ratio must be 1, "
-        "got 1.4",
-    )
-
-
-@case
-def config_invalid_yaml(s: Setup) -> Bad:
-    task = s.task("evaluation:\n  timeout_s: [3\n")
-    return Bad(run_args(task), f"{task}/config.yaml: invalid YAML (line 3)")
-
-
-@case
-def config_not_a_mapping(s: Setup) -> Bad:
-    task = s.task("- seed: 1\n")
-    return Bad(run_args(task), f"{task}/config.yaml: the top level must be a mapping of keys to values")
+for _name, (_text, _message) in CONFIG_MISTAKES.items():
+    CASES[_name] = config_mistake(_text, _message)
 
 
 @case
@@ -293,15 +285,6 @@ def config_file_missing(s: Setup) -> Bad:
     return Bad(
         [*run_args(task), "--config", f"{s.tmp}/other.yaml"],
         f"{s.tmp}/other.yaml: cannot read: No such file or directory",
-    )
-
-
-@case
-def config_section_is_a_number(s: Setup) -> Bad:
-    task = s.task("llm: 3\n")  # the --model shorthand writes llm.models: the file is still the culprit
-    return Bad(
-        run_args(task),
-        f"{task}/config.yaml: llm: Input should be a valid dictionary or instance of LLMConfig (got 3)",
     )
 
 
