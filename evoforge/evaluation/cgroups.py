@@ -116,8 +116,13 @@ def probe_cgroups() -> tuple[CgroupRoots | None, str]:
     return roots, "per-evaluation cgroup: " + ", ".join(roots.features())
 
 
-class EvaluationCgroup:
-    """The cgroups of one evaluation: made with its limits, joined by the child, killed and removed."""
+class SlotCgroup:
+    """The cgroups of one evaluation slot: made once with their limits, joined by each evaluation's
+    child, emptied (killed) after it, removed when the sandbox closes.
+
+    Reused across evaluations because creating cgroups and writing their limits costs milliseconds of
+    kernel time per evaluation; the slow writes run in a worker thread, off the event loop.
+    """
 
     def __init__(self, roots: CgroupRoots, name: str, memory_bytes: int, max_processes: int) -> None:
         self.directories: list[Path] = []
@@ -156,7 +161,7 @@ class EvaluationCgroup:
         """Kill every process of the evaluation, wherever it moved in the process tree."""
         if self._unified is not None and (self._unified / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
-                (self._unified / "cgroup.kill").write_text("1")
+                await asyncio.to_thread((self._unified / "cgroup.kill").write_text, "1")
         deadline = time.monotonic() + KILL_WAIT_S
         while time.monotonic() < deadline:
             pids = {int(p) for d in self.directories for p in _read(d / "cgroup.procs").split()}
@@ -167,20 +172,11 @@ class EvaluationCgroup:
                     os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0.005)
 
-    async def remove(self) -> None:
-        """Remove the cgroups, once their last (killed) process has been reaped."""
-        deadline = time.monotonic() + KILL_WAIT_S
+    def remove(self) -> None:
+        """Remove the (emptied) cgroups; one that cannot be removed is left to sweep_stale()."""
         for directory in reversed(self.directories):
-            while True:
-                try:
-                    directory.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break  # left for sweep_stale() of a later run
-                    await asyncio.sleep(0.01)
+            with contextlib.suppress(OSError):
+                directory.rmdir()
         self.directories.clear()
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import EvaluatorError
-from evoforge.evaluation.cgroups import EvaluationCgroup, cgroup_name
+from evoforge.evaluation.cgroups import SlotCgroup, cgroup_name
 from evoforge.evaluation.contract import ContractError, normalize_artifacts, normalize_metrics, primary_score
 from evoforge.evaluation.launch import (
     Launch,
@@ -154,6 +154,12 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def _remove_cgroups(cgroups: dict[int, SlotCgroup]) -> None:
+    for cgroup in cgroups.values():
+        cgroup.remove()
+    cgroups.clear()
+
+
 class Sandbox:
     """Evaluates candidate code with the task's evaluator, each time in a fresh isolated child process.
 
@@ -188,9 +194,12 @@ class Sandbox:
             self._evaluator = stage_evaluator(evaluator)
             self._unstage = weakref.finalize(self, remove_stage, self._evaluator)
         self._free_slots = list(range(config.parallel - 1, -1, -1))
+        self._cgroups: dict[int, SlotCgroup] = {}
+        self._uncgroup = weakref.finalize(self, _remove_cgroups, self._cgroups)
         self._next_slot = config.parallel
 
     def close(self) -> None:
+        self._uncgroup()
         if self._unstage is not None:
             self._unstage()
 
@@ -199,6 +208,16 @@ class Sandbox:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    async def _cgroup(self, slot: int) -> SlotCgroup | None:
+        """The slot's cgroups (layer L3), made on first use."""
+        if self.plan.cgroups is None:
+            return None
+        if slot not in self._cgroups:
+            name = cgroup_name(f"{id(self):x}-{slot}")
+            limits = (self._config.memory_mb * MIB, PROCESSES)
+            self._cgroups[slot] = await asyncio.to_thread(SlotCgroup, self.plan.cgroups, name, *limits)
+        return self._cgroups[slot]
 
     def _take_slot(self) -> int:
         """A slot (hence a uid) no running evaluation holds, so candidates cannot reach each other."""
@@ -212,23 +231,17 @@ class Sandbox:
         started = time.monotonic()
         scratch = Path(tempfile.mkdtemp(prefix="evoforge-", dir=self._scratch_root))
         slot = self._take_slot()
-        cgroup = None
         try:
             (scratch / filename).write_text(code, encoding="utf-8")
             launch = build_launch(self.plan, self._evaluator, scratch, filename, slot)
             prepare_scratch(scratch, launch.uid)
-            if self.plan.cgroups is not None:
-                name = cgroup_name(scratch.name)
-                cgroup = EvaluationCgroup(self.plan.cgroups, name, self._config.memory_mb * MIB, PROCESSES)
-            evaluation = await self._run_child(launch, cgroup)
+            evaluation = await self._run_child(launch, await self._cgroup(slot))
         finally:
-            if cgroup is not None:
-                await cgroup.remove()
-            release_scratch(scratch)
+            await asyncio.to_thread(release_scratch, scratch)  # a flooded scratch takes a while
             self._free_slots.append(slot)
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
 
-    async def _run_child(self, launch: Launch, cgroup: EvaluationCgroup | None) -> Evaluation:
+    async def _run_child(self, launch: Launch, cgroup: SlotCgroup | None) -> Evaluation:
         pid: int | None = None
 
         def stop_flood() -> None:
@@ -257,7 +270,7 @@ class Sandbox:
         return self._interpret(capture, transport.get_returncode(), timed_out)
 
     async def _spawn(
-        self, launch: Launch, capture: _Capture, cgroup: EvaluationCgroup | None
+        self, launch: Launch, capture: _Capture, cgroup: SlotCgroup | None
     ) -> tuple[asyncio.SubprocessTransport, asyncio.ReadTransport]:
         """Start the child with its result pipe and send it the request."""
         loop = asyncio.get_running_loop()
@@ -304,7 +317,7 @@ class Sandbox:
         assert isinstance(stdin, asyncio.WriteTransport)
         if cgroup is not None:
             try:
-                cgroup.join(transport.get_pid())
+                await asyncio.to_thread(cgroup.join, transport.get_pid())
             except OSError as error:
                 _kill_group(transport.get_pid())
                 transport.close()
