@@ -1,4 +1,4 @@
-"""Layer L3: one cgroup per evaluation, where the machine lets evoforge create them.
+"""Layer L3: cgroups for each evaluation slot, where the machine lets evoforge create them.
 
 Limits that rlimits cannot give: memory and processes for the evaluation as a whole (an rlimit is per
 process, so four children of 900 MiB pass a 1 GiB RLIMIT_AS), and a kill of every process it started,
