@@ -13,6 +13,7 @@ import click
 
 from evoforge.errors import EvoforgeError
 
+EXIT_EVALUATION_FAILED = 1  # `evoforge eval`: the program was evaluated and failed
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 # An existing run directory (a missing one is a usage error naming the argument).
@@ -221,7 +222,7 @@ def show(run_dir: Path, program_id: int) -> None:
     "--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml)."
 )
 def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Path | None) -> None:
-    """Evaluate PROGRAM_FILE with the evaluator of TASK_DIR, in the sandbox."""
+    """Evaluate PROGRAM_FILE with the evaluator of TASK_DIR, in the sandbox (exit 1 if it fails)."""
     from evoforge.api import resolve_config, run_sync
     from evoforge.runner import make_sandbox
     from evoforge.task import load_task, read_text
@@ -244,12 +245,14 @@ def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Pat
                 }
             )
         )
-        return
-    click.echo(f"score: {evaluation.score:.10g}" if evaluation.ok else f"failed: {evaluation.error}")
-    for name, value in evaluation.metrics.items():
-        click.echo(f"  {name}: {value:.10g}")
-    for name, text in evaluation.artifacts.items():
-        click.echo(f"--- {name}\n{text}")
+    else:
+        click.echo(f"score: {evaluation.score:.10g}" if evaluation.ok else f"failed: {evaluation.error}")
+        for name, value in evaluation.metrics.items():
+            click.echo(f"  {name}: {value:.10g}")
+        for name, text in evaluation.artifacts.items():
+            click.echo(f"--- {name}\n{text}")
+    if not evaluation.ok:
+        sys.exit(EXIT_EVALUATION_FAILED)
 
 
 @cli.command()

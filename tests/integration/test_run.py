@@ -191,6 +191,14 @@ def test_status_best_show_and_eval_commands(toy_task: Path, tmp_path: Path) -> N
     assert payload["metrics"]["value"] == 1.0
 
 
+def test_eval_of_a_failing_program_exits_1(toy_task: Path, tmp_path: Path) -> None:
+    program = tmp_path / "broken.py"
+    program.write_text("def solve():\n    raise ValueError('nope')\n")
+    evaluated = evoforge_cli("eval", str(toy_task), str(program))
+    assert evaluated.returncode == 1, evaluated.stderr
+    assert evaluated.stdout.startswith("failed: evaluator raised ValueError: nope")
+
+
 def test_evolve_works_inside_a_running_event_loop(toy_task: Path, tmp_path: Path) -> None:
     import asyncio
 
