@@ -81,6 +81,7 @@ class SandboxConfig(_Strict):
 
     isolation: Literal["auto", "process"] = "auto"
     require: list[SandboxProperty] = Field(default_factory=list)
+    cgroups: bool = True
     uid_base: int = Field(default=61000, ge=1000, le=2**31 - 4096)
     scratch_mb: int = Field(default=512, gt=0)
 

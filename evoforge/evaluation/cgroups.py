@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
 import signal
@@ -42,6 +43,18 @@ class CgroupRoots:
         if self.pids_v1 is not None:
             found.append("pids (v1)")
         return found
+
+    def without_redundant_kill(self) -> tuple[CgroupRoots | None, str]:
+        """Drop a v2 hierarchy that only gives the kill, for use beside a pid namespace (which kills too).
+
+        Joining a v2 cgroup costs ~11 ms per evaluation here (an RCU grace period), the v1 ones 0.1 ms.
+        """
+        if self.unified is None or any(f.endswith("(v2)") and f != "kill (v2)" for f in self.features()):
+            return self, "per-evaluation cgroup: " + ", ".join(self.features())
+        kept = dataclasses.replace(self, unified=None)
+        if not kept.features():
+            return None, "the pid namespace already kills every process; no cgroup limit is available here"
+        return kept, "per-evaluation cgroup: " + ", ".join(kept.features()) + " (the pid namespace kills)"
 
     @property
     def limits_memory(self) -> bool:
@@ -170,7 +183,7 @@ class SlotCgroup:
             for pid in pids:  # v1 has no cgroup.kill, and v2's is asynchronous
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.001)
 
     def remove(self) -> None:
         """Remove the (emptied) cgroups; one that cannot be removed is left to sweep_stale()."""

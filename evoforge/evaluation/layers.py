@@ -172,8 +172,12 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
         seccomp, why = find_seccomp()
         layers.append(Layer("L2' seccomp network filter", seccomp is not None, why))
     cgroups = None
-    if linux and config.isolation == "auto":
+    if linux and config.isolation == "auto" and not config.cgroups:
+        layers.append(Layer("L3 cgroup", False, "sandbox.cgroups is false"))
+    elif linux and config.isolation == "auto":
         cgroups, why = probe_cgroups()
+        if cgroups is not None and bwrap is not None:
+            cgroups, why = cgroups.without_redundant_kill()
         layers.append(Layer("L3 cgroup", cgroups is not None, why))
     plan = SandboxPlan(
         layers=tuple(layers),
