@@ -8,6 +8,7 @@ caches left out), and each evaluation gets its own scratch directory owned by it
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import sys
@@ -120,18 +121,39 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name
     uid = slot_uid(plan, slot)
     drop, identity = _drop_privileges(plan, uid)
     shim = [*(CGROUP_SHIM if plan.cgroups is not None else ()), *drop]
+    child = [plan.python, *CHILD_FLAGS, str(CHILD)]
     if plan.bwrap is None:
-        return Launch(
-            argv=[*shim, plan.python, *CHILD_FLAGS, str(CHILD)],
-            env=child_environment(scratch, plan),
-            cwd=scratch,
-            program=scratch / program_name,
-            evaluator=evaluator,
-            uid=uid,
-            identity=identity,
-        )
-    inside = SCRATCH_INSIDE / program_name
-    argv = [*shim, plan.bwrap, "--unshare-all", "--die-with-parent", "--proc", "/proc", "--dev", "/dev"]
+        argv, home, program = [*shim, *child], scratch, scratch / program_name
+    else:
+        home, program = SCRATCH_INSIDE, SCRATCH_INSIDE / program_name
+        argv = [
+            *shim,
+            *_namespace_argv(plan, evaluator),
+            "--ro-bind",
+            str(scratch / program_name),
+            str(program),
+        ]
+        argv += ["--chdir", str(SCRATCH_INSIDE), "--remount-ro", "/", "--", *child]
+    return Launch(
+        argv=argv,
+        env=child_environment(home, plan),
+        cwd=scratch,
+        program=program,
+        evaluator=evaluator,
+        uid=uid,
+        identity=identity,
+    )
+
+
+@functools.cache
+def _namespace_argv(plan: SandboxPlan, evaluator: Path) -> tuple[str, ...]:
+    """bubblewrap's options that are the same for every evaluation of a sandbox (probed once).
+
+    The root is a tmpfs too; the caller remounts it read-only after binding the program, so nothing
+    can be written outside the capped scratch.
+    """
+    assert plan.bwrap is not None
+    argv = [plan.bwrap, "--unshare-all", "--die-with-parent", "--proc", "/proc", "--dev", "/dev"]
     for path in SYSTEM_DIRS:
         argv += _mirror(path)
     for path in SYSTEM_FILES:
@@ -140,18 +162,7 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name
     for path in _private_binds(plan, evaluator):
         argv += ["--ro-bind", path, path]
     argv += ["--size", str(plan.scratch_mb * 1024 * 1024), "--tmpfs", str(SCRATCH_INSIDE)]
-    argv += ["--ro-bind", str(scratch / program_name), str(inside), "--chdir", str(SCRATCH_INSIDE)]
-    argv += ["--remount-ro", "/"]  # the root is a tmpfs too: no writes outside the capped scratch
-    argv += ["--", plan.python, *CHILD_FLAGS, str(CHILD)]
-    return Launch(
-        argv=argv,
-        env=child_environment(SCRATCH_INSIDE, plan),
-        cwd=scratch,
-        program=inside,
-        evaluator=evaluator,
-        uid=uid,
-        identity=identity,
-    )
+    return tuple(argv)
 
 
 def _mirror(path: str) -> list[str]:
