@@ -28,6 +28,7 @@ from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.records import Evaluation
+from tests.processes import alive
 
 PLAN = plan_sandbox(SandboxConfig())
 CIRCLES = Path(__file__).parents[1] / "examples" / "circle_packing_26" / "evaluator.py"
@@ -73,10 +74,8 @@ def _processes_with(text: str) -> list[int]:
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                if text.encode() in cmdline.read():
-                    with open(f"/proc/{entry}/stat") as stat:
-                        if stat.read().rsplit(")", 1)[-1].split()[0] != "Z":
-                            found.append(int(entry))
+                if text.encode() in cmdline.read() and alive(int(entry)):
+                    found.append(int(entry))
         except OSError:
             continue
     return found
@@ -116,29 +115,27 @@ def test_memory_bomb(tmp_path: Path) -> None:
     assert failed(evaluate(tmp_path, code), "MemoryError")
 
 
-def test_memory_bomb_across_forked_children(tmp_path: Path) -> None:
-    code = (
+def fork_children(mib: int) -> str:
+    """A candidate whose 4 children each allocate ``mib`` MiB: exit 0 if it worked, 3 on MemoryError."""
+    return (
         "import os\n\ndef result():\n    pids = []\n    for _ in range(4):\n        pid = os.fork()\n"
-        "        if pid == 0:\n            try:\n                blob = bytearray(2 * 1024**3)\n"
+        "        if pid == 0:\n            try:\n"
+        f"                blob = bytearray({mib} * 1024**2)\n"
         "            except MemoryError:\n                os._exit(3)\n            os._exit(0)\n"
         "        pids.append(pid)\n"
         "    codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in pids]\n"
-        "    return {'refused': sum(c == 3 for c in codes)}\n"
+        "    return {'completed': codes.count(0), 'refused': codes.count(3)}\n"
     )
-    assert evaluate(tmp_path, code).metrics == {"refused": 4.0}
+
+
+def test_memory_bomb_across_forked_children(tmp_path: Path) -> None:
+    assert evaluate(tmp_path, fork_children(2048)).metrics["refused"] == 4.0
 
 
 @needs("memory_total")
 def test_memory_of_forked_children_is_limited_as_a_whole(tmp_path: Path) -> None:
     """Each child stays under the per-process limit; together they pass it: L3 stops them."""
-    code = (
-        "import os\n\ndef result():\n    pids = []\n    for _ in range(4):\n        pid = os.fork()\n"
-        "        if pid == 0:\n            blob = bytearray(600 * 1024**2)\n            os._exit(0)\n"
-        "        pids.append(pid)\n"
-        "    codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in pids]\n"
-        "    return {'completed': sum(c == 0 for c in codes)}\n"
-    )
-    result = evaluate(tmp_path, code)
+    result = evaluate(tmp_path, fork_children(600))
     assert not result.ok or result.metrics["completed"] < 4, result.metrics
 
 

@@ -18,6 +18,7 @@ from evoforge.evaluation.cgroups import probe_cgroups
 from evoforge.evaluation.launch import build_launch, stage_evaluator
 from evoforge.evaluation.layers import find_seccomp, plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
+from tests.processes import alive
 
 RUNNER = (
     "import runpy\n\n\ndef evaluate(program_path):\n    return runpy.run_path(program_path)['result']()\n"
@@ -111,14 +112,6 @@ def test_the_cgroup_kills_a_daemon_that_outlives_a_timeout(tmp_path: Path) -> No
     assert not result.ok and "timeout" in (result.error or "")
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not alive(pid)

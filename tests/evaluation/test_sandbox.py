@@ -19,6 +19,7 @@ from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.records import Evaluation
+from tests.processes import alive
 
 # The realistic pattern: the evaluator runs the candidate in its own process and scores what it returns.
 RUNNER = """import runpy
@@ -269,14 +270,8 @@ async def test_cancellation_kills_the_child(tmp_path: Path) -> None:
 
 
 async def _gone(pid: int) -> bool:
-    """Whether ``pid`` ends (or becomes a zombie: init may reap late) within a few seconds."""
+    """Whether ``pid`` ends (or becomes a zombie) within a few seconds."""
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[-1].split()[0] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
+    while alive(pid) and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    return False
+    return not alive(pid)
