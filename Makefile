@@ -28,6 +28,7 @@ test: lint
 bench: $(BIN)/.installed
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/launch.py
+	$(BIN)/python bench/spawn.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/peers.py

@@ -47,7 +47,8 @@ class CgroupRoots:
     def without_redundant_kill(self) -> tuple[CgroupRoots | None, str]:
         """Drop a v2 hierarchy that only gives the kill, for use beside a pid namespace (which kills too).
 
-        Joining a v2 cgroup costs ~11 ms per evaluation here (an RCU grace period), the v1 ones 0.1 ms.
+        Every move into a cgroup can make the launch wait (5 ms for an idle process, bench/spawn.py), so
+        a hierarchy that adds nothing is not joined.
         """
         if self.unified is None or any(f.endswith("(v2)") and f != "kill (v2)" for f in self.features()):
             return self, "per-evaluation cgroup: " + ", ".join(self.features())
