@@ -21,7 +21,7 @@ from evoforge.controller import Controller, evaluate_initial
 from evoforge.database.features import FeatureReference, check_dimensions, compute_features
 from evoforge.errors import StoreError, TaskError
 from evoforge.evaluation.layers import plan_sandbox
-from evoforge.evaluation.sandbox import Sandbox, pidfd_child_watcher
+from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, RunStarted, RunStopped
 from evoforge.mutators.base import Mutator
 from evoforge.mutators.mixing import Mix
@@ -171,7 +171,6 @@ async def run_evolution(
                 await mutator.aclose()  # its network clients would otherwise leak into the caller's process
                 raise
             stack.enter_context(RunLock(run_dir))
-        stack.enter_context(pidfd_child_watcher())
         store.set_state("iterations", config.iterations)
         controller = Controller(
             task=task,

@@ -82,7 +82,9 @@ def test_twenty_kills_lose_nothing_and_count_exactly(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     db_path = run_dir / DB_FILENAME
     seen: set[Row] = set()
-    with ScriptedServer(tweak_constants_responder(seed=4), latency_s=0.01) as server:
+    # The model's latency paces the run (at most 40 programs/s), so that the last 40 programs outlast
+    # a start-up kill's window whatever the speed of the evaluations.
+    with ScriptedServer(tweak_constants_responder(seed=4), latency_s=0.2) as server:
         command = ["run", str(task), "--run-dir", str(run_dir), "--iterations", str(ITERATIONS),
                    "--model", "scripted", "--base-url", server.base_url]  # fmt: skip
         for stored, delay_s in kill_schedule(random.Random(20)):

@@ -408,6 +408,57 @@ def test_overwrite_the_evaluator(tmp_path: Path) -> None:
         assert result.metrics == {"overwrote": 0.0}
 
 
+# Against the slot's warm launcher: whatever an evaluation does to it, the next one runs clean.
+
+
+def evaluate_in_turn(tmp_path: Path, *codes: str, **limits: object) -> list[Evaluation]:
+    """Evaluate ``codes`` one after another in a single slot, so they share its launcher."""
+    path = tmp_path / "evaluator.py"
+    path.write_text(RUNNER)
+    config = CONFIG.model_copy(update={"parallel": 1, **limits})
+    with Sandbox(path, config, plan=PLAN) as sandbox:
+        return [asyncio.run(sandbox.evaluate(code)) for code in codes]
+
+
+PLAIN = "def result():\n    return {'score': 2.5}\n"
+
+
+def test_kill_the_launcher(tmp_path: Path) -> None:
+    code = "import os, signal\n\ndef result():\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+    first, second = evaluate_in_turn(tmp_path, code, PLAIN)
+    assert failed(first, "launcher") and second.score == 2.5
+
+
+def test_stop_the_launcher(tmp_path: Path) -> None:
+    code = "import os, signal\n\ndef result():\n    os.kill(os.getppid(), signal.SIGSTOP)\n"
+    first, second = evaluate_in_turn(tmp_path, code, PLAIN, timeout_s=1)
+    assert failed(first, "timeout") and second.score == 2.5
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and prctl are Linux's")
+def test_read_the_launchers_memory_or_descriptors(tmp_path: Path) -> None:
+    code = (
+        "import os\n\ndef result():\n    opened = 0\n"
+        "    for name in ('mem', 'environ', 'fd/4'):\n        try:\n"
+        "            open(f'/proc/{os.getppid()}/{name}', 'rb').close()\n            opened += 1\n"
+        "        except OSError:\n            pass\n"
+        "    return {'opened': opened, 'fds': len(os.listdir('/proc/self/fd'))}\n"
+    )
+    [result] = evaluate_in_turn(tmp_path, code)
+    assert result.metrics == {"opened": 0.0, "fds": 5.0}  # 0-3 and the listing's own
+
+
+@needs("tree_kill")
+def test_what_an_evaluation_leaves_is_gone_before_the_next(tmp_path: Path) -> None:
+    code = (
+        DAEMON + "import os\n\ndef result():\n    seen = sorted(os.listdir('.'))\n"
+        "    open('left.txt', 'w').write('x')\n    daemonize()\n"
+        "    return {'seen': len(seen)}\n"
+    )
+    results = evaluate_in_turn(tmp_path, code, code, code)
+    assert [r.metrics for r in results] == [{"seen": 1.0}] * 3  # its program file only
+
+
 def test_the_controller_keeps_working_after_every_case(tmp_path: Path) -> None:
     """Placed last: a plain evaluation still works and this interpreter is intact."""
     assert evaluate(tmp_path, "def result():\n    return {'score': 2.5}\n").score == 2.5

@@ -1,25 +1,21 @@
-"""The sandbox trampoline: a fresh interpreter that limits itself, then runs the user's evaluator.
+"""One evaluation, in the process the warm launcher (``_launcher.py``) forked for it.
 
-Run as a script by path (never imported by the controller), standard library only, so that it
-starts fast and carries nothing of the controller. Protocol:
+Standard library only and never imported by the controller. The launcher forks this process from an
+interpreter that has run no user code; here it
 
-1. read one JSON request on stdin: ``evaluator``, ``program``, ``contract`` (absolute paths),
-   ``limits`` (``cpu_s``, ``memory_mb``, ``file_mb``, ``nofile``) and ``result_fd``;
-2. set this process's resource limits before any user code runs (``preexec_fn`` in the parent
-   could deadlock a threaded controller);
-3. import the evaluator by path, call ``evaluate(program_path)`` and validate what it returned
+1. becomes its own session, takes its stdout, stderr and result pipe from the controller, closes
+   every other descriptor, and volunteers to the OOM killer first;
+2. sets its resource limits (and, where bubblewrap is off, the seccomp filter) before any user code
+   runs; rlimits counted per process (CPU time) start from zero in a fresh fork;
+3. imports the evaluator by path, calls ``evaluate(program_path)`` and validates what it returned
    with ``contract.py`` (also loaded by path: the evoforge package is never imported here);
-4. write one JSON answer, ``{"ok": true, "metrics", "artifacts"}`` or ``{"ok": false, "error",
-   "artifacts"}``, to the result pipe ``result_fd`` (never to stdout, which the candidate may fill
-   with anything) and leave with ``os._exit`` (no atexit handler of the candidate runs).
+4. writes one JSON answer, ``{"ok": true, "metrics", "artifacts"}`` or ``{"ok": false, "error",
+   "artifacts"}``, to the result pipe (never to stdout, which the candidate may fill with anything)
+   and leaves with ``os._exit`` (no atexit handler of the candidate runs).
 
-On Linux the trampoline is also the supervisor of the candidate's processes (layer L1): a
-subreaper, so that orphans (a daemon that called ``setsid``) become its children and are killed
-before it leaves; killed with SIGKILL if the controller dies; first in line for the OOM killer.
-
-Known limit of this first layer: the candidate runs in this very process, so it could write a
-forged answer to the result pipe or close it. The parent re-validates the metrics, but it cannot
-tell who wrote them; running the candidate out of the evaluator's process is a later layer.
+Known limit: the candidate runs in this very process, so it could write a forged answer to the result
+pipe or close it. The parent re-validates the metrics, but it cannot tell who wrote them; verifiers
+that matter run the candidate in an interpreter of its own (``evoforge.verify``).
 """
 
 import contextlib
@@ -53,22 +49,16 @@ def set_limits(limits):
         lower(resource.RLIMIT_NPROC, int(limits["nproc"]), int(limits["nproc"]))
 
 
-def supervise(subreaper):
-    """Be the OOM killer's first choice; with ``subreaper``, also adopt orphans and die with the controller.
+def prctl(option, value):
+    """A Linux prctl call through ctypes (loaded once, by the launcher, before any fork)."""
+    import ctypes
 
-    Under bubblewrap the pid namespace and --die-with-parent do the latter, and ctypes (~3 ms) is spared.
-    """
-    if not sys.platform.startswith("linux"):
-        return
+    return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def offer_to_oom_killer():
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
         adj.write("1000")
-    if subreaper:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 SCMP_ACT_ALLOW = 0x7FFF0000
@@ -242,27 +232,40 @@ def encode(answer):
         return json.dumps({"ok": False, "error": message}).encode()
 
 
-def main():
-    if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
-        del sys.path[0]  # keep evoforge's own modules from shadowing the evaluator's imports
-    request = json.loads(sys.stdin.buffer.read())
-    supervise(request["subreaper"])
-    if request.get("seccomp"):
-        deny_network(request["seccomp"])
-    set_limits(request["limits"])
-    use_site_dirs(request["site_dirs"])
-    result_fd = request["result_fd"]
+def take_descriptors(stdout, stderr, result):
+    """Keep only stdin (/dev/null), stdout, stderr and the result pipe; returns the result's fd."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    result_fd = os.dup2(result, 3)
+    os.closerange(4, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
     os.set_inheritable(result_fd, False)  # not passed on to the candidate's subprocesses
-    contract = load_module(request["contract"], "_evoforge_contract")
-    data = encode(evaluate(request, contract))
-    with open(result_fd, "wb", closefd=True) as result:
-        result.write(data)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):  # a candidate may have closed or replaced them
-            stream.flush()
-    kill_descendants()
-    os._exit(0)
+    return result_fd
 
 
-if __name__ == "__main__":
-    main()
+def run(config, contract, program, fds):
+    """The forked evaluation; never returns. ``fds`` are the stdout, stderr and result pipes."""
+    code = 1  # a failure before the answer is written (e.g. no seccomp filter) shows as exit code 1
+    try:
+        os.setsid()  # its own process group: the launcher kills it as a whole
+        result_fd = take_descriptors(*fds)
+        if sys.platform.startswith("linux"):
+            import signal
+
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            offer_to_oom_killer()
+        if config.get("seccomp"):
+            deny_network(config["seccomp"])
+        set_limits(config["limits"])
+        if "random" in sys.modules:  # a fork shares the launcher's seed; a fresh interpreter would not
+            sys.modules["random"].seed()
+        data = encode(evaluate({"evaluator": config["evaluator"], "program": program}, contract))
+        with open(result_fd, "wb", closefd=True) as result:
+            result.write(data)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):  # a candidate may have closed or replaced them
+                stream.flush()
+        code = 0
+    finally:
+        os._exit(code)

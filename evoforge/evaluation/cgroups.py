@@ -131,8 +131,9 @@ def probe_cgroups() -> tuple[CgroupRoots | None, str]:
 
 
 class SlotCgroup:
-    """The cgroups of one evaluation slot: made once with their limits, joined by each evaluation's
-    child, emptied (killed) after it, removed when the sandbox closes.
+    """The cgroups of one evaluation slot: made once with their limits, joined by the slot's launcher
+    (so every evaluation it forks is inside), emptied (killed) when the launcher is replaced or the
+    sandbox closes, then removed.
 
     Reused across evaluations because creating cgroups and writing their limits costs milliseconds of
     kernel time per evaluation; the slow writes run in a worker thread, off the event loop.
@@ -172,10 +173,13 @@ class SlotCgroup:
             (directory / "cgroup.procs").write_text(str(pid))
 
     async def kill(self) -> None:
-        """Kill every process of the evaluation, wherever it moved in the process tree."""
+        """Kill every process of the slot, wherever it moved in the process tree (in a worker thread)."""
+        await asyncio.to_thread(self.kill_now)
+
+    def kill_now(self) -> None:
         if self._unified is not None and (self._unified / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
-                await asyncio.to_thread((self._unified / "cgroup.kill").write_text, "1")
+                (self._unified / "cgroup.kill").write_text("1")
         deadline = time.monotonic() + KILL_WAIT_S
         while time.monotonic() < deadline:
             pids = {int(p) for d in self.directories for p in _read(d / "cgroup.procs").split()}
@@ -184,7 +188,7 @@ class SlotCgroup:
             for pid in pids:  # v1 has no cgroup.kill, and v2's is asynchronous
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            await asyncio.sleep(0.001)
+            time.sleep(0.001)
 
     def remove(self) -> None:
         """Remove the (emptied) cgroups; one that cannot be removed is left to sweep_stale()."""

@@ -1,8 +1,9 @@
-"""How one evaluation child is started under the planned layers: command, environment, identity.
+"""How a slot's warm launcher is started under the planned layers: command, environment, identity.
 
-The child never sees the controller's files: with a separate uid or bubblewrap, the evaluator's
-directory is staged once per sandbox as a world-readable copy (run directories, hidden files and
-caches left out), and each evaluation gets its own scratch directory owned by its slot's uid.
+The launcher and its evaluations never see the controller's files: with a separate uid or
+bubblewrap, the evaluator's directory is staged once per sandbox as a world-readable copy (run
+directories, hidden files and caches left out), and each slot gets its own scratch directory owned
+by its uid (under bubblewrap, a size-capped tmpfs), emptied by the launcher after every evaluation.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import evoforge
 from evoforge.evaluation.layers import SandboxPlan
 from evoforge.storage import DB_FILENAME
 
-CHILD = Path(__file__).with_name("_child.py")
-# No site module: the child puts the controller's site directories on sys.path itself and reads
+LAUNCHER = Path(__file__).with_name("_launcher.py")
+# No site module: the launcher puts the controller's site directories on sys.path itself and reads
 # their .pth files only if an import needs them (an editable install's finder costs ~11 ms).
 CHILD_FLAGS = ("-S",)
 SCRATCH_INSIDE = Path("/scratch")
-# With per-evaluation cgroups, the child waits for one line on stdin (sent once the controller has
-# moved it into its cgroups) before it becomes the real command: nothing runs outside the cgroup.
+# With cgroups, the launcher's process waits for one line on stdin (sent once the controller has
+# moved it into its slot's cgroups) before it becomes the real command: nothing runs outside them.
 CGROUP_SHIM = ("/bin/sh", "-c", 'read -r _ && exec "$@"', "evoforge-shim")
 SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives")
@@ -35,12 +36,12 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 
 @dataclass(frozen=True)
 class Launch:
-    """Everything ``subprocess_exec`` needs, plus the paths as the child sees them."""
+    """Everything Popen needs to start a slot's launcher, plus the paths as the launcher sees them."""
 
     argv: list[str]
     env: dict[str, str]
     cwd: Path
-    program: Path  # the program file, as seen inside
+    scratch: Path  # the slot's scratch directory, as seen inside
     evaluator: Path  # the evaluator file, as seen inside
     uid: int | None  # the slot's own uid, when candidates run apart from the controller's
     identity: dict[str, object]  # user/group/extra_groups for Popen, when setpriv is missing
@@ -112,33 +113,26 @@ def _drop_privileges(plan: SandboxPlan, uid: int | None) -> tuple[list[str], dic
 def prepare_scratch(scratch: Path, uid: int | None) -> None:
     """Hand the scratch directory to the slot's uid (0700: other slots cannot look inside)."""
     if uid is not None:
-        for path in (scratch, *scratch.iterdir()):
-            os.chown(path, uid, uid)
+        os.chown(scratch, uid, uid)
 
 
-def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name: str, slot: int) -> Launch:
-    """The command that starts the trampoline for one evaluation, wrapped in bubblewrap when active."""
+def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, slot: int) -> Launch:
+    """The command that starts a slot's launcher, wrapped in bubblewrap when active."""
     uid = slot_uid(plan, slot)
     drop, identity = _drop_privileges(plan, uid)
     shim = [*(CGROUP_SHIM if plan.cgroups is not None else ()), *drop]
-    child = [plan.python, *CHILD_FLAGS, str(CHILD)]
+    launcher = [plan.python, *CHILD_FLAGS, str(LAUNCHER)]
     if plan.bwrap is None:
-        argv, home, program = [*shim, *child], scratch, scratch / program_name
+        argv, inside = [*shim, *launcher], scratch
     else:
-        home, program = SCRATCH_INSIDE, SCRATCH_INSIDE / program_name
-        argv = [
-            *shim,
-            *_namespace_argv(plan, evaluator),
-            "--ro-bind",
-            str(scratch / program_name),
-            str(program),
-        ]
-        argv += ["--chdir", str(SCRATCH_INSIDE), "--remount-ro", "/", "--", *child]
+        inside = SCRATCH_INSIDE
+        argv = [*shim, *_namespace_argv(plan, evaluator), "--chdir", str(inside), "--remount-ro", "/"]
+        argv += ["--", *launcher]
     return Launch(
         argv=argv,
-        env=child_environment(home, plan),
+        env=child_environment(inside, plan),
         cwd=scratch,
-        program=program,
+        scratch=inside,
         evaluator=evaluator,
         uid=uid,
         identity=identity,
@@ -149,8 +143,8 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, program_name
 def _namespace_argv(plan: SandboxPlan, evaluator: Path) -> tuple[str, ...]:
     """bubblewrap's options that are the same for every evaluation of a sandbox (probed once).
 
-    The root is a tmpfs too; the caller remounts it read-only after binding the program, so nothing
-    can be written outside the capped scratch.
+    The root is a tmpfs too, remounted read-only by the caller, so nothing can be written outside
+    the capped scratch.
     """
     assert plan.bwrap is not None
     argv = [plan.bwrap, "--unshare-all", "--die-with-parent", "--proc", "/proc", "--dev", "/dev"]
@@ -176,7 +170,7 @@ def _mirror(path: str) -> list[str]:
 
 def _private_binds(plan: SandboxPlan, evaluator: Path) -> list[str]:
     """The non-system directories the child needs: the interpreter, packages, evoforge, the evaluator."""
-    wanted = {str(evaluator.parent), str(CHILD.parent), str(Path(evoforge.__file__).parent)}
+    wanted = {str(evaluator.parent), str(LAUNCHER.parent), str(Path(evoforge.__file__).parent)}
     if plan.python == sys.executable:
         wanted |= {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent.parent)}
     wanted |= set(plan.site_dirs)

@@ -1,33 +1,32 @@
-"""One isolated child process per evaluation: the first sandbox layer.
+"""Evaluations in isolated processes: the first sandbox layer, and the slots they run in.
 
-Every evaluation, the initial program's too, runs in a fresh interpreter started by path (never a
-fork of the controller, which would inherit its database handle and keys) in its own scratch
-directory and process group, with an allow-listed environment and resource limits the child sets
-on itself (``_child.py``). The controller reads stdout and stderr through capped buffers (a child
-passing the cap is killed: its output is already useless and its time is better spent elsewhere),
-enforces the wall-clock timeout, and kills the whole process group after every exit so no
-grandchild outlives its evaluation. Nothing a candidate does raises here: it becomes a failed
-Evaluation. Only controller-side problems raise (no scratch directory, no interpreter).
+Each evaluation slot has a warm launcher (``_launcher.py``, started once under the slot's layers:
+its own uid, bubblewrap, cgroups) that forks a clean process per evaluation from an interpreter that
+has run no user code (never a fork of the controller, which would inherit its database handle and
+keys). The evaluation sets its own limits (``_child.py``), runs in the slot's scratch directory with
+an allow-listed environment, and writes stdout, stderr and its result to pipes of this controller,
+read through capped buffers (a child passing the cap is killed: its output is already useless and
+its time is better spent elsewhere). The launcher enforces the wall-clock timeout, kills every
+process the evaluation left and empties the scratch directory; a launcher that dies, hangs or could
+not clean up is replaced. Nothing a candidate does raises here: it becomes a failed Evaluation. Only
+controller-side problems raise (no scratch directory, no interpreter).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import math
 import os
 import signal
-import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig, SandboxConfig
-from evoforge.errors import EvaluatorError
 from evoforge.evaluation.cgroups import SlotCgroup, cgroup_name
 from evoforge.evaluation.contract import ContractError, normalize_artifacts, normalize_metrics, primary_score
 from evoforge.evaluation.launch import (
@@ -36,8 +35,10 @@ from evoforge.evaluation.launch import (
     prepare_scratch,
     release_scratch,
     remove_stage,
+    slot_uid,
     stage_evaluator,
 )
+from evoforge.evaluation.launcher import LauncherGone, Reply, SlotLauncher
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.records import Evaluation
 
@@ -45,35 +46,9 @@ CONTRACT = Path(__file__).with_name("contract.py")
 RESULT_CAP = 16 * 1024 * 1024
 OPEN_FILES = 256
 DRAIN_AFTER_KILL_S = 2.0
+STUCK_AFTER_S = 5.0  # a launcher that has not answered this long after the timeout is replaced
 MIB = 1024 * 1024
 PROCESSES = 256  # per slot uid; only set when slots have their own uid
-
-
-@contextlib.contextmanager
-def pidfd_child_watcher() -> Iterator[None]:
-    """On Python 3.11, watch children with pidfds instead of one thread per child.
-
-    The default watcher of 3.11 starts a thread for every subprocess, which costs the controller
-    about 2 ms per evaluation; 3.12 and later pick pidfds by themselves. Use inside a running loop.
-    """
-    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
-        yield
-        return
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        policy = asyncio.get_event_loop_policy()
-        previous = policy.get_child_watcher()
-        watcher = asyncio.PidfdChildWatcher()
-        watcher.attach_loop(asyncio.get_running_loop())
-        policy.set_child_watcher(watcher)
-    try:
-        yield
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            policy.set_child_watcher(previous)
 
 
 class CappedBuffer:
@@ -101,71 +76,93 @@ class CappedBuffer:
 
 
 class _Capture:
-    """What one child sends back: capped stdout, stderr and result pipe, and when each part ends."""
+    """What one evaluation sends back: capped stdout, stderr and result, and when each pipe closed."""
 
     def __init__(self, output_cap: int, on_overflow: Callable[[], None]) -> None:
-        loop = asyncio.get_running_loop()
-        self.streams = {1: CappedBuffer("stdout", output_cap), 2: CappedBuffer("stderr", output_cap)}
+        self.stdout = CappedBuffer("stdout", output_cap)
+        self.stderr = CappedBuffer("stderr", output_cap)
         self.result = CappedBuffer("result", RESULT_CAP)
         self.overflowed: CappedBuffer | None = None
-        self.exited = loop.create_future()  # the child itself is gone
-        self.pipes_closed = loop.create_future()  # ... and every holder of stdout and stderr too
-        self.result_closed = loop.create_future()
+        self.closed: list[asyncio.Future[None]] = []
         self._on_overflow = on_overflow
 
     def feed(self, buffer: CappedBuffer, chunk: bytes) -> None:
-        if buffer.feed(chunk) and self.overflowed is None:
+        if buffer.feed(chunk) and self.overflowed is None and buffer is not self.result:
             self.overflowed = buffer
             self._on_overflow()
 
+    def artifacts(self) -> dict[str, str]:
+        return {buffer.name: buffer.text() for buffer in (self.stdout, self.stderr) if buffer.data}
 
-class _ChildProtocol(asyncio.SubprocessProtocol):
-    def __init__(self, capture: _Capture) -> None:
+
+class _PipeProtocol(asyncio.Protocol):
+    def __init__(self, capture: _Capture, buffer: CappedBuffer, closed: asyncio.Future[None]) -> None:
         self._capture = capture
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        self._capture.feed(self._capture.streams[fd], data)
-
-    def process_exited(self) -> None:
-        _settle(self._capture.exited)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        _settle(self._capture.pipes_closed)
-
-
-class _ResultProtocol(asyncio.Protocol):
-    def __init__(self, capture: _Capture) -> None:
-        self._capture = capture
+        self._buffer = buffer
+        self._closed = closed
 
     def data_received(self, data: bytes) -> None:
-        self._capture.feed(self._capture.result, data)
+        self._capture.feed(self._buffer, data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        _settle(self._capture.result_closed)
+        if not self._closed.done():
+            self._closed.set_result(None)
 
 
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+async def _open_pipes(capture: _Capture) -> tuple[list[asyncio.ReadTransport], tuple[int, int, int]]:
+    """Pipes for stdout, stderr and the result: read here, their write ends for the evaluation."""
+    loop = asyncio.get_running_loop()
+    transports: list[asyncio.ReadTransport] = []
+    write_ends: list[int] = []
+    try:
+        for buffer in (capture.stdout, capture.stderr, capture.result):
+            read_fd, write_fd = os.pipe()
+            write_ends.append(write_fd)
+            closed = loop.create_future()
+            capture.closed.append(closed)
+            pipe = open(read_fd, "rb", buffering=0)  # noqa: SIM115 (its transport closes it)
+            try:
+                protocol = _PipeProtocol(capture, buffer, closed)
+                transport, _ = await loop.connect_read_pipe(lambda p=protocol: p, pipe)
+            except BaseException:
+                pipe.close()
+                raise
+            transports.append(transport)
+    except BaseException:
+        for transport in transports:
+            transport.close()
+        for fd in write_ends:
+            os.close(fd)
+        raise
+    return transports, (write_ends[0], write_ends[1], write_ends[2])
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+@dataclasses.dataclass
+class _Slot:
+    """A slot's host-side scratch directory (the launcher's, or under bubblewrap its start directory)
+    and its launcher."""
+
+    scratch: Path
+    launcher: SlotLauncher
 
 
-def _remove_cgroups(cgroups: dict[int, SlotCgroup]) -> None:
+def _close(slots: dict[int, _Slot], cgroups: dict[int, SlotCgroup]) -> None:
+    for slot in slots.values():
+        slot.launcher.stop()
+        release_scratch(slot.scratch)
+    slots.clear()
     for cgroup in cgroups.values():
+        cgroup.kill_now()
         cgroup.remove()
     cgroups.clear()
 
 
 class Sandbox:
-    """Evaluates candidate code with the task's evaluator, each time in a fresh isolated child process.
+    """Evaluates candidate code with the task's evaluator, each time in a fresh isolated process.
 
     ``plan`` is the set of isolation layers (default: every layer this machine offers, see
-    layers.py). ``scratch_root`` is where the per-evaluation directories go (default: the system's).
-    Call ``close()`` (or use ``with``) to remove the staged copy of the evaluator's directory.
+    layers.py). ``scratch_root`` is where the slots' scratch directories go (default: the system's).
+    Call ``close()`` (or use ``with``) to stop the launchers and remove the staged evaluator.
     """
 
     def __init__(
@@ -194,12 +191,13 @@ class Sandbox:
             self._evaluator = stage_evaluator(evaluator)
             self._unstage = weakref.finalize(self, remove_stage, self._evaluator)
         self._free_slots = list(range(config.parallel - 1, -1, -1))
+        self._slots: dict[int, _Slot] = {}
         self._cgroups: dict[int, SlotCgroup] = {}
-        self._uncgroup = weakref.finalize(self, _remove_cgroups, self._cgroups)
+        self._close = weakref.finalize(self, _close, self._slots, self._cgroups)
         self._next_slot = config.parallel
 
     def close(self) -> None:
-        self._uncgroup()
+        self._close()
         if self._unstage is not None:
             self._unstage()
 
@@ -209,15 +207,15 @@ class Sandbox:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    async def _cgroup(self, slot: int) -> SlotCgroup | None:
+    async def _cgroup(self, number: int) -> SlotCgroup | None:
         """The slot's cgroups (layer L3), made on first use."""
         if self.plan.cgroups is None:
             return None
-        if slot not in self._cgroups:
-            name = cgroup_name(f"{id(self):x}-{slot}")
+        if number not in self._cgroups:
+            name = cgroup_name(f"{id(self):x}-{number}")
             limits = (self._config.memory_mb * MIB, PROCESSES)
-            self._cgroups[slot] = await asyncio.to_thread(SlotCgroup, self.plan.cgroups, name, *limits)
-        return self._cgroups[slot]
+            self._cgroups[number] = await asyncio.to_thread(SlotCgroup, self.plan.cgroups, name, *limits)
+        return self._cgroups[number]
 
     def _take_slot(self) -> int:
         """A slot (hence a uid) no running evaluation holds, so candidates cannot reach each other."""
@@ -226,110 +224,78 @@ class Sandbox:
         self._next_slot += 1
         return self._next_slot - 1
 
-    async def evaluate(self, code: str, filename: str = "program.py") -> Evaluation:
-        """Evaluate ``code``, saved as ``filename`` in a fresh scratch directory removed afterwards."""
-        started = time.monotonic()
+    async def _slot(self, number: int) -> _Slot:
+        """The slot with a running launcher, started (or restarted) when needed."""
+        slot = self._slots.get(number)
+        if slot is not None and slot.launcher.running:
+            return slot
+        if slot is not None:
+            await self._retire(number)
+        cgroup = await self._cgroup(number)
         scratch = Path(tempfile.mkdtemp(prefix="evoforge-", dir=self._scratch_root))
-        slot = self._take_slot()
         try:
-            (scratch / filename).write_text(code, encoding="utf-8")
-            launch = build_launch(self.plan, self._evaluator, scratch, filename, slot)
-            prepare_scratch(scratch, launch.uid)
-            evaluation = await self._run_child(launch, await self._cgroup(slot))
-        finally:
-            await asyncio.to_thread(release_scratch, scratch)  # a flooded scratch takes a while
-            self._free_slots.append(slot)
-        return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
-
-    async def _run_child(self, launch: Launch, cgroup: SlotCgroup | None) -> Evaluation:
-        pid: int | None = None
-
-        def stop_flood() -> None:
-            if pid is not None:
-                _kill_group(pid)
-
-        capture = _Capture(self._config.max_output_bytes, stop_flood)
-        transport, result_transport = await self._spawn(launch, capture, cgroup)
-        pid = transport.get_pid()
-        try:
-            # Wait for the child's exit, not for its pipes: forked grandchildren may hold them open.
-            await asyncio.wait([capture.exited], timeout=self._config.timeout_s)
-            timed_out = not capture.exited.done()
-            _kill_group(pid)
-            await asyncio.wait([capture.pipes_closed, capture.result_closed], timeout=DRAIN_AFTER_KILL_S)
-        finally:
-            _kill_group(pid)
-            if cgroup is not None:
-                await cgroup.kill()
-            try:
-                if not capture.exited.done():  # cancelled midway: reap the child before leaving
-                    await asyncio.wait([capture.exited], timeout=DRAIN_AFTER_KILL_S)
-            finally:
-                transport.close()
-                result_transport.close()
-        return self._interpret(capture, transport.get_returncode(), timed_out)
-
-    async def _spawn(
-        self, launch: Launch, capture: _Capture, cgroup: SlotCgroup | None
-    ) -> tuple[asyncio.SubprocessTransport, asyncio.ReadTransport]:
-        """Start the child with its result pipe and send it the request."""
-        loop = asyncio.get_running_loop()
-        read_fd, write_fd = os.pipe()
-        result_pipe = open(read_fd, "rb", buffering=0)  # noqa: SIM115 (its transport closes it)
-        try:
-            result_transport, _ = await loop.connect_read_pipe(lambda: _ResultProtocol(capture), result_pipe)
+            prepare_scratch(scratch, slot_uid(self.plan, number))
+            launch = build_launch(self.plan, self._evaluator, scratch, number)
+            launcher = await SlotLauncher.start(launch, self._launcher_config(launch), cgroup)
         except BaseException:
-            result_pipe.close()
-            os.close(write_fd)
+            release_scratch(scratch)
             raise
-        try:
-            transport, _ = await loop.subprocess_exec(
-                lambda: _ChildProtocol(capture),
-                *launch.argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                cwd=launch.cwd,
-                env=launch.env,
-                start_new_session=True,  # its own process group, killed as a whole
-                pass_fds=(write_fd,),
-                **launch.identity,
-            )
-        except BaseException as error:
-            result_transport.close()
-            if isinstance(error, OSError):
-                message = f"cannot start the evaluation child {launch.argv[0]}: {error}"
-                raise EvaluatorError(message) from None
-            raise
-        finally:
-            os.close(write_fd)
-        request = {
+        slot = self._slots[number] = _Slot(scratch, launcher)
+        return slot
+
+    def _launcher_config(self, launch: Launch) -> dict[str, object]:
+        return {
             "evaluator": str(launch.evaluator),
-            "program": str(launch.program),
+            "contract": str(CONTRACT),
             "site_dirs": list(self.plan.site_dirs),
             "seccomp": self.plan.seccomp,
-            "subreaper": self.plan.bwrap is None,
-            "contract": str(CONTRACT),
-            "result_fd": write_fd,
             "limits": self._limits,
+            "scratch": str(launch.scratch),
+            "timeout_s": self._config.timeout_s,
         }
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        if cgroup is not None:
-            try:
-                await asyncio.to_thread(cgroup.join, transport.get_pid())
-            except OSError as error:
-                _kill_group(transport.get_pid())
+
+    async def _retire(self, number: int) -> None:
+        """Stop a slot's launcher and remove what its evaluations left (processes, files)."""
+        slot = self._slots.pop(number)
+        slot.launcher.stop()
+        if number in self._cgroups:
+            await self._cgroups[number].kill()
+        await asyncio.to_thread(release_scratch, slot.scratch)
+
+    async def evaluate(self, code: str, filename: str = "program.py") -> Evaluation:
+        """Evaluate ``code``, saved as ``filename`` in the slot's scratch directory (emptied afterwards)."""
+        started = time.monotonic()
+        number = self._take_slot()
+        try:
+            evaluation = await self._run(number, await self._slot(number), code, filename)
+        finally:
+            self._free_slots.append(number)
+        return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
+
+    async def _run(self, number: int, slot: _Slot, code: str, filename: str) -> Evaluation:
+        capture = _Capture(self._config.max_output_bytes, slot.launcher.interrupt)
+        transports, pipes = await _open_pipes(capture)
+        reply: Reply | None = None
+        try:
+            reply = await slot.launcher.run(code, filename, pipes, self._config.timeout_s + STUCK_AFTER_S)
+        except LauncherGone as gone:
+            failure = str(gone)
+        except TimeoutError:  # the launcher itself is stuck (stopped by a candidate, say)
+            failure = f"timeout after {self._config.timeout_s:g} s"
+        finally:
+            for fd in pipes:
+                os.close(fd)
+            if reply is None or not reply.clean:
+                await self._retire(number)
+            await asyncio.wait(capture.closed, timeout=DRAIN_AFTER_KILL_S)
+            for transport in transports:
                 transport.close()
-                result_transport.close()
-                raise EvaluatorError(f"cannot place the evaluation in its cgroup: {error}") from None
-            stdin.write(b"\n")  # the shim's signal to become the real command
-        stdin.write(json.dumps(request).encode())
-        stdin.close()
-        return transport, result_transport
+        if reply is None:
+            return Evaluation.failure(failure, capture.artifacts())
+        return self._interpret(capture, reply.returncode, reply.timed_out)
 
     def _interpret(self, capture: _Capture, returncode: int | None, timed_out: bool) -> Evaluation:
-        artifacts = {buffer.name: buffer.text() for buffer in capture.streams.values() if buffer.data}
+        artifacts = capture.artifacts()
         if timed_out:
             return Evaluation.failure(f"timeout after {self._config.timeout_s:g} s", artifacts)
         flood = capture.overflowed
@@ -362,8 +328,6 @@ class Sandbox:
         )
 
     def _exit_reason(self, returncode: int | None) -> str:
-        if self.plan.bwrap is not None and returncode is not None and returncode > 128:
-            returncode = 128 - returncode  # bubblewrap reports a signal death as 128 + signal
         if returncode is None or returncode >= 0:
             return f"exited with code {returncode} before returning a result"
         number = -returncode

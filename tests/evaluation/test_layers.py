@@ -66,11 +66,10 @@ def test_the_staged_evaluator_leaves_out_runs_and_hidden_files(tmp_path: Path) -
 
 def test_bubblewrap_gets_a_read_only_root_and_no_shared_namespace(tmp_path: Path) -> None:
     plan = dataclasses.replace(plan_sandbox(SandboxConfig(isolation="process")), bwrap="/usr/bin/bwrap")
-    (tmp_path / "program.py").write_text("")
-    launch = build_launch(plan, tmp_path / "evaluator.py", tmp_path, "program.py", slot=0)
+    launch = build_launch(plan, tmp_path / "evaluator.py", tmp_path, slot=0)
     joined = " ".join(launch.argv)
     assert "--unshare-all" in joined and "--die-with-parent" in joined and "--remount-ro /" in joined
-    assert launch.program == Path("/scratch/program.py") and launch.env["HOME"] == "/scratch"
+    assert launch.scratch == Path("/scratch") and launch.env["HOME"] == "/scratch"
 
 
 @pytest.mark.skipif(find_seccomp()[0] is None, reason="libseccomp is not installed")

@@ -226,23 +226,32 @@ async def test_the_environment_is_allow_listed(tmp_path: Path, monkeypatch: pyte
     assert result.ok and result.metrics == {"leaked": 0.0, "home_is_cwd": 1.0}
 
 
-async def test_each_evaluation_has_its_own_scratch_directory_removed_afterwards(tmp_path: Path) -> None:
+async def test_every_evaluation_starts_in_an_empty_scratch_directory(tmp_path: Path) -> None:
+    """Slots keep their directory; the launcher empties it after each evaluation, the sandbox removes it."""
     root = tmp_path / "scratch"
     root.mkdir()
     (tmp_path / "evaluator.py").write_text(RUNNER)
     box = Sandbox(
-        tmp_path / "evaluator.py", EvaluationConfig(timeout_s=30), plan=PROCESS_ONLY, scratch_root=root
+        tmp_path / "evaluator.py",
+        EvaluationConfig(timeout_s=30, parallel=2),
+        plan=PROCESS_ONLY,
+        scratch_root=root,
     )
     code = (
-        "import os\n\ndef result():\n"
+        "import os, random\n\ndef result():\n"
         "    seen = len(os.listdir('.'))\n"
         "    os.mkdir('locked')\n"
         "    open('locked/junk.bin', 'wb').write(b'x' * 1000)\n"
         "    os.chmod('locked', 0)\n"
-        "    return {'seen': seen}\n"
+        "    return {'seen': seen, 'draw': random.random()}\n"
     )
-    results = await asyncio.gather(box.evaluate(code, "solution.py"), box.evaluate(code, "solution.py"))
-    assert [r.metrics for r in results] == [{"seen": 1.0}, {"seen": 1.0}]  # only its own program file
+    results = []
+    for _ in range(3):  # each slot serves several evaluations in turn
+        results += await asyncio.gather(box.evaluate(code, "solution.py"), box.evaluate(code, "solution.py"))
+    assert [r.metrics["seen"] for r in results] == [1.0] * 6  # only its own program file
+    assert len({r.metrics["draw"] for r in results}) == 6  # forks do not share a random seed
+    assert len(os.listdir(root)) == 2 and all(not os.listdir(root / slot) for slot in os.listdir(root))
+    box.close()
     assert os.listdir(root) == []
 
 

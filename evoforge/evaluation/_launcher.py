@@ -1,0 +1,190 @@
+"""The warm launcher of one evaluation slot: started once under the slot's layers, it forks a clean
+process for every evaluation.
+
+Starting an interpreter costs 25-45 ms here (more under bubblewrap and cgroups); forking one that
+has started already costs about a millisecond. The launcher is started the way an evaluation child
+would be (the slot's uid, bubblewrap, cgroups, the allow-listed environment), runs no user code, and
+never imports evoforge. It reads its configuration as JSON on stdin, then serves the controller on
+a Unix socket, one newline-terminated JSON message at a time:
+
+- ``{"run": name}`` with four descriptors (stdout, stderr and result pipes, the program file): copy
+  the program to ``scratch/name``, fork ``_child.run`` and supervise it: kill its process group at
+  the deadline or when asked (``{"kill": true}``), then every descendant left (the launcher is a
+  subreaper), empty the scratch directory, and answer ``{"exit": code, "timed_out", "clean"}``;
+- end of file on the socket (the controller is gone or done): kill everything and leave.
+
+It makes itself non-dumpable, so a candidate running under the same uid can neither ptrace it nor
+read its memory; a candidate can still kill or stop it, which fails that evaluation and makes the
+controller start a fresh launcher for the next one.
+"""
+
+import contextlib
+import importlib.util
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PR_SET_DUMPABLE = 4
+MAX_MESSAGE = 65536
+DESCRIPTORS = 4  # stdout, stderr, result, program
+
+
+def load_child():
+    """``_child.py`` under a private name, so that a candidate's own ``_child`` module is not shadowed."""
+    spec = importlib.util.spec_from_file_location("_evoforge_child", os.path.join(HERE, "_child.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Channel:
+    """Newline-terminated JSON messages on the control socket, with the descriptors sent along."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""
+        self.fds = []
+
+    def receive(self):
+        """The next message (blocking), or None at end of file."""
+        while b"\n" not in self.buffer:
+            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, DESCRIPTORS)
+            self.fds.extend(fds)
+            if not data:
+                return None
+            self.buffer += data
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def take_fds(self):
+        fds, self.fds = self.fds, []
+        return fds
+
+    def send(self, message):
+        self.sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def kill_group(pid):
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(OSError):
+            kill(pid, signal.SIGKILL)
+
+
+def drain(fd):
+    with contextlib.suppress(OSError):
+        while os.read(fd, 4096):
+            pass
+
+
+def watch(pid, channel, wake, timeout_s):
+    """Wait for the child; kill it at the deadline, when asked, or when the controller goes away.
+
+    Returns (wait status, timed out, controller gone).
+    """
+    deadline = time.monotonic() + timeout_s
+    timed_out = gone = False
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status, timed_out, gone
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 and not timed_out:
+            timed_out = True
+            kill_group(pid)
+            continue
+        sources = [wake] if gone else [wake, channel.sock]
+        readable, _, _ = select.select(sources, [], [], remaining if remaining > 0 else 1.0)
+        if wake in readable:
+            drain(wake)
+        if channel.sock in readable:
+            message = channel.receive()
+            if message is None:
+                gone = True
+            if message is None or message.get("kill"):
+                kill_group(pid)
+
+
+def empty(directory):
+    """Remove everything the evaluation left in ``directory``, even what it made unremovable."""
+    with contextlib.suppress(OSError):
+        os.chmod(directory, 0o700)
+    for attempt in range(2):
+        for entry in os.scandir(directory):
+            if not entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                continue
+            if attempt:  # the first pass met a directory the evaluation had closed: open them all
+                with contextlib.suppress(OSError):
+                    os.chmod(entry.path, 0o700)
+                for root, dirs, _ in os.walk(entry.path):
+                    for name in dirs:
+                        with contextlib.suppress(OSError):
+                            os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+            shutil.rmtree(entry.path, ignore_errors=True)
+    return not os.listdir(directory)
+
+
+def serve(config, channel, child, contract):
+    wake, wake_in = os.pipe()
+    os.set_blocking(wake, False)
+    os.set_blocking(wake_in, False)
+    signal.set_wakeup_fd(wake_in)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that SIGCHLD writes to the wake pipe
+    scratch = config["scratch"]
+    while True:
+        message = channel.receive()
+        if message is None:
+            return
+        fds = channel.take_fds()
+        if "run" not in message or len(fds) != DESCRIPTORS:
+            for fd in fds:
+                os.close(fd)
+            continue  # a late kill, for an evaluation that has ended already
+        *pipes, program = fds
+        path = os.path.join(scratch, message["run"])
+        with open(program, "rb") as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target)
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            child.run(config, contract, path, pipes)
+        for fd in pipes:
+            os.close(fd)
+        status, timed_out, gone = watch(pid, channel, wake, config["timeout_s"])
+        child.kill_descendants()
+        if gone:
+            return
+        clean = empty(scratch)
+        channel.send({"exit": os.waitstatus_to_exitcode(status), "timed_out": timed_out, "clean": clean})
+
+
+def main():
+    if sys.path and sys.path[0] == HERE:
+        del sys.path[0]  # keep evoforge's own modules from shadowing the evaluator's imports
+    config = json.loads(sys.stdin.buffer.read())
+    child = load_child()
+    if sys.platform.startswith("linux"):
+        child.prctl(PR_SET_DUMPABLE, 0)
+        child.prctl(child.PR_SET_CHILD_SUBREAPER, 1)
+        child.prctl(child.PR_SET_PDEATHSIG, signal.SIGKILL)
+    child.use_site_dirs(config["site_dirs"])
+    contract = child.load_module(config["contract"], "_evoforge_contract")
+    os.chdir(config["scratch"])
+    channel = Channel(socket.socket(fileno=config["control_fd"]))
+    try:
+        serve(config, channel, child, contract)
+    finally:
+        child.kill_descendants()
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

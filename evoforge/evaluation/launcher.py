@@ -1,0 +1,167 @@
+"""The controller's handle on one slot's warm launcher (``_launcher.py``): start it, run, stop it.
+
+A launcher holds no secret and no database handle: it gets the allow-listed environment, the paths
+of the staged evaluator and the contract, and the slot's limits. Each evaluation sends it the write
+ends of three fresh pipes and the program as an unlinked file (``SCM_RIGHTS``), so output and result
+go straight from the evaluation to the controller, and the program's size never matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evoforge.errors import EvaluatorError
+from evoforge.evaluation.cgroups import SlotCgroup
+from evoforge.evaluation.launch import Launch
+
+MAX_MESSAGE = 65536
+STDERR_TAIL = 400
+
+
+class LauncherGone(Exception):
+    """The launcher stopped answering: killed (by a candidate of its slot, say) or crashed."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How one evaluation process ended, as its launcher saw it."""
+
+    returncode: int | None
+    timed_out: bool
+    clean: bool  # every leftover process killed and the scratch directory emptied
+
+
+class SlotLauncher:
+    """One slot's launcher process and its control socket."""
+
+    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, log: Any) -> None:
+        self._process = process
+        self._control = control
+        self._log = log
+        self._buffer = b""
+
+    @classmethod
+    async def start(
+        cls, launch: Launch, config: dict[str, object], cgroup: SlotCgroup | None
+    ) -> SlotLauncher:
+        """Start the launcher (on the event loop's thread: its parent-death signal follows that thread)."""
+        ours, theirs = socket.socketpair()
+        control_fd = theirs.fileno()  # the same number in the launcher (pass_fds keeps it)
+        log = tempfile.TemporaryFile()  # noqa: SIM115 (the launcher's stderr, quoted if it dies; closed by stop)
+        try:
+            process = subprocess.Popen(
+                launch.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=launch.cwd,
+                env=launch.env,
+                start_new_session=True,  # its own process group, killed as a whole
+                pass_fds=(theirs.fileno(),),
+                **launch.identity,  # type: ignore[arg-type]
+            )
+        except OSError as error:
+            ours.close()
+            log.close()
+            raise EvaluatorError(f"cannot start the evaluation launcher {launch.argv[0]}: {error}") from None
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        launcher = cls(process, ours, log)
+        assert process.stdin is not None
+        try:
+            if cgroup is not None:
+                await asyncio.to_thread(cgroup.join, process.pid)
+                process.stdin.write(b"\n")  # the shim's signal to become the real command
+            process.stdin.write(json.dumps({**config, "control_fd": control_fd}).encode())
+            process.stdin.close()
+        except OSError as error:
+            launcher.stop()
+            raise EvaluatorError(f"cannot start the evaluation launcher: {error}") from None
+        return launcher
+
+    @property
+    def running(self) -> bool:
+        return self._process.poll() is None
+
+    async def run(self, code: str, filename: str, pipes: tuple[int, int, int], wait_s: float) -> Reply:
+        """Evaluate ``code`` as ``scratch/filename``; LauncherGone, or TimeoutError after ``wait_s``."""
+        with tempfile.TemporaryFile() as program:
+            program.write(code.encode("utf-8"))
+            program.flush()
+            program.seek(0)
+            message = json.dumps({"run": filename}).encode() + b"\n"
+            try:
+                socket.send_fds(self._control, [message], [*pipes, program.fileno()])
+            except OSError:
+                raise LauncherGone(self.why_gone()) from None
+        answer = await asyncio.wait_for(self._receive(), wait_s)
+        return Reply(answer.get("exit"), bool(answer.get("timed_out")), bool(answer.get("clean")))
+
+    def interrupt(self) -> None:
+        """Ask the launcher to kill the running evaluation (its answer follows as usual)."""
+        with contextlib.suppress(OSError):
+            self._control.send(b'{"kill": true}\n')
+
+    async def _receive(self) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        while b"\n" not in self._buffer:
+            try:
+                data = await loop.sock_recv(self._control, MAX_MESSAGE)
+            except OSError:
+                data = b""
+            if not data:
+                raise LauncherGone(self.why_gone())
+            self._buffer += data
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        answer = json.loads(line)
+        assert isinstance(answer, dict)
+        return answer
+
+    def why_gone(self) -> str:
+        """One line on the launcher's end: its exit and the end of what it wrote on stderr."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=1.0)
+        code = self._process.returncode
+        ended = "is stuck" if code is None else f"ended ({_describe(code)})"
+        self._log.seek(0)
+        said = " ".join(self._log.read().decode("utf-8", "replace").split())[-STDERR_TAIL:]
+        return f"the sandbox's evaluation launcher {ended}" + (f": {said}" if said else "")
+
+    def stop(self) -> None:
+        """Kill the launcher and everything it started (a stopped launcher included); reap it."""
+        _kill_children_groups(self._process.pid)
+        with contextlib.suppress(OSError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        self._control.close()
+        self._process.wait()
+        self._log.close()
+
+
+def _describe(returncode: int) -> str:
+    if returncode < 0 and -returncode in signal.valid_signals():
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exit code {returncode}"
+
+
+def _kill_children_groups(pid: int) -> None:
+    """Kill the process groups of ``pid``'s children: evaluations live in their own sessions.
+
+    Only needed without a pid namespace or cgroup (those kill them anyway); the pids are the
+    launcher's children as this process sees them, read while the launcher still holds them.
+    """
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            for child in listing.read_text().split():
+                with contextlib.suppress(OSError):
+                    os.killpg(int(child), signal.SIGKILL)
