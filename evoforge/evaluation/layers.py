@@ -1,9 +1,10 @@
 """Which isolation layers this machine offers, probed once per process, and what a run may rely on.
 
-L0 (everywhere): a fresh interpreter, allow-listed environment, scratch directory, rlimits set by the
-trampoline, capped output, wall-clock and CPU timeouts, process-group kill.
-L1 (Linux): the trampoline is a subreaper that kills every descendant before it leaves, dies with
-the controller (parent-death signal) and offers itself to the OOM killer first.
+L0 (everywhere): a per-slot launcher interpreter that forks a clean process per evaluation, allow-
+listed environment, scratch directory emptied after each evaluation, rlimits set by the evaluation
+itself, capped output, wall-clock and CPU timeouts, process-group kill.
+L1 (Linux): the launcher is a subreaper that kills every descendant after each evaluation, dies with
+the controller (parent-death signal); evaluations offer themselves to the OOM killer first.
 Separate uid (root only): each evaluation slot runs as its own unprivileged uid, so a candidate
 cannot signal the controller, read its memory or environment, or open the database.
 L2 (bubblewrap): new pid, network, ipc and uts namespaces, a read-only view of only what the
@@ -142,7 +143,7 @@ def probe_bwrap(uid: int | None) -> tuple[str | None, str]:
 def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
     """Resolve the layers for a run; raise ConfigError when a required property cannot be met."""
     linux = sys.platform.startswith("linux")
-    layers = [Layer("L0 process limits", True, "fresh interpreter, rlimits, capped output, timeouts")]
+    layers = [Layer("L0 process limits", True, "clean fork per evaluation, rlimits, capped output, timeouts")]
     if linux:
         layers.append(Layer("L1 supervisor", True, "subreaper kills every descendant; dies with evoforge"))
     else:
