@@ -84,6 +84,7 @@ class SandboxConfig(_Strict):
     cgroups: bool = True
     uid_base: int = Field(default=61000, ge=1000, le=2**31 - 4096)
     scratch_mb: int = Field(default=512, gt=0)
+    preload: Literal["auto"] | list[str] = "auto"
 
 
 class DatabaseConfig(_Strict):

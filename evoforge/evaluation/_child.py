@@ -244,6 +244,15 @@ def take_descriptors(stdout, stderr, result):
     return result_fd
 
 
+def reseed():
+    """Fresh seeds for the global generators: a fork shares the launcher's, a new interpreter would not."""
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+    if "numpy.random" in sys.modules:
+        with contextlib.suppress(BaseException):
+            sys.modules["numpy.random"].seed()
+
+
 def run(config, contract, program, fds):
     """The forked evaluation; never returns. ``fds`` are the stdout, stderr and result pipes."""
     code = 1  # a failure before the answer is written (e.g. no seccomp filter) shows as exit code 1
@@ -258,8 +267,7 @@ def run(config, contract, program, fds):
         if config.get("seccomp"):
             deny_network(config["seccomp"])
         set_limits(config["limits"])
-        if "random" in sys.modules:  # a fork shares the launcher's seed; a fresh interpreter would not
-            sys.modules["random"].seed()
+        reseed()
         data = encode(evaluate({"evaluator": config["evaluator"], "program": program}, contract))
         with open(result_fd, "wb", closefd=True) as result:
             result.write(data)

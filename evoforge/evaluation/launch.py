@@ -180,6 +180,31 @@ def _private_binds(plan: SandboxPlan, evaluator: Path) -> list[str]:
     return [p for p in chosen if not any(p != q and p.startswith(q + "/") for q in chosen)]
 
 
+def modules_to_preload(plan: SandboxPlan, evaluator: Path) -> list[str]:
+    """What the launchers import before forking: ``sandbox.preload``, by default the evaluator's imports.
+
+    Those are the top-level ``import`` and ``from ... import`` statements of the evaluator file, less
+    its own sibling modules (imported afresh by each evaluation, like the evaluator itself). Each
+    evaluation then starts with them loaded: numpy alone costs 75-135 ms to import here.
+    """
+    if plan.preload is not None:
+        return list(plan.preload)
+    import ast
+
+    try:
+        tree = ast.parse(evaluator.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    local = {path.stem for path in evaluator.parent.iterdir()} | {"__future__"}
+    return [name for name in dict.fromkeys(names) if name.split(".")[0] not in local]
+
+
 def release_scratch(scratch: Path) -> None:
     """Remove a scratch directory, even one whose permissions the candidate took away."""
     shutil.rmtree(scratch, ignore_errors=True)

@@ -58,6 +58,7 @@ class SandboxPlan:
     seccomp: str | None = None  # libseccomp to load in the child (only when bubblewrap is off)
     cgroups: CgroupRoots | None = None
     scratch_mb: int = 512
+    preload: tuple[str, ...] | None = None  # modules the launchers import; None: the evaluator's imports
     properties: frozenset[str] = field(default_factory=frozenset)
 
     def active(self, name: str) -> bool:
@@ -190,11 +191,23 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
         seccomp=seccomp,
         cgroups=cgroups,
         scratch_mb=config.scratch_mb,
+        preload=None if config.preload == "auto" else tuple(_importable(config.preload)),
         properties=_properties(linux, uid_base is not None, bwrap is not None, seccomp is not None, cgroups),
     )
     _check_required(plan, config.require)
     _log_once(plan.describe())
     return plan
+
+
+def _importable(names: list[str]) -> list[str]:
+    """The modules named in ``sandbox.preload``; checked by their top-level package, never imported here."""
+    import importlib.util
+
+    for name in names:
+        top = name.split(".")[0]
+        if not top.isidentifier() or importlib.util.find_spec(top) is None:
+            raise ConfigError(f"sandbox.preload: no module named {top!r} is installed")
+    return names
 
 
 @functools.cache

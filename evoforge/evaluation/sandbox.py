@@ -32,6 +32,7 @@ from evoforge.evaluation.contract import ContractError, normalize_artifacts, nor
 from evoforge.evaluation.launch import (
     Launch,
     build_launch,
+    modules_to_preload,
     prepare_scratch,
     release_scratch,
     remove_stage,
@@ -186,6 +187,7 @@ class Sandbox:
         }
         evaluator = Path(evaluator_path).resolve()
         self._evaluator = evaluator
+        self._preload = modules_to_preload(self.plan, evaluator)
         self._unstage: weakref.finalize | None = None
         if self.plan.uid_base is not None or self.plan.bwrap is not None:
             self._evaluator = stage_evaluator(evaluator)
@@ -251,6 +253,7 @@ class Sandbox:
             "seccomp": self.plan.seccomp,
             "limits": self._limits,
             "scratch": str(launch.scratch),
+            "preload": self._preload,
             "timeout_s": self._config.timeout_s,
         }
 

@@ -15,7 +15,7 @@ import pytest
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import ConfigError
 from evoforge.evaluation.cgroups import probe_cgroups
-from evoforge.evaluation.launch import build_launch, stage_evaluator
+from evoforge.evaluation.launch import build_launch, modules_to_preload, stage_evaluator
 from evoforge.evaluation.layers import find_seccomp, plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from tests.processes import alive
@@ -114,3 +114,36 @@ def test_the_cgroup_kills_a_daemon_that_outlives_a_timeout(tmp_path: Path) -> No
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid)
+
+
+def test_auto_preload_is_the_evaluators_imports_less_its_own_modules(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    evaluator = tmp_path / "evaluator.py"
+    evaluator.write_text(
+        "from __future__ import annotations\nimport json, os.path\nfrom helper import X\n"
+        "from evoforge.verify import run_solve\n\ndef evaluate(p):\n    import decimal\n"
+    )
+    plan = plan_sandbox(SandboxConfig())
+    assert modules_to_preload(plan, evaluator) == ["json", "os.path", "evoforge.verify"]
+    listed = plan_sandbox(SandboxConfig(preload=["colorsys"]))
+    assert modules_to_preload(listed, evaluator) == ["colorsys"]
+
+
+def test_preloading_a_module_that_is_not_installed_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"^sandbox.preload: no module named 'nump' is installed$"):
+        plan_sandbox(SandboxConfig(preload=["nump.random"]))
+
+
+def test_evaluations_start_with_the_preloaded_modules_and_fresh_seeds(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    evaluator = tmp_path / "evaluator.py"
+    evaluator.write_text(RUNNER)
+    code = (
+        "import sys\n\ndef result():\n    preloaded = 'colorsys' in sys.modules\n    import numpy\n"
+        "    return {'preloaded': preloaded, 'draw': numpy.random.random()}\n"
+    )
+    plan = plan_sandbox(SandboxConfig(preload=["numpy", "colorsys"]))
+    with Sandbox(evaluator, EvaluationConfig(timeout_s=20, parallel=1), plan=plan) as sandbox:
+        results = [asyncio.run(sandbox.evaluate(code)) for _ in range(3)]
+    assert [r.metrics["preloaded"] for r in results] == [1.0] * 3, results[0].error
+    assert len({r.metrics["draw"] for r in results}) == 3  # forks of one launcher, not one seed
