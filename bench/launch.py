@@ -1,8 +1,11 @@
 """Sandboxed evaluation launch: wall time from `Sandbox.evaluate` to its result, trivial evaluator.
 
 Prints median and p99 over sequential launches for each stack of layers this machine offers
-(L0+L1 alone, then with a separate uid, then with bubblewrap), next to what the bare interpreter
-costs (the floor of a fresh-process design), so the cost of each layer is visible.
+(L0+L1 alone, then with a separate uid, then with bubblewrap, then with cgroups), next to what the
+bare interpreter costs, so the cost of each layer is visible. The first evaluation of a slot also
+starts its warm launcher: it is shown apart ("first"). Then the same for a real example evaluator
+(circle_packing_26, whose verifier runs the candidate in an interpreter of its own), with and without
+the launcher preloading the evaluator's imports.
 
     python bench/launch.py [--launches 200] [--record]
 """
@@ -26,6 +29,11 @@ from evoforge.evaluation.sandbox import Sandbox
 
 EVALUATOR = "def evaluate(program_path):\n    return {'combined_score': 1.0}\n"
 PROGRAM = "# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n"
+CIRCLES = Path(__file__).parents[1] / "examples" / "circle_packing_26" / "evaluator.py"
+GRID = (
+    "def solve():\n"
+    "    return [[(c + 0.5) / 6, (r + 0.5) / 5, 0.08] for r in range(5) for c in range(6)][:26]\n"
+)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -33,14 +41,15 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def launches(sandbox: Sandbox, count: int) -> list[float]:
+async def launches(sandbox: Sandbox, count: int, program: str = PROGRAM) -> tuple[float, list[float]]:
+    """The first evaluation (which starts the slot's launcher) and the ``count`` after it."""
     times = []
-    for _ in range(count):
+    for _ in range(count + 1):
         started = time.perf_counter()
-        result = await sandbox.evaluate(PROGRAM)
+        result = await sandbox.evaluate(program)
         times.append(time.perf_counter() - started)
         assert result.ok, result.error
-    return times
+    return times[0], times[1:]
 
 
 def bare_interpreter(count: int) -> list[float]:
@@ -71,16 +80,25 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=200)
     parser.add_argument("--record", action="store_true", help="Append the table to bench/RESULTS.md.")
     args = parser.parse_args()
-    rows = [("bare `python -c pass` (subprocess.run)", bare_interpreter(min(args.launches, 50)))]
+    bare = bare_interpreter(min(args.launches, 50))
+    rows = [("bare `python -c pass` (subprocess.run)", bare[0], bare)]
     with tempfile.TemporaryDirectory() as root:
         evaluator = Path(root) / "evaluator.py"
         evaluator.write_text(EVALUATOR)
         for name, plan in layer_stacks():
             with Sandbox(evaluator, EvaluationConfig(timeout_s=30), plan=plan) as sandbox:
-                rows.append((f"sandboxed, {name}", asyncio.run(launches(sandbox, args.launches))))
-    table = "| launch | median ms | p99 ms |\n| --- | --- | --- |\n" + "\n".join(
-        f"| {name} | {statistics.median(t) * 1000:.1f} | {percentile(t, 0.99) * 1000:.1f} |"
-        for name, t in rows
+                rows.append((f"sandboxed, {name}", *asyncio.run(launches(sandbox, args.launches))))
+    full = plan_sandbox(SandboxConfig())
+    for preload in ((), None):
+        plan = dataclasses.replace(full, preload=preload)
+        with Sandbox(CIRCLES, EvaluationConfig(timeout_s=30), plan=plan) as sandbox:
+            first, times = asyncio.run(launches(sandbox, max(args.launches // 4, 10), GRID))
+        what = "evaluator's imports preloaded" if preload is None else "nothing preloaded"
+        rows.append((f"circle_packing_26 evaluator, all layers, {what}", first, times))
+    table = "| launch | first ms | median ms | p99 ms |\n| --- | --- | --- | --- |\n" + "\n".join(
+        f"| {name} | {first * 1000:.1f} | {statistics.median(t) * 1000:.1f} "
+        f"| {percentile(t, 0.99) * 1000:.1f} |"
+        for name, first, t in rows
     )
     print(table)
     if args.record:
