@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import re
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+import evoforge
 from evoforge.config import LLMConfig, ModelConfig
 from evoforge.errors import ProviderError
 from evoforge.llm import Completion, Ensemble, OpenAICompatClient
@@ -58,8 +68,7 @@ async def test_success_records_text_tokens_latency_and_request() -> None:
 
 async def test_timeouts_and_retries_come_from_the_config() -> None:
     c = client("http://127.0.0.1:9/v1", retries=4, timeout=7.0)
-    sdk = c._client  # the SDK's own 600 s read default must never apply
-    assert (sdk.timeout.connect, sdk.timeout.read, sdk.max_retries) == (2.0, 7.0, 4)
+    assert (c._pool.connect_timeout, c.model.timeout, c._retries) == (2.0, 7.0, 4)
     await c.aclose()
 
 
@@ -244,3 +253,401 @@ async def test_ensemble_completes_through_the_chosen_model() -> None:
         assert len(a.requests) + len(b.requests) == 40
         assert {r["model"] for r in a.requests} == {"a"} and {r["model"] for r in b.requests} == {"b"}
     assert texts.count("from a") == len(a.requests) > texts.count("from b") > 0
+
+
+# The HTTP client itself, against servers that do what the scripted server cannot: chunked or
+# read-to-close bodies, trickled bytes, dropped keep-alives, huge bodies, a proxy in the way.
+
+RawAnswer = bytes | Callable[[asyncio.StreamWriter], Awaitable[bool]]
+
+
+def chat_json(text: str = "raw answer", **extra: Any) -> bytes:
+    body = {"choices": [{"message": {"role": "assistant", "content": text}}], **extra}
+    return json.dumps(body).encode()
+
+
+def http_answer(body: bytes, status: str = "200 OK", *headers: str, length: bool = True) -> bytes:
+    lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", *headers]
+    if length:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def chunked(body: bytes, pieces: int = 3) -> bytes:
+    size = -(-len(body) // pieces)
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    encoded = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(part), part) for part in parts)
+    head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    return head.encode() + encoded + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
+async def close_without_answer(writer: asyncio.StreamWriter) -> bool:
+    return False
+
+
+def then_close(raw: bytes) -> Callable[[asyncio.StreamWriter], Awaitable[bool]]:
+    async def answer(writer: asyncio.StreamWriter) -> bool:
+        writer.write(raw)
+        return False
+
+    return answer
+
+
+class RawServer:
+    """A bare HTTP/1.1 server on 127.0.0.1 in the test's event loop, counting connections.
+
+    Request ``i`` gets ``answers[i]`` (the last one repeats): raw bytes, after which the connection
+    stays open unless they say ``Connection: close`` or have no length, or a coroutine that writes
+    what it likes and returns whether to keep the connection.
+    """
+
+    def __init__(self, *answers: RawAnswer, tls: ssl.SSLContext | None = None) -> None:
+        self.answers = answers
+        self.tls = tls
+        self.connections = 0
+        self.requests: list[bytes] = []
+
+    async def __aenter__(self) -> RawServer:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0, ssl=self.tls)
+        self.base_url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/v1"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.server.close()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                match = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
+                self.requests.append(head + await reader.readexactly(int(match[1]) if match else 0))
+                answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
+                if callable(answer):
+                    keep = await answer(writer)
+                else:
+                    writer.write(answer)
+                    lower = answer.lower()
+                    keep = b"connection: close" not in lower and (
+                        b"content-length" in lower or b"transfer-encoding: chunked" in lower
+                    )
+                await writer.drain()
+                if not keep:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # cancelled: the test is over (a cancelled handler upsets asyncio's streams in 3.11)
+        finally:
+            writer.close()
+
+
+async def test_keep_alive_reuses_one_connection_unless_the_server_says_close() -> None:
+    async with RawServer(http_answer(chat_json("kept"))) as server:
+        c = client(server.base_url)
+        texts = [(await c.complete(MESSAGES)).text for _ in range(5)]
+        await c.aclose()
+    assert texts == ["kept"] * 5 and server.connections == 1
+    async with RawServer(http_answer(chat_json("closed"), "200 OK", "Connection: close")) as server:
+        c = client(server.base_url)
+        texts = [(await c.complete(MESSAGES)).text for _ in range(3)]
+        await c.aclose()
+    assert texts == ["closed"] * 3 and server.connections == 3
+
+
+async def test_the_scripted_server_is_asked_over_one_kept_alive_connection() -> None:
+    with ScriptedServer(["ok"]) as server:
+        c = client(server.base_url)
+        for _ in range(5):
+            await c.complete(MESSAGES)
+        await c.aclose()
+        assert len(server.requests) == 5
+    assert c._pool.connections_opened == 1
+
+
+async def test_request_line_and_headers() -> None:
+    async with RawServer(http_answer(chat_json())) as server:
+        await complete(client(server.base_url + "/"))
+    head = server.requests[0].split(b"\r\n\r\n")[0].decode().lower().split("\r\n")
+    assert head[0] == "post /v1/chat/completions http/1.1"
+    for line in ("content-type: application/json", "accept: application/json", "accept-encoding: identity"):
+        assert line in head
+    assert f"user-agent: evoforge/{evoforge.__version__}" in head
+    assert any(line.startswith("authorization: bearer ") for line in head)
+    assert f"host: {server.base_url.split('/')[2]}" in head
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        chunked(chat_json("chunked")),
+        chunked(chat_json("chunked"), pieces=1),
+        http_answer(chat_json("chunked"), "200 OK", "Connection: close", length=False),  # read to close
+        b"HTTP/1.1 100 Continue\r\n\r\n" + http_answer(chat_json("chunked")),
+    ],
+    ids=["chunked", "one-chunk", "read-to-close", "interim-100"],
+)
+async def test_bodies_by_length_chunked_or_read_to_close(answer: bytes) -> None:
+    async with RawServer(answer) as server:
+        c = client(server.base_url, retries=0)
+        texts = [(await c.complete(MESSAGES)).text for _ in range(3)]
+        await c.aclose()
+    assert texts == ["chunked"] * 3
+    assert server.connections == (3 if b"Connection: close" in answer else 1)
+
+
+async def test_a_kept_alive_connection_the_server_dropped_is_replaced_without_using_a_retry() -> None:
+    ok = http_answer(chat_json("fresh"))
+    async with RawServer(ok, close_without_answer, ok) as server:
+        c = client(server.base_url, retries=0)
+        first, second = await c.complete(MESSAGES), await c.complete(MESSAGES)
+        await c.aclose()
+    assert first.text == second.text == "fresh"
+    assert server.connections == 2 and len(server.requests) == 3
+
+
+async def test_a_fresh_connection_dropped_without_an_answer_is_a_connection_error() -> None:
+    async with RawServer(close_without_answer) as server:
+        error = await failure(client(server.base_url, retries=0))
+    assert error.kind == "connection" and not error.fatal and len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "at_least"),
+    [("retry-after-ms: 400", 0.4), ("Retry-After: {date}", 0.9)],
+    ids=["milliseconds", "date"],
+)
+async def test_retry_after_in_milliseconds_or_as_a_date_is_waited(header: str, at_least: float) -> None:
+    header = header.format(date=formatdate(time.time() + 2, usegmt=True))  # whole seconds: waits 1-2 s
+    answers = http_answer(b"{}", "429 Too Many Requests", header), http_answer(chat_json())
+    async with RawServer(*answers) as server:
+        started = time.monotonic()
+        completion = await complete(client(server.base_url, retries=1))
+        elapsed = time.monotonic() - started
+    assert completion.text == "raw answer" and len(server.requests) == 2
+    assert at_least <= elapsed < at_least + 2.5
+
+
+async def test_a_retry_after_beyond_two_minutes_is_not_waited_for_and_not_retried() -> None:
+    async with RawServer(http_answer(b"{}", "429 Too Many Requests", "Retry-After: 3600")) as server:
+        started = time.monotonic()
+        error = await failure(client(server.base_url, retries=3))
+    assert error.kind == "rate_limit" and len(server.requests) == 1 and time.monotonic() - started < 1
+
+
+async def test_without_retry_after_the_backoff_is_half_a_second_minus_jitter() -> None:
+    async with RawServer(http_answer(b"oops", "503 Service Unavailable"), http_answer(chat_json())) as server:
+        started = time.monotonic()
+        await complete(client(server.base_url, retries=1))
+        elapsed = time.monotonic() - started
+    assert 0.375 <= elapsed < 2 and len(server.requests) == 2
+
+
+async def test_a_server_trickling_its_answer_is_cut_off_at_the_timeout() -> None:
+    async def trickle(writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        for _ in range(1000):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.05)  # each byte well within any per-read timeout
+        return False
+
+    async with RawServer(trickle) as server:
+        started = time.monotonic()
+        error = await failure(client(server.base_url, retries=0, timeout=0.6))
+        elapsed = time.monotonic() - started
+    assert error.kind == "timeout" and "0.6 s" in str(error)
+    assert 0.6 <= elapsed < 1.6
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 40000000\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000\r\n",
+    ],
+    ids=["content-length", "chunked"],
+)
+async def test_a_body_over_the_cap_is_a_bad_response_without_reading_it(answer: bytes) -> None:
+    async def huge(writer: asyncio.StreamWriter) -> bool:
+        writer.write(answer)
+        await asyncio.sleep(5)
+        return False
+
+    async with RawServer(huge) as server:
+        started = time.monotonic()
+        error = await failure(client(server.base_url, retries=2))
+    assert error.kind == "bad_response" and "larger than 32 MiB" in str(error)
+    assert time.monotonic() - started < 2 and len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"hello, this is not HTTP\r\n\r\n",
+        b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"choices": ',
+        b"HTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["not-http", "cut-short", "bad-length", "negative-length", "bad-chunk"],
+)
+async def test_answers_that_are_not_http_are_connection_errors(answer: bytes) -> None:
+    async with RawServer(then_close(answer)) as server:
+        error = await failure(client(server.base_url, retries=0))
+    assert error.kind == "connection" and not error.fatal
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"[]", "bad_response"),
+        (b'{"choices": "many"}', "bad_response"),
+        (b'{"choices": [5]}', "empty_content"),
+        (b'{"choices": [{"message": "hi"}]}', "empty_content"),
+        (b'{"choices": [{"message": {"content": 5}}]}', "empty_content"),
+        (b"[" * 100_000, "bad_response"),
+    ],
+)
+async def test_json_of_any_shape_is_an_error_with_a_kind_never_a_crash(body: bytes, kind: str) -> None:
+    async with RawServer(http_answer(body)) as server:
+        error = await failure(client(server.base_url))
+    assert error.kind == kind and len(server.requests) == 1
+
+
+async def test_usage_of_the_wrong_shape_counts_zero_tokens() -> None:
+    async with RawServer(http_answer(chat_json("fine", usage="lots"))) as server:
+        completion = await complete(client(server.base_url))
+    assert (completion.text, completion.prompt_tokens, completion.completion_tokens) == ("fine", 0, 0)
+
+
+async def test_a_4xx_names_the_servers_message_with_the_key_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVOFORGE_TEST_KEY", SECRET)
+    said = json.dumps({"error": {"message": f"bad max_tokens\nfor key {SECRET}"}}).encode()
+    async with RawServer(http_answer(said, "400 Bad Request")) as server:
+        error = await failure(client(server.base_url, api_key_env="EVOFORGE_TEST_KEY"))
+    assert error.kind == "bad_request" and len(server.requests) == 1
+    assert str(error).endswith("request refused (HTTP 400): bad max_tokens for key ***")
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(1 << 16):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+class Proxy:
+    """A forward proxy on 127.0.0.1 that sends everything to 127.0.0.1 at the target's port, whatever
+    its host name: absolute-form requests are relayed, CONNECT opens a tunnel (502 if nothing listens)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    async def __aenter__(self) -> Proxy:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.server.close()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            method, target, version = head.split(b"\r\n", 1)[0].decode().split()
+            self.lines.append(f"{method} {target}")
+            if method == "CONNECT":
+                try:
+                    tunnel_reader, tunnel = await asyncio.open_connection("127.0.0.1", target.split(":")[1])
+                except OSError:
+                    writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                    await writer.drain()
+                    return
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await asyncio.gather(pipe(reader, tunnel), pipe(tunnel_reader, writer))
+                return
+            match = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
+            body = await reader.readexactly(int(match[1]) if match else 0)
+            url = urlsplit(target)
+            upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", url.port)
+            rest = head.split(b"\r\n", 1)[1].replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+            upstream.write(f"{method} {url.path} {version}\r\n".encode() + rest + body)
+            writer.write(await upstream_reader.read())
+            upstream.close()
+            await writer.drain()
+        except (asyncio.CancelledError, ConnectionError):
+            pass  # the test is over, or the client hung up (a failed TLS handshake)
+        finally:
+            writer.close()
+
+
+def proxy_env(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EVOFORGE_TEST_KEY", SECRET)  # a host that is not local needs a key
+
+
+async def test_http_proxy_relays_absolute_form_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedServer(["proxied"]) as server:
+        port = server.base_url.split(":")[2].split("/")[0]
+        async with Proxy() as proxy:
+            proxy_env(monkeypatch, http_proxy=proxy.url)
+            c = client(f"http://llm.example.test:{port}/v1", api_key_env="EVOFORGE_TEST_KEY")
+            texts = [(await c.complete(MESSAGES)).text for _ in range(2)]
+            await c.aclose()
+        assert len(server.requests) == 2
+    assert texts == ["proxied"] * 2
+    assert proxy.lines == [f"POST http://llm.example.test:{port}/v1/chat/completions"] * 2
+
+
+async def test_a_tunnel_the_proxy_refuses_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with Proxy() as proxy:
+        proxy_env(monkeypatch, https_proxy=proxy.url)
+        error = await failure(client("https://llm.example.test/v1", 0, api_key_env="EVOFORGE_TEST_KEY"))
+    assert proxy.lines == ["CONNECT llm.example.test:443"]
+    assert error.kind == "unreachable" and error.fatal
+    assert "the proxy refused a tunnel to llm.example.test:443 (HTTP 502)" in str(error)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+async def test_https_through_a_connect_tunnel_verifies_the_targets_certificate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key,
+         "-out", cert, "-subj", "/CN=llm.example.test", "-addext", "subjectAltName=DNS:llm.example.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    async with RawServer(http_answer(chat_json("secure")), tls=tls) as server, Proxy() as proxy:
+        port = int(server.base_url.split(":")[2].split("/")[0])
+        proxy_env(monkeypatch, https_proxy=proxy.url, SSL_CERT_FILE=str(cert))
+        c = client(f"https://llm.example.test:{port}/v1", 0, api_key_env="EVOFORGE_TEST_KEY")
+        texts = [(await c.complete(MESSAGES)).text for _ in range(2)]
+        await c.aclose()
+        monkeypatch.delenv("SSL_CERT_FILE")  # the system's CAs do not know this certificate
+        error = await failure(
+            client(f"https://llm.example.test:{port}/v1", 0, api_key_env="EVOFORGE_TEST_KEY")
+        )
+    assert texts == ["secure"] * 2 and server.connections == 1  # kept alive; the refused one never got in
+    assert proxy.lines == [f"CONNECT llm.example.test:{port}"] * 2
+    assert error.kind == "unreachable" and "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
+async def test_local_and_no_proxy_hosts_bypass_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    proxy_env(monkeypatch, http_proxy=dead, no_proxy="llm.example.test")
+    with ScriptedServer(["direct"]) as server:
+        assert (await complete(client(server.base_url))).text == "direct"
+    c = client("http://llm.example.test/v1", api_key_env="EVOFORGE_TEST_KEY")
+    assert c._pool.proxy is None
+    await c.aclose()
+    c = client("http://other.example.test/v1", api_key_env="EVOFORGE_TEST_KEY")
+    assert c._pool.proxy is not None and c._pool.proxy.port == int(dead.rsplit(":", 1)[1])
+    await c.aclose()

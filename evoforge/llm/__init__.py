@@ -1,4 +1,4 @@
-"""Language-model access over the OpenAI chat-completions protocol (``openai`` is imported on first use)."""
+"""Language-model access over the OpenAI chat-completions protocol, with evoforge's own HTTP client."""
 
 from evoforge.llm.ensemble import Ensemble
 from evoforge.llm.openai_compat import Completion, OpenAICompatClient
