@@ -138,13 +138,21 @@ class SlotLauncher:
         said = " ".join(self._log.read().decode("utf-8", "replace").split())[-STDERR_TAIL:]
         return f"the sandbox's evaluation launcher {ended}" + (f": {said}" if said else "")
 
-    def stop(self) -> None:
-        """Kill the launcher and everything it started (a stopped launcher included); reap it."""
-        _kill_children_groups(self._process.pid)
-        with contextlib.suppress(OSError):
-            os.killpg(self._process.pid, signal.SIGKILL)
+    def hang_up(self) -> None:
+        """Close the control socket: an idle launcher then kills what it holds and leaves by itself."""
         self._control.close()
-        self._process.wait()
+
+    def stop(self, grace_s: float = 0.0) -> None:
+        """Reap the launcher once it has left (within ``grace_s`` of a hang-up), else kill it and
+        everything it started (a stopped launcher included)."""
+        self.hang_up()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=grace_s)  # one that left by itself passes on its children's CPU time
+        if self._process.returncode is None:
+            _kill_children_groups(self._process.pid)
+            with contextlib.suppress(OSError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
         self._log.close()
 
 

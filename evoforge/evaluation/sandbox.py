@@ -48,6 +48,7 @@ RESULT_CAP = 16 * 1024 * 1024
 OPEN_FILES = 256
 DRAIN_AFTER_KILL_S = 2.0
 STUCK_AFTER_S = 5.0  # a launcher that has not answered this long after the timeout is replaced
+LEAVE_S = 1.0  # how long closing waits for idle launchers to leave by themselves
 MIB = 1024 * 1024
 PROCESSES = 256  # per slot uid; only set when slots have their own uid
 
@@ -149,7 +150,10 @@ class _Slot:
 
 def _close(slots: dict[int, _Slot], cgroups: dict[int, SlotCgroup]) -> None:
     for slot in slots.values():
-        slot.launcher.stop()
+        slot.launcher.hang_up()  # all at once: they leave in parallel
+    deadline = time.monotonic() + LEAVE_S
+    for slot in slots.values():
+        slot.launcher.stop(grace_s=max(deadline - time.monotonic(), 0.0))
         release_scratch(slot.scratch)
     slots.clear()
     for cgroup in cgroups.values():
