@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ast
+import json
+import math
 import random
+import sys
 from pathlib import Path
 
 import pytest
 
+import evoforge
+import evoforge.mutators.gp as gp_module
 from evoforge.blocks import outside_blocks
 from evoforge.config import GPConfig
 from evoforge.mutators.base import Feedback, ProposalRequest
@@ -19,7 +24,7 @@ from evoforge.mutators.gp import (
     swap_arithmetic,
     swap_comparison,
 )
-from evoforge.mutators.pyast import BlockTree, structural_hash
+from evoforge.mutators.pyast import BlockTree, constants_key, structural_hash
 from evoforge.records import Program
 from tests.test_mutators_tune import program as scored
 
@@ -182,3 +187,108 @@ def test_state_keeps_children_in_flight() -> None:
     for submission in range(2, 30):
         other = resumed.ask(request(program(code), submission)).code
         assert other is None or structural_hash(other) != structural_hash(child or "")
+
+
+def ast_constants_key(code: str) -> int | None:
+    """What ``constants_key`` must be when it is known: the digest of the numeric constants of the
+    syntax tree outside f-strings, as floats, sorted."""
+
+    def numbers(node: ast.AST) -> list[float]:
+        if isinstance(node, ast.JoinedStr):
+            return []
+        own = []
+        if isinstance(node, ast.Constant) and type(node.value) in {int, float}:
+            own = [float(node.value) if node.value < 2**1024 else math.inf]
+        return own + [value for child in ast.iter_child_nodes(node) for value in numbers(child)]
+
+    return hash(tuple(sorted(numbers(ast.parse(code)))))
+
+
+EQUIVALENT = [
+    ("x = 1.0\ny = 2\n", "x = 1.00  # 3\ny = (2)\n"),
+    ("x = 16 + 1e3\n", "x = 0x10 + 1_000.0\n"),
+    ("if a:\n    b = 1\nelse:\n    if c:\n        b = 2\n", "if a:\n    b = 1\nelif c:\n    b = 2\n"),
+    ("f(*[1], k=2)\n", "f(k=2, *[1])  # 4\n"),
+    (
+        "s = '5 # 6' + \"7\" + r'\\'' + '''8\n9'''\nt = 10\n",
+        "s = '5 # 6' + '7' + '\\\\\\'' + '8\\n9'\nt = 10\n",
+    ),
+    ("x2 = y3 + .5\n", "x2 = y3 + 0.5  # x2 = 11\n"),
+    ("e\u03011 = \ufb01x2 + 3\n", "\u00e91 = fix2 + 3  # 4\n"),  # names are NFKC-normalised
+]
+
+
+@pytest.mark.parametrize(("first", "second"), EQUIVALENT)
+def test_structurally_equal_programs_share_their_constants_key(first: str, second: str) -> None:
+    assert structural_hash(first) == structural_hash(second)
+    assert constants_key(first) == constants_key(second) == ast_constants_key(first) is not None
+
+
+def test_numbers_inside_f_strings_are_left_out_or_the_key_is_unknown() -> None:
+    first, second = "x = f'{1 + 2:>5}' + 3\n", 'x = f"{1+2:>5}" + (3)  # 4\n'
+    assert structural_hash(first) == structural_hash(second)
+    if sys.version_info >= (3, 12):
+        assert constants_key(first) is None and constants_key(second) is None
+    else:
+        assert constants_key(first) == constants_key(second) == ast_constants_key(first) == hash((3.0,))
+
+
+def test_the_constants_key_is_that_of_the_syntax_tree_or_unknown() -> None:
+    codes = [path.read_text() for path in sorted(EXAMPLES.glob("*/*.py"))]
+    codes += [path.read_text() for path in sorted(Path(evoforge.__file__).parent.rglob("*.py"))]
+    known = 0
+    for code in codes:
+        key = constants_key(code)
+        assert key is None or key == ast_constants_key(code)
+        known += key is not None
+    assert known == len(codes) or sys.version_info >= (3, 12)  # f-strings since PEP 701: see pyast
+    assert constants_key("x = 2j\n") is None
+
+
+def counting_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the structural hashes gp computes (one per program it parses and hashes)."""
+    hashed: list[str] = []
+
+    def counted(code: str) -> str | None:
+        hashed.append(code)
+        return structural_hash(code)
+
+    monkeypatch.setattr(gp_module, "structural_hash", counted)
+    return hashed
+
+
+class EagerGP(GPMutator):
+    """gp as it was: every told program hashed when told."""
+
+    def _defer(self, code: str) -> None:
+        self._remember(code)
+
+
+def test_told_programs_are_parsed_only_when_a_child_could_match_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resume tells every stored program again: telling must not parse them, yet gp must answer as
+    if it had, so a told program equal in structure to a child (other text) still blocks that child."""
+    code = (EXAMPLES / "circle_packing_26" / "initial_program.py").read_text()
+    first = GPMutator(GPConfig())
+    parent, children = program(code), []
+    for submission in range(1, 80):
+        child = first.ask(request(parent, submission)).code
+        if child is not None:
+            children.append(child.replace("\n", "  # told\n", 1))  # same structure, other text
+            parent = program(child, submission) if submission % 5 == 0 else parent
+    hashed = counting_hashes(monkeypatch)
+    deferred, eager = GPMutator(GPConfig()), EagerGP(GPConfig())
+    state = json.loads(json.dumps(first.state()))
+    for gp in (deferred, eager):
+        gp.restore(state)
+    for submission, child in enumerate(children[::2], start=1):
+        deferred.tell(Feedback(submission, program(child, submission)))
+    assert hashed == []
+    for submission, child in enumerate(children[::2], start=1):
+        eager.tell(Feedback(submission, program(child, submission)))
+    parent = program(code)
+    for submission in range(100, 180):
+        asked = [gp.ask(request(parent, submission)).code for gp in (deferred, eager)]
+        assert asked[0] == asked[1]
+        parent = program(asked[0], submission) if asked[0] is not None and submission % 4 == 0 else parent
+    assert {structural_hash(c) for c in children[::2]} <= eager._seen
+    assert len(deferred._seen) < len(eager._seen) or not deferred._deferred

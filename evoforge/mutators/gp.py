@@ -6,6 +6,10 @@ crossover that takes a whole block, a function, or a range of a function's state
 inspiration. Edits replace exact spans of the block's text, so the rest keeps its comments and
 layout. Every child parses, grows the parent by little (``MAX_GROWTH``), and differs structurally
 from every program gp has seen (evaluated or proposed): equivalent children are not evaluated twice.
+
+A told program is not parsed when told (a resume tells every stored program again): it waits under
+its constants key, a digest of its numeric literals that structurally equal programs share, and is
+hashed only when a child with the same key turns up, so gp answers exactly as if it had hashed it.
 """
 
 from __future__ import annotations
@@ -20,9 +24,18 @@ from evoforge.blocks import find_blocks, replace_block_contents
 from evoforge.config import GPConfig
 from evoforge.errors import BlockError
 from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
-from evoforge.mutators.pyast import BlockTree, indentation, parses, reindent, replace_span, structural_hash
+from evoforge.mutators.pyast import (
+    BlockTree,
+    constants_key,
+    indentation,
+    parses,
+    reindent,
+    replace_span,
+    structural_hash,
+)
 
 MAX_GROWTH = (1.2, 100)  # a child may be at most 1.2 x its longest source plus 100 characters
+MAX_DEFERRED_CHARS = 64 * 2**20  # told code kept unhashed; past it, told programs are hashed at once
 
 _COMPARE_FAMILIES = (
     (ast.Lt, ast.LtE, ast.Gt, ast.GtE),
@@ -222,6 +235,8 @@ class GPMutator(Mutator):
     def __init__(self, config: GPConfig) -> None:
         self._config = config
         self._seen: set[str] = set()  # structural hashes of programs evaluated or proposed
+        self._deferred: dict[int, list[str]] = {}  # constants key -> told code not hashed yet
+        self._deferred_chars = 0
         self._proposed: dict[int, str] = {}  # submission -> hash of its child, until told
 
     def ask(self, request: ProposalRequest) -> Proposal:
@@ -242,7 +257,9 @@ class GPMutator(Mutator):
                 continue
             digest = structural_hash(child)
             longest = max(len(parent), len(donor or ""))
-            if digest is None or digest in self._seen or len(child) > longest * MAX_GROWTH[0] + MAX_GROWTH[1]:
+            if digest is None or len(child) > longest * MAX_GROWTH[0] + MAX_GROWTH[1]:
+                continue
+            if not self._is_new(child, digest):
                 continue
             self._seen.add(digest)
             self._proposed[request.submission] = digest
@@ -285,10 +302,33 @@ class GPMutator(Mutator):
             if digest is not None:
                 self._seen.add(digest)
 
+    def _defer(self, code: str) -> None:
+        """Know ``code`` as seen: hashed when a child with its constants key turns up (or now)."""
+        key = constants_key(code) if self._deferred_chars < MAX_DEFERRED_CHARS else None
+        if key is None:
+            self._remember(code)
+            return
+        self._deferred.setdefault(key, []).append(code)
+        self._deferred_chars += len(code)
+
+    def _is_new(self, child: str, digest: str) -> bool:
+        """True when no program seen is structurally ``child`` (whose hash is ``digest``)."""
+        if digest in self._seen or not self._deferred:
+            return digest not in self._seen
+        key = constants_key(child)
+        if key is None:  # no key to look under: hash every deferred program
+            codes = [code for waiting in self._deferred.values() for code in waiting]
+            self._deferred.clear()
+        else:
+            codes = self._deferred.pop(key, [])
+        self._deferred_chars -= sum(map(len, codes))
+        self._remember(*codes)
+        return digest not in self._seen
+
     def tell(self, feedback: Feedback) -> None:
         self._proposed.pop(feedback.submission, None)
         if feedback.program is not None:
-            self._remember(feedback.program.code)
+            self._defer(feedback.program.code)
 
     def state(self) -> dict[str, Any]:
         """Children in flight: a resume re-learns every told program but not these."""

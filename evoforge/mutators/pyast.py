@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
+import re
+import sys
 from dataclasses import dataclass
 
 from evoforge.blocks import split_lines
@@ -24,6 +27,62 @@ def structural_hash(code: str) -> str | None:
     except (SyntaxError, ValueError):
         return None
     return hashlib.blake2b(ast.dump(tree).encode(), digest_size=16).hexdigest()
+
+
+# Comments and string literals, skipped whole: a quote always opens a string where the scan reaches
+# it, whatever its prefix. ``\r\n`` may follow a backslash inside a string.
+_ESCAPE = r"\\(?:\r\n|.)"
+_STRINGS = (
+    r"'''[^'\\]*(?:(?:" + _ESCAPE + r"|'(?!''))[^'\\]*)*'''",
+    r'"""[^"\\]*(?:(?:' + _ESCAPE + r'|"(?!""))[^"\\]*)*"""',
+    r"'[^'\\\r\n]*(?:" + _ESCAPE + r"[^'\\\r\n]*)*'",
+    r'"[^"\\\r\n]*(?:' + _ESCAPE + r'[^"\\\r\n]*)*"',
+)
+_NOT_CODE = re.compile(
+    r"(?=[#'\"rRbBuU])(?:#[^\r\n]*|[rRbBuU]{0,2}(?:" + "|".join(_STRINGS) + "))", re.DOTALL
+)
+# Before Python 3.12 an f-string is read as one string token (its replacement fields may not hold its
+# own quote, a backslash or a comment); since PEP 701 it may, so the scan cannot skip it as a string.
+_F_STRINGS_NEST = sys.version_info >= (3, 12)
+_F_STRING = re.compile(r"(?<!\w)(?:[fF][rR]?|[rR][fF])['\"]")
+# A NUMBER token as ``tokenize`` reads it (the same spans for valid code), never the tail of a name
+# (a word or non-ASCII character before it) nor after a dot. The lookahead makes the scan fast.
+_NUMBER = re.compile(
+    r"(?=[.0-9])(?<![\w.\x80-\U0010ffff])(?:0[xXoObB][0-9a-fA-F_]+"
+    r"|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9][0-9_]*)?[jJ]?)"
+)
+
+
+def constants_key(code: str) -> int | None:
+    """A cheap necessary condition for structural equality, without parsing: a digest of the multiset
+    of the numeric literals outside strings (f-strings included) and comments, ints and floats alike.
+    Structurally equal programs have equal keys, so a program need only be hashed once another with
+    its key turns up. None when the key is not known: an imaginary literal, or an f-string on Python
+    3.12 and later."""
+    if "'" in code or '"' in code:
+        if _F_STRINGS_NEST and _F_STRING.search(code):
+            return None
+        code = _NOT_CODE.sub(" ", code)
+    elif "#" in code:
+        code = _NOT_CODE.sub(" ", code)
+    tokens = _NUMBER.findall(code)
+    try:
+        values = sorted(map(float, tokens))
+    except ValueError:  # 0x, 0o, 0b or an imaginary literal
+        if any(token[-1] in "jJ" for token in tokens):
+            return None
+        values = sorted(map(_value, tokens))
+    return hash(tuple(values))
+
+
+def _value(token: str) -> float:
+    """A real NUMBER token's value as a float, rounded as ``float`` rounds a decimal one."""
+    if token[:2].lower() not in ("0x", "0o", "0b"):
+        return float(token)
+    try:
+        return float(int(token, 0))
+    except OverflowError:
+        return math.inf
 
 
 def parses(code: str) -> bool:
