@@ -10,6 +10,7 @@ from every program gp has seen (evaluated or proposed): equivalent children are 
 A told program is not parsed when told (a resume tells every stored program again): it waits under
 its constants key, a digest of its numeric literals that structurally equal programs share, and is
 hashed only when a child with the same key turns up, so gp answers exactly as if it had hashed it.
+A long waiting program is kept deflated against the first one (a few hundred bytes at most).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ast
 import math
 import random
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +37,8 @@ from evoforge.mutators.pyast import (
 )
 
 MAX_GROWTH = (1.2, 100)  # a child may be at most 1.2 x its longest source plus 100 characters
-MAX_DEFERRED_CHARS = 64 * 2**20  # told code kept unhashed; past it, told programs are hashed at once
+MAX_DEFERRED_BYTES = 64 * 2**20  # told code kept unhashed; past it, told programs are hashed at once
+DEFLATE_FROM = 512  # told code at least this long waits deflated
 
 _COMPARE_FAMILIES = (
     (ast.Lt, ast.LtE, ast.Gt, ast.GtE),
@@ -235,8 +238,9 @@ class GPMutator(Mutator):
     def __init__(self, config: GPConfig) -> None:
         self._config = config
         self._seen: set[str] = set()  # structural hashes of programs evaluated or proposed
-        self._deferred: dict[int, list[str]] = {}  # constants key -> told code not hashed yet
-        self._deferred_chars = 0
+        self._deferred: dict[int, list[str | bytes]] = {}  # constants key -> told code not hashed yet
+        self._deferred_bytes = 0
+        self._zdict: bytes | None = None  # the first long code deferred: what the others deflate against
         self._proposed: dict[int, str] = {}  # submission -> hash of its child, until told
 
     def ask(self, request: ProposalRequest) -> Proposal:
@@ -304,12 +308,26 @@ class GPMutator(Mutator):
 
     def _defer(self, code: str) -> None:
         """Know ``code`` as seen: hashed when a child with its constants key turns up (or now)."""
-        key = constants_key(code) if self._deferred_chars < MAX_DEFERRED_CHARS else None
+        key = constants_key(code) if self._deferred_bytes < MAX_DEFERRED_BYTES else None
         if key is None:
             self._remember(code)
             return
-        self._deferred.setdefault(key, []).append(code)
-        self._deferred_chars += len(code)
+        if len(code) >= DEFLATE_FROM:
+            data = code.encode("utf-8", "surrogatepass")
+            if self._zdict is None:
+                self._zdict = data
+            deflater = zlib.compressobj(1, zdict=self._zdict)
+            kept: str | bytes = deflater.compress(data) + deflater.flush()
+        else:
+            kept = code
+        self._deferred.setdefault(key, []).append(kept)
+        self._deferred_bytes += len(kept)
+
+    def _inflate(self, kept: str | bytes) -> str:
+        if isinstance(kept, str):
+            return kept
+        inflater = zlib.decompressobj(zdict=self._zdict or b"")
+        return (inflater.decompress(kept) + inflater.flush()).decode("utf-8", "surrogatepass")
 
     def _is_new(self, child: str, digest: str) -> bool:
         """True when no program seen is structurally ``child`` (whose hash is ``digest``)."""
@@ -317,12 +335,12 @@ class GPMutator(Mutator):
             return digest not in self._seen
         key = constants_key(child)
         if key is None:  # no key to look under: hash every deferred program
-            codes = [code for waiting in self._deferred.values() for code in waiting]
+            kept = [code for waiting in self._deferred.values() for code in waiting]
             self._deferred.clear()
         else:
-            codes = self._deferred.pop(key, [])
-        self._deferred_chars -= sum(map(len, codes))
-        self._remember(*codes)
+            kept = self._deferred.pop(key, [])
+        self._deferred_bytes -= sum(map(len, kept))
+        self._remember(*map(self._inflate, kept))
         return digest not in self._seen
 
     def tell(self, feedback: Feedback) -> None:

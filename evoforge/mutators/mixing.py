@@ -20,7 +20,7 @@ OFFLINE_WEIGHTS = {"tune": 0.8, "gp": 0.2}
 
 
 def _llm(task: Task, config: Config) -> Mutator:
-    from evoforge.mutators.llm import LLMMutator  # imports the openai client
+    from evoforge.mutators.llm import LLMMutator  # imports the model client (evoforge.llm)
 
     return LLMMutator(task, config)
 

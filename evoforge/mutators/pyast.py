@@ -38,18 +38,18 @@ _STRINGS = (
     r"'[^'\\\r\n]*(?:" + _ESCAPE + r"[^'\\\r\n]*)*'",
     r'"[^"\\\r\n]*(?:' + _ESCAPE + r'[^"\\\r\n]*)*"',
 )
-_NOT_CODE = re.compile(
-    r"(?=[#'\"rRbBuU])(?:#[^\r\n]*|[rRbBuU]{0,2}(?:" + "|".join(_STRINGS) + "))", re.DOTALL
-)
 # Before Python 3.12 an f-string is read as one string token (its replacement fields may not hold its
 # own quote, a backslash or a comment); since PEP 701 it may, so the scan cannot skip it as a string.
 _F_STRINGS_NEST = sys.version_info >= (3, 12)
 _F_STRING = re.compile(r"(?<!\w)(?:[fF][rR]?|[rR][fF])['\"]")
-# A NUMBER token as ``tokenize`` reads it (the same spans for valid code), never the tail of a name
-# (a word or non-ASCII character before it) nor after a dot. The lookahead makes the scan fast.
-_NUMBER = re.compile(
-    r"(?=[.0-9])(?<![\w.\x80-\U0010ffff])(?:0[xXoObB][0-9a-fA-F_]+"
-    r"|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9][0-9_]*)?[jJ]?)"
+# One scan: a comment or a string matches whole and captures nothing; a number is a NUMBER token as
+# ``tokenize`` reads it (the same spans for valid code), never the tail of a name (a word or non-ASCII
+# character before it) nor after a dot. The lookahead makes the scan skip other characters fast.
+_SCAN = re.compile(
+    r"(?=[#'\"rRbBuU.0-9])(?:#[^\r\n]*|[rRbBuU]{0,2}(?:" + "|".join(_STRINGS) + ")"
+    r"|(?<![\w.\x80-\U0010ffff])(0[xXoObB][0-9a-fA-F_]+"
+    r"|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9][0-9_]*)?[jJ]?))",
+    re.DOTALL,
 )
 
 
@@ -59,13 +59,9 @@ def constants_key(code: str) -> int | None:
     Structurally equal programs have equal keys, so a program need only be hashed once another with
     its key turns up. None when the key is not known: an imaginary literal, or an f-string on Python
     3.12 and later."""
-    if "'" in code or '"' in code:
-        if _F_STRINGS_NEST and _F_STRING.search(code):
-            return None
-        code = _NOT_CODE.sub(" ", code)
-    elif "#" in code:
-        code = _NOT_CODE.sub(" ", code)
-    tokens = _NUMBER.findall(code)
+    if _F_STRINGS_NEST and _F_STRING.search(code):
+        return None
+    tokens = list(filter(None, _SCAN.findall(code)))
     try:
         values = sorted(map(float, tokens))
     except ValueError:  # 0x, 0o, 0b or an imaginary literal
