@@ -6,7 +6,8 @@ span the middle 80% of the evaluated programs (no start-up, ramp or drain); "ove
 the whole evolve() call, imports and the initial evaluation included. Prints one line per setting
 and appends a table to bench/RESULTS.md with --record.
 
-    python bench/throughput.py [--latency 0.5] [--inflight 16] [--iterations 320] [--record]
+    python bench/throughput.py [--latency 0 0.1 0.5 2] [--inflight 1 4 16 64]
+                               [--evaluation trivial cpu50ms sleep1s] [--seconds 15] [--record]
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ EVALUATOR = (
     "    spec.loader.exec_module(module)\n"
     "    return {'combined_score': -abs(module.solve() - 3.7)}\n"
 )
+# The evaluation costs E of the issue: trivial, 50 ms of CPU, a 1 s sleep (waiting on something else).
+EVALUATORS = {
+    "trivial": EVALUATOR,
+    "cpu50ms": EVALUATOR.replace(
+        "def evaluate(program_path):\n",
+        "import time\n\ndef evaluate(program_path):\n    start = time.process_time()\n"
+        "    while time.process_time() - start < 0.05:\n        pass\n",
+    ),
+    "sleep1s": EVALUATOR.replace(
+        "def evaluate(program_path):\n", "import time\n\ndef evaluate(program_path):\n    time.sleep(1)\n"
+    ),
+}
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -82,13 +95,18 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(latency: float, inflight: int, iterations: int, parallel: int) -> dict[str, float]:
+def run_once(
+    latency: float, inflight: int, evaluator: str, seconds: float, most: int, parallel: int
+) -> dict[str, float]:
+    """One setting, run for about ``seconds`` at the ideal rate (at least 40, at most ``most`` iterations)."""
     with tempfile.TemporaryDirectory() as root:
         task = Path(root) / "task"
         task.mkdir()
         (task / "initial_program.py").write_text(PROGRAM)
-        (task / "evaluator.py").write_text(EVALUATOR)
+        (task / "evaluator.py").write_text(EVALUATORS[evaluator])
         eval_s = evaluation_time(task, parallel)
+        ideal = min(inflight / latency if latency else float("inf"), parallel / eval_s)
+        iterations = max(40, min(most, int(ideal * seconds)))
         server, base_url = start_server(latency)
         stamps: list[tuple[float, float]] = []
 
@@ -119,11 +137,11 @@ def run_once(latency: float, inflight: int, iterations: int, parallel: int) -> d
             server.terminate()
             server.wait()
     done = result.evaluated - 1
-    ideal = min(inflight / latency if latency else float("inf"), parallel / eval_s)
     first, last = len(stamps) // 10, len(stamps) - 1 - len(stamps) // 10
     steady = (last - first) / (stamps[last][0] - stamps[first][0])
     steady_cpu = (stamps[last][1] - stamps[first][1]) / (last - first)
     return {
+        "iterations": iterations,
         "rate": steady,
         "overall": done / wall,
         "ideal": ideal,
@@ -139,33 +157,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, nargs="+", default=[0.5])
     parser.add_argument("--inflight", type=int, nargs="+", default=[16])
-    parser.add_argument("--iterations", type=int, default=320)
+    parser.add_argument("--evaluation", nargs="+", choices=sorted(EVALUATORS), default=["trivial"])
+    parser.add_argument("--seconds", type=float, default=15.0, help="About how long each setting runs.")
+    parser.add_argument("--iterations", type=int, default=1000, help="At most this many per setting.")
     parser.add_argument("--parallel", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--record", action="store_true", help="Append the table to bench/RESULTS.md.")
     args = parser.parse_args()
     rows = []
     header = (
-        "| latency s | in flight | eval ms | it/s steady | it/s overall | ideal it/s | ratio (steady) "
-        "| controller CPU ms/it steady | CPU ms/it overall | failed gens |"
+        "| evaluation | latency s | in flight | iterations | eval ms | it/s steady | it/s overall "
+        "| ideal it/s | ratio (steady) | controller CPU ms/it steady | CPU ms/it overall | failed gens |"
     )
     print(header)
-    for latency in args.latency:
-        for inflight in args.inflight:
-            r = run_once(latency, inflight, args.iterations, args.parallel)
-            row = (
-                f"| {latency} | {inflight} | {r['eval_ms']:.1f} | {r['rate']:.2f} | {r['overall']:.2f} | "
-                f"{r['ideal']:.2f} | "
-                f"{r['ratio']:.1%} | {r['cpu_ms']:.2f} | {r['cpu_ms_overall']:.2f} | {r['failed']} |"
-            )
-            rows.append(row)
-            print(row, flush=True)
+    for evaluator in args.evaluation:
+        for latency in args.latency:
+            for inflight in args.inflight:
+                r = run_once(latency, inflight, evaluator, args.seconds, args.iterations, args.parallel)
+                row = (
+                    f"| {evaluator} | {latency} | {inflight} | {r['iterations']} | {r['eval_ms']:.1f} "
+                    f"| {r['rate']:.2f} | {r['overall']:.2f} | {r['ideal']:.2f} | {r['ratio']:.1%} "
+                    f"| {r['cpu_ms']:.2f} | {r['cpu_ms_overall']:.2f} | {r['failed']} |"
+                )
+                rows.append(row)
+                print(row, flush=True)
     if args.record:
         results = Path(__file__).parent / "RESULTS.md"
         stamp = time.strftime("%Y-%m-%d")
         with results.open("a") as out:
             out.write(
-                f"\n### throughput.py, {stamp}, {os.cpu_count()} cores, {args.iterations} iterations, "
-                f"evaluation.parallel={args.parallel}\n\n{header}\n{'| --- ' * 10}|\n"
+                f"\n### throughput.py, {stamp}, {os.cpu_count()} cores, "
+                f"about {args.seconds:g} s per setting, evaluation.parallel={args.parallel}, "
+                f"load {os.getloadavg()[0]:.1f}\n\n"
+                f"{header}\n{'| --- ' * 12}|\n"
             )
             out.write("\n".join(rows) + "\n")
 
