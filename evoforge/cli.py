@@ -126,10 +126,26 @@ def run(
         entry: dict[str, Any] = {"name": model}
         if base_url:
             entry["base_url"] = base_url
+        _check_model_options(entry)
         overrides.append(f"llm.models={json.dumps([entry])}")
     config = resolve_config(task, config_path, overrides)
     target = run_dir if run_dir is not None else default_run_dir(task)
     _start(ctx, {"run_dir": target, "task": task, "config": config, "iterations": iterations})
+
+
+def _check_model_options(entry: dict[str, Any]) -> None:
+    """Name a --model/--base-url mistake as typed, not as the llm.models override it becomes."""
+    from pydantic import ValidationError
+
+    from evoforge.config import ModelConfig
+
+    try:
+        ModelConfig(**entry)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "name"
+        option = "--base-url" if key == "base_url" else "--model"
+        _fail(f"{option} {entry.get(key, '')!r}: {first['msg'].removeprefix('Value error, ')}")
 
 
 @cli.command()

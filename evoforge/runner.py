@@ -19,7 +19,7 @@ from evoforge.budgets import Budget
 from evoforge.config import Config, parse_config
 from evoforge.controller import Controller, evaluate_initial
 from evoforge.database.features import FeatureReference, check_dimensions, compute_features
-from evoforge.errors import StoreError, TaskError
+from evoforge.errors import ProviderError, StoreError, TaskError
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, RunStarted, RunStopped
@@ -193,11 +193,14 @@ async def run_evolution(
                 models=tuple(m.name for m in config.llm.models),
             )
         )
-        with SignalStop(controller, handle_signals) as signals:
-            reason = await controller.run()
+        try:
+            with SignalStop(controller, handle_signals) as signals:
+                reason = await controller.run()
+        except ProviderError:  # fatal (a revoked key, say): keep what the run found, then say why
+            _stopped(bus, run_dir, task, controller, "a fatal model error (below)")
+            raise
+        best_path = _stopped(bus, run_dir, task, controller, reason)
         best = controller.best
-        best_path = export_best(run_dir, task, best)
-        bus.emit(RunStopped(reason, controller.evaluated, controller.failed, best, best_path))
         return RunResult(
             run_dir=run_dir,
             best_program_id=best.id if best else None,
@@ -210,6 +213,13 @@ async def run_evolution(
             stop_reason=reason,
             signal_number=signals.signal_received,
         )
+
+
+def _stopped(bus: EventBus, run_dir: Path, task: Task, controller: Controller, reason: str) -> Path | None:
+    """Export the best program and announce the stop; the path of ``best_program``, if any."""
+    best_path = export_best(run_dir, task, controller.best)
+    bus.emit(RunStopped(reason, controller.evaluated, controller.failed, controller.best, best_path))
+    return best_path
 
 
 class SignalStop:

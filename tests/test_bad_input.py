@@ -378,23 +378,13 @@ def unreachable_base_url(s: Setup) -> Bad:
 @case
 def base_url_without_scheme(s: Setup) -> Bad:
     args = run_args(s.task(), url="localhost:8000/v1")
-    models = '[{"name": "m", "base_url": "localhost:8000/v1"}]'
-    return Bad(
-        args,
-        f"--set 'llm.models={models}': llm.models.0.base_url: expected an http:// or https:// URL "
-        "with a host (got 'localhost:8000/v1')",
-    )
+    return Bad(args, "--base-url 'localhost:8000/v1': expected an http:// or https:// URL with a host")
 
 
 @case
 def base_url_port_out_of_range(s: Setup) -> Bad:
     args = run_args(s.task(), url="http://127.0.0.1:99999/v1")
-    models = '[{"name": "m", "base_url": "http://127.0.0.1:99999/v1"}]'
-    return Bad(
-        args,
-        f"--set 'llm.models={models}': llm.models.0.base_url: the port is not a number from 0 to 65535 "
-        "(got 'http://127.0.0.1:99999/v1')",
-    )
+    return Bad(args, "--base-url 'http://127.0.0.1:99999/v1': the port is not a number from 0 to 65535")
 
 
 @case

@@ -295,4 +295,6 @@ def test_the_cli_stops_with_one_line_and_exit_code_2_when_every_model_is_down(tm
     assert lines[-1].startswith("evoforge: every model has failed for 1.5 s: model m at http://127.0.0.1:")
     assert lines[-1].endswith("server error (500)")
     assert any("all models are failing; pausing until m retries in" in line for line in lines)
+    assert any("stopped: a fatal model error (below); 1 evaluated" in line for line in lines)
+    assert (tmp_path / "r" / "best_program.py").is_file()  # what the run found is kept
     print(f"CLI, all down: exit 2 after {elapsed:.2f} s")

@@ -131,7 +131,7 @@ class SlotLauncher:
     def why_gone(self) -> str:
         """One line on the launcher's end: its exit and the end of what it wrote on stderr."""
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self._process.wait(timeout=1.0)
+            self._process.wait(timeout=0.5)  # it closed its socket: it is leaving
         code = self._process.returncode
         ended = "is stuck" if code is None else f"ended ({_describe(code)})"
         self._log.seek(0)

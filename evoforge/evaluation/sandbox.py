@@ -89,7 +89,7 @@ class _Capture:
         self._on_overflow = on_overflow
 
     def feed(self, buffer: CappedBuffer, chunk: bytes) -> None:
-        if buffer.feed(chunk) and self.overflowed is None and buffer is not self.result:
+        if buffer.feed(chunk) and self.overflowed is None:
             self.overflowed = buffer
             self._on_overflow()
 
