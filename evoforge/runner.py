@@ -196,9 +196,13 @@ async def run_evolution(
         try:
             with SignalStop(controller, handle_signals) as signals:
                 reason = await controller.run()
-        except ProviderError:  # fatal (a revoked key, say): keep what the run found, then say why
+        except ProviderError as error:  # fatal (a revoked key, say): keep what the run found, then say why
             _stopped(bus, run_dir, task, controller, "a fatal model error (below)")
-            raise
+            if controller.evaluated > 1 or error.kind not in SETTINGS_MISTAKES:
+                raise
+            # Resuming would repeat the same call (the run keeps its config): starting over loses nothing.
+            hint = f"; {run_dir} holds only the initial program: remove it to start over with other settings"
+            raise ProviderError(f"{error}{hint}", fatal=True, kind=error.kind) from None
         best_path = _stopped(bus, run_dir, task, controller, reason)
         best = controller.best
         return RunResult(
@@ -213,6 +217,9 @@ async def run_evolution(
             stop_reason=reason,
             signal_number=signals.signal_received,
         )
+
+
+SETTINGS_MISTAKES = frozenset({"auth", "unknown_model", "unreachable"})  # fatal errors a resume would repeat
 
 
 def _stopped(bus: EventBus, run_dir: Path, task: Task, controller: Controller, reason: str) -> Path | None:

@@ -345,6 +345,12 @@ def unknown_command(s: Setup) -> Bad:
 # --- the language model ------------------------------------------------------------------------------
 
 
+def only_initial(args: list[str]) -> str:
+    """The end of a fatal model error on a run's first call: the run directory can go."""
+    run_dir = args[args.index("--run-dir") + 1]
+    return f"; {run_dir} holds only the initial program: remove it to start over with other settings"
+
+
 def failing_provider(s: Setup, fault: Fault) -> tuple[list[str], str]:
     """Arguments of a run whose model answers every call with ``fault``, and the model's URL."""
     server = s.stack.enter_context(ScriptedServer(["never used"], fault_rate=1.0, fault_kinds=[fault]))
@@ -357,7 +363,7 @@ def unknown_model(s: Setup) -> Bad:
     return Bad(
         args,
         f"model m at {url}: unknown model or endpoint (404): The model `m` does not exist or you do not have "
-        "access to it.",
+        f"access to it.{only_initial(args)}",
         logs=True,
     )
 
@@ -365,14 +371,16 @@ def unknown_model(s: Setup) -> Bad:
 @case
 def unauthorized(s: Setup) -> Bad:
     args, url = failing_provider(s, Fault.UNAUTHORIZED)
-    return Bad(args, f"model m at {url}: authentication failed (401) — check $OPENAI_API_KEY", logs=True)
+    message = f"model m at {url}: authentication failed (401) — check $OPENAI_API_KEY{only_initial(args)}"
+    return Bad(args, message, logs=True)
 
 
 @case
 def unreachable_base_url(s: Setup) -> Bad:
     url = closed_port_url()
     args = run_args(s.task(), "--set", "llm.retries=0", url=url)  # retrying a refused connection takes 3.5 s
-    return Bad(args, f"model m at {url}: cannot connect (All connection attempts failed)", logs=True)
+    message = f"model m at {url}: cannot connect (All connection attempts failed){only_initial(args)}"
+    return Bad(args, message, logs=True)
 
 
 @case
