@@ -26,7 +26,7 @@ PREFIX = "evoforge-"
 
 @dataclass(frozen=True)
 class CgroupRoots:
-    """Writable parent directories for per-evaluation cgroups, one per hierarchy used."""
+    """Writable parent directories for per-slot cgroups, one per hierarchy used."""
 
     unified: Path | None  # cgroup v2: kill, and memory/pids when delegated
     memory_v1: Path | None
@@ -51,11 +51,11 @@ class CgroupRoots:
         a hierarchy that adds nothing is not joined.
         """
         if self.unified is None or any(f.endswith("(v2)") and f != "kill (v2)" for f in self.features()):
-            return self, "per-evaluation cgroup: " + ", ".join(self.features())
+            return self, "per-slot cgroup: " + ", ".join(self.features())
         kept = dataclasses.replace(self, unified=None)
         if not kept.features():
             return None, "the pid namespace already kills every process; no cgroup limit is available here"
-        return kept, "per-evaluation cgroup: " + ", ".join(kept.features()) + " (the pid namespace kills)"
+        return kept, "per-slot cgroup: " + ", ".join(kept.features()) + " (the pid namespace kills)"
 
     @property
     def limits_memory(self) -> bool:
@@ -109,7 +109,7 @@ def _usable(directory: Path) -> bool:
 
 @functools.cache
 def probe_cgroups() -> tuple[CgroupRoots | None, str]:
-    """Where per-evaluation cgroups can be made here, or (None, why not)."""
+    """Where per-slot cgroups can be made here, or (None, why not)."""
     if not Path("/proc/self/cgroup").exists():
         return None, "no cgroups on this system"
     mounts, paths = _mounts(), _own_paths()
@@ -127,7 +127,7 @@ def probe_cgroups() -> tuple[CgroupRoots | None, str]:
     if not roots.features():
         return None, "no cgroup this process may create children in (not delegated, or read-only)"
     sweep_stale(roots)
-    return roots, "per-evaluation cgroup: " + ", ".join(roots.features())
+    return roots, "per-slot cgroup: " + ", ".join(roots.features())
 
 
 class SlotCgroup:
