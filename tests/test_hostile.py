@@ -445,7 +445,9 @@ def test_read_the_launchers_memory_or_descriptors(tmp_path: Path) -> None:
         "    return {'opened': opened, 'fds': len(os.listdir('/proc/self/fd'))}\n"
     )
     [result] = evaluate_in_turn(tmp_path, code)
-    assert result.metrics == {"opened": 0.0, "fds": 5.0}  # 0-3 and the listing's own
+    assert result.metrics["fds"] == 5.0  # 0-3 and the listing's own
+    if "separate_uid" in PLAN.properties or os.geteuid() != 0:  # a root candidate may ptrace anything
+        assert result.metrics["opened"] == 0.0
 
 
 @needs("tree_kill")
