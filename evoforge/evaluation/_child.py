@@ -19,6 +19,7 @@ that matter run the candidate in an interpreter of its own (``evoforge.verify``)
 """
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -49,11 +50,16 @@ def set_limits(limits):
         lower(resource.RLIMIT_NPROC, int(limits["nproc"]), int(limits["nproc"]))
 
 
-def prctl(option, value):
-    """A Linux prctl call through ctypes (loaded once, by the launcher, before any fork)."""
+@functools.cache
+def libc():
+    """The C library through ctypes, loaded once by the launcher, so that its forks inherit it."""
     import ctypes
 
-    return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def prctl(option, value):
+    return libc().prctl(option, value, 0, 0, 0)
 
 
 def offer_to_oom_killer():
@@ -245,9 +251,8 @@ def take_descriptors(stdout, stderr, result):
 
 
 def reseed():
-    """Fresh seeds for the global generators: a fork shares the launcher's, a new interpreter would not."""
-    if "random" in sys.modules:
-        sys.modules["random"].seed()
+    """A fresh seed for numpy's global generator: a fork shares the launcher's, a new interpreter would
+    not. (``random`` reseeds itself in a forked child.)"""
     if "numpy.random" in sys.modules:
         with contextlib.suppress(BaseException):
             sys.modules["numpy.random"].seed()

@@ -17,6 +17,8 @@ the controller on a Unix socket, one newline-terminated JSON message at a time:
 It makes itself non-dumpable, so a candidate running under the same uid can neither ptrace it nor
 read its memory; a candidate can still kill or stop it, which fails that evaluation and makes the
 controller start a fresh launcher for the next one.
+
+Standard library only: the controller imports nothing of it but ``empty_directory``.
 """
 
 import contextlib
@@ -112,8 +114,11 @@ def watch(pid, channel, wake, timeout_s):
                 kill_group(pid)
 
 
-def empty(directory):
-    """Remove everything the evaluation left in ``directory``, even what it made unremovable."""
+def empty_directory(directory):
+    """Remove everything an evaluation left in ``directory``, even what it made unremovable.
+
+    Also the controller's way to remove a slot's scratch directory after a launcher that could not.
+    """
     with contextlib.suppress(OSError):
         os.chmod(directory, 0o700)
     for attempt in range(2):
@@ -164,7 +169,7 @@ def serve(config, channel, child, contract):
         child.kill_descendants()
         if gone:
             return
-        clean = empty(scratch)
+        clean = empty_directory(scratch)
         channel.send({"exit": os.waitstatus_to_exitcode(status), "timed_out": timed_out, "clean": clean})
 
 

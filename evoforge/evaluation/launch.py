@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import evoforge
+from evoforge.evaluation._launcher import empty_directory
 from evoforge.evaluation.layers import SandboxPlan
 from evoforge.storage import DB_FILENAME
 
@@ -206,14 +207,7 @@ def modules_to_preload(plan: SandboxPlan, evaluator: Path) -> list[str]:
 
 
 def release_scratch(scratch: Path) -> None:
-    """Remove a scratch directory, even one whose permissions the candidate took away."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    if not scratch.exists():
-        return
+    """Remove a slot's scratch directory, even one whose permissions the candidate took away."""
     with contextlib.suppress(OSError):
-        scratch.chmod(0o700)
-        for root, dirs, _ in os.walk(scratch):
-            for name in dirs:
-                with contextlib.suppress(OSError):
-                    os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
-    shutil.rmtree(scratch, ignore_errors=True)
+        empty_directory(str(scratch))
+        scratch.rmdir()

@@ -156,10 +156,12 @@ class SlotLauncher:
         self._log.close()
 
 
+def signal_name(number: int) -> str:
+    return signal.Signals(number).name if number in signal.valid_signals() else f"number {number}"
+
+
 def _describe(returncode: int) -> str:
-    if returncode < 0 and -returncode in signal.valid_signals():
-        return f"killed by {signal.Signals(-returncode).name}"
-    return f"exit code {returncode}"
+    return f"killed by signal {signal_name(-returncode)}" if returncode < 0 else f"exit code {returncode}"
 
 
 def _kill_children_groups(pid: int) -> None:

@@ -39,7 +39,7 @@ from evoforge.evaluation.launch import (
     slot_uid,
     stage_evaluator,
 )
-from evoforge.evaluation.launcher import LauncherGone, Reply, SlotLauncher
+from evoforge.evaluation.launcher import LauncherGone, Reply, SlotLauncher, signal_name
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.records import Evaluation
 
@@ -199,11 +199,11 @@ class Sandbox:
         self._free_slots = list(range(config.parallel - 1, -1, -1))
         self._slots: dict[int, _Slot] = {}
         self._cgroups: dict[int, SlotCgroup] = {}
-        self._close = weakref.finalize(self, _close, self._slots, self._cgroups)
+        self._finalize = weakref.finalize(self, _close, self._slots, self._cgroups)
         self._next_slot = config.parallel
 
     def close(self) -> None:
-        self._close()
+        self._finalize()
         if self._unstage is not None:
             self._unstage()
 
@@ -340,6 +340,5 @@ class Sandbox:
         number = -returncode
         if number == signal.SIGXCPU:
             return f"CPU time limit exceeded ({self._limits['cpu_s']} s)"
-        name = signal.Signals(number).name if number in signal.valid_signals() else f"number {number}"
         hint = " (memory or CPU limit?)" if number == signal.SIGKILL else ""
-        return f"killed by signal {name}{hint}"
+        return f"killed by signal {signal_name(number)}{hint}"

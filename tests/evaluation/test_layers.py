@@ -142,7 +142,7 @@ def test_evaluations_start_with_the_preloaded_modules_and_fresh_seeds(tmp_path: 
         "import sys\n\ndef result():\n    preloaded = 'colorsys' in sys.modules\n    import numpy\n"
         "    return {'preloaded': preloaded, 'draw': numpy.random.random()}\n"
     )
-    plan = plan_sandbox(SandboxConfig(preload=["numpy", "colorsys"]))
+    plan = plan_sandbox(SandboxConfig(preload=["numpy.random", "colorsys"]))
     with Sandbox(evaluator, EvaluationConfig(timeout_s=20, parallel=1), plan=plan) as sandbox:
         results = [asyncio.run(sandbox.evaluate(code)) for _ in range(3)]
     assert [r.metrics["preloaded"] for r in results] == [1.0] * 3, results[0].error

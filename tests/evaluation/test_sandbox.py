@@ -230,7 +230,7 @@ async def test_every_evaluation_starts_in_an_empty_scratch_directory(tmp_path: P
     """Slots keep their directory; the launcher empties it after each evaluation, the sandbox removes it."""
     root = tmp_path / "scratch"
     root.mkdir()
-    (tmp_path / "evaluator.py").write_text(RUNNER)
+    (tmp_path / "evaluator.py").write_text("import random\n" + RUNNER)  # preloaded by the launcher
     box = Sandbox(
         tmp_path / "evaluator.py",
         EvaluationConfig(timeout_s=30, parallel=2),
