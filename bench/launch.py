@@ -2,10 +2,10 @@
 
 Prints median and p99 over sequential launches for each stack of layers this machine offers
 (L0+L1 alone, then with a separate uid, then with bubblewrap, then with cgroups), next to what the
-bare interpreter costs, so the cost of each layer is visible. The first evaluation of a slot also
-starts its warm launcher: it is shown apart ("first"). Then the same for a real example evaluator
-(circle_packing_26, whose verifier runs the candidate in an interpreter of its own), with and without
-the launcher preloading the evaluator's imports.
+bare interpreter costs, so the cost of each layer is visible, with the resident memory of a slot's
+launcher. The first evaluation of a slot also starts its warm launcher: it is shown apart ("first").
+Then the same for a real example evaluator (circle_packing_26, whose verifier runs the candidate in
+an interpreter of its own), with and without the launcher preloading the evaluator's imports.
 
     python bench/launch.py [--launches 200] [--record]
 """
@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from results import record
 
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
@@ -61,6 +62,19 @@ def bare_interpreter(count: int) -> list[float]:
     return times
 
 
+def launcher_rss_mb() -> float:
+    """Resident memory of the largest launcher now running (its interpreter), from /proc."""
+    sizes = [0]
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"_launcher.py" in (entry / "cmdline").read_bytes():
+                status = (entry / "status").read_text()
+                sizes.append(int(status.split("VmRSS:")[1].split()[0]))
+        except (OSError, IndexError):
+            continue
+    return max(sizes) / 1024
+
+
 def layer_stacks() -> list[tuple[str, SandboxPlan]]:
     """The stacks to compare, cheapest first, each adding one layer; one this machine lacks is left out."""
     full = plan_sandbox(SandboxConfig())
@@ -81,33 +95,30 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="Append the table to bench/RESULTS.md.")
     args = parser.parse_args()
     bare = bare_interpreter(min(args.launches, 50))
-    rows = [("bare `python -c pass` (subprocess.run)", bare[0], bare)]
+    rows = [("bare `python -c pass` (subprocess.run)", bare[0], bare, None)]
     with tempfile.TemporaryDirectory() as root:
         evaluator = Path(root) / "evaluator.py"
         evaluator.write_text(EVALUATOR)
         for name, plan in layer_stacks():
             with Sandbox(evaluator, EvaluationConfig(timeout_s=30), plan=plan) as sandbox:
-                rows.append((f"sandboxed, {name}", *asyncio.run(launches(sandbox, args.launches))))
+                first, times = asyncio.run(launches(sandbox, args.launches))
+                rows.append((f"sandboxed, {name}", first, times, launcher_rss_mb()))
     full = plan_sandbox(SandboxConfig())
     for preload in ((), None):
         plan = dataclasses.replace(full, preload=preload)
         with Sandbox(CIRCLES, EvaluationConfig(timeout_s=30), plan=plan) as sandbox:
             first, times = asyncio.run(launches(sandbox, max(args.launches // 4, 10), GRID))
-        what = "evaluator's imports preloaded" if preload is None else "nothing preloaded"
-        rows.append((f"circle_packing_26 evaluator, all layers, {what}", first, times))
-    table = "| launch | first ms | median ms | p99 ms |\n| --- | --- | --- | --- |\n" + "\n".join(
+            what = "evaluator's imports preloaded" if preload is None else "nothing preloaded"
+            rows.append((f"circle_packing_26 evaluator, all layers, {what}", first, times, launcher_rss_mb()))
+    table = "| launch | first ms | median ms | p99 ms | launcher RSS MB |\n" + "| --- " * 5 + "|\n"
+    table += "\n".join(
         f"| {name} | {first * 1000:.1f} | {statistics.median(t) * 1000:.1f} "
-        f"| {percentile(t, 0.99) * 1000:.1f} |"
-        for name, first, t in rows
+        f"| {percentile(t, 0.99) * 1000:.1f} | {'-' if rss is None else f'{rss:.0f}'} |"
+        for name, first, t, rss in rows
     )
     print(table)
     if args.record:
-        with (Path(__file__).parent / "RESULTS.md").open("a") as out:
-            out.write(
-                f"\n### launch.py, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-                f"{args.launches} sequential launches per stack of sandbox layers\n\n"
-            )
-            out.write(table + "\n")
+        record(f"launch.py, {args.launches} sequential launches per stack of sandbox layers", table)
 
 
 if __name__ == "__main__":

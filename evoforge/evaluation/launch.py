@@ -186,7 +186,7 @@ def modules_to_preload(plan: SandboxPlan, evaluator: Path) -> list[str]:
 
     Those are the top-level ``import`` and ``from ... import`` statements of the evaluator file, less
     its own sibling modules (imported afresh by each evaluation, like the evaluator itself). Each
-    evaluation then starts with them loaded: numpy alone costs 75-135 ms to import here.
+    evaluation then starts with them loaded (circle_packing_26: 90 → 26 ms, bench/launch.py).
     """
     if plan.preload is not None:
         return list(plan.preload)
