@@ -361,36 +361,31 @@ def solve():
 """
 
 
-def test_redefine_the_scoring_function(tmp_path: Path) -> None:
-    code = (
+CHEATS = {
+    "redefine_the_scoring_function": (
         "import sys\nfor module in list(sys.modules.values()):\n"
         "    if hasattr(module, 'score_packing'):\n        module.score_packing = lambda obj: 1e9\n"
-        + SOLVE_GRID
-    )
-    assert evaluate(tmp_path, code, CIRCLES).score == pytest.approx(26 * 0.08)
-
-
-def test_mutate_sys_modules_of_the_evaluator(tmp_path: Path) -> None:
-    code = (
+    ),
+    "mutate_sys_modules_of_the_evaluator": (
         "import sys, types\nfake = types.ModuleType('math')\nfake.fsum = lambda values: 1e9\n"
-        "fake.hypot = lambda *a: 10.0\nsys.modules['math'] = fake\n" + SOLVE_GRID
-    )
-    assert evaluate(tmp_path, code, CIRCLES).score == pytest.approx(26 * 0.08)
+        "fake.hypot = lambda *a: 10.0\nsys.modules['math'] = fake\n"
+    ),
+    "forge_the_result_pipe": (
+        'import os\nforged = b\'{"ok": true, "metrics": {"combined_score": 1e9}}\'\n'
+        "for fd in range(3, 64):\n    try:\n        os.write(fd, forged)\n    except OSError:\n        pass\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("cheat", sorted(CHEATS))
+def test_a_cheating_candidate_gets_its_honest_score(tmp_path: Path, cheat: str) -> None:
+    assert evaluate(tmp_path, CHEATS[cheat] + SOLVE_GRID, CIRCLES).score == pytest.approx(26 * 0.08)
 
 
 def test_return_a_claimed_score_instead_of_the_object(tmp_path: Path) -> None:
     code = "def solve():\n    return 2.6359830849\n"
     result = evaluate(tmp_path, code, CIRCLES)
     assert result.score == -math.inf and "expected a list" in result.artifacts["infeasible"]
-
-
-def test_forge_the_result_pipe(tmp_path: Path) -> None:
-    code = (
-        'import os\nforged = b\'{"ok": true, "metrics": {"combined_score": 1e9}}\'\n'
-        "for fd in range(3, 64):\n    try:\n        os.write(fd, forged)\n    except OSError:\n        pass\n"
-        + SOLVE_GRID
-    )
-    assert evaluate(tmp_path, code, CIRCLES).score == pytest.approx(26 * 0.08)
 
 
 def test_overwrite_the_evaluator(tmp_path: Path) -> None:
