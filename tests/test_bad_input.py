@@ -20,7 +20,7 @@ import pytest
 
 from evoforge.runlock import RunLock
 from evoforge.testing.scripted_server import Fault, ScriptedServer
-from tests.integration.conftest import evoforge_cli, write_task
+from evoforge.testing.tasks import evoforge_cli, write_task
 
 LOG_LINE = re.compile(r"\d\d:\d\d:\d\d \S")  # evoforge's log format (ui/console.py)
 

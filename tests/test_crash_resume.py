@@ -19,8 +19,8 @@ from pathlib import Path
 from evoforge.storage import DB_FILENAME
 from evoforge.testing.responders import tweak_constants_responder
 from evoforge.testing.scripted_server import ScriptedServer
-from tests.integration.conftest import evoforge_cli, write_task
-from tests.test_store import INFO, corrupt_programs_table, fill
+from evoforge.testing.stores import INFO, corrupt_programs_table, fill
+from evoforge.testing.tasks import evoforge_cli, write_task
 
 ITERATIONS = 200  # programs in total, the initial one included
 KILLS = 20

@@ -28,7 +28,7 @@ from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.records import Evaluation
-from tests.processes import alive
+from evoforge.testing.processes import alive
 
 PLAN = plan_sandbox(SandboxConfig())
 CIRCLES = Path(__file__).parents[1] / "examples" / "circle_packing_26" / "evaluator.py"

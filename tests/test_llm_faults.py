@@ -21,7 +21,7 @@ from evoforge.llm import Ensemble
 from evoforge.llm.breaker import Breaker, Health
 from evoforge.testing.responders import tweak_constants_responder
 from evoforge.testing.scripted_server import Fault, ScriptedServer
-from tests.integration.conftest import evoforge_cli, write_task
+from evoforge.testing.tasks import evoforge_cli, write_task
 
 MESSAGES = [{"role": "user", "content": "improve this"}]
 DOWN = ProviderError("model m at http://x/v1: server error (500)", kind="server_error")

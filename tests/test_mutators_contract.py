@@ -21,7 +21,7 @@ from evoforge.mutators.literals import find_literals
 from evoforge.mutators.mixing import Mix
 from evoforge.mutators.tune import TuneMutator
 from evoforge.task import load_task
-from tests.test_mutators_tune import TOY, program
+from evoforge.testing.programs import TOY, program
 
 CIRCLES = Path(__file__).resolve().parents[1] / "examples" / "circle_packing_26" / "initial_program.py"
 

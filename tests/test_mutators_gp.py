@@ -25,7 +25,7 @@ from evoforge.mutators.gp import (
 )
 from evoforge.mutators.pyast import BlockTree, constants_key, structural_hash
 from evoforge.records import Program
-from tests.test_mutators_tune import program as scored
+from evoforge.testing.programs import program as scored
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

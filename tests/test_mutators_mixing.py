@@ -18,10 +18,10 @@ from evoforge.mutators.gp import GPMutator
 from evoforge.mutators.mixing import Mix, mutator_weights
 from evoforge.mutators.pyast import structural_hash
 from evoforge.task import load_task
+from evoforge.testing.programs import program, program_table
 from evoforge.testing.responders import tweak_constants_responder
 from evoforge.testing.scripted_server import ScriptedServer
-from tests.integration.conftest import evoforge_cli, write_task
-from tests.test_mutators_tune import program, program_table
+from evoforge.testing.tasks import evoforge_cli, write_task
 
 TOY = Path(__file__).resolve().parents[1] / "examples" / "toy_constant"
 MODEL = {"name": "m", "base_url": "http://127.0.0.1:9/v1"}

@@ -14,17 +14,9 @@ from evoforge.mutators.literals import find_literals
 from evoforge.mutators.tune import TuneMutator
 from evoforge.records import Program
 from evoforge.storage import SQLiteStore
+from evoforge.testing.programs import TOY, program, program_table
 
-TOY = Path(__file__).resolve().parents[1] / "examples" / "toy_constant"
 TWO = "# EVOLVE-BLOCK-START\ndef solve():\n    n = 10\n    x = 2.5\n    return n * x\n# EVOLVE-BLOCK-END\n"
-
-
-def program(code: str, submission: int, score: float) -> Program:
-    return Program(
-        id=submission, submission=submission, code=code, parent_id=None, inspiration_ids=(), island=0,
-        generation=0, mutator="tune", metrics={}, artifacts={}, score=score, ok=True, features={},
-        created_at=0.0, eval_time_s=0.0,
-    )  # fmt: skip
 
 
 def score(code: str) -> float:
@@ -103,13 +95,6 @@ def test_tune_alone_reaches_the_optimum_of_toy_constant(tmp_path: Path) -> None:
     assert result.evaluated <= 200
     with evoforge.load_run(tmp_path / "run") as run:
         assert {p.mutator for p in run.programs()} == {"initial", "tune"}
-
-
-def program_table(run_dir: Path) -> list[tuple[object, ...]]:
-    with evoforge.load_run(run_dir) as run:
-        programs = run.programs()
-    submission_of = {p.id: p.submission for p in programs}
-    return sorted((p.submission, p.code, submission_of.get(p.parent_id), p.mutator) for p in programs)
 
 
 def test_resume_in_the_middle_of_a_tune_run_continues_the_same_trajectory(tmp_path: Path) -> None:

@@ -17,19 +17,7 @@ from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, RunInfo
 from evoforge.storage import DB_FILENAME, SQLiteStore
 from evoforge.storage.sqlite import WAL_SIZE_LIMIT
-
-INFO = RunInfo("/tasks/t", "t", {"seed": 3, "llm": {"models": [{"name": "m"}]}}, 3, 1.5, "0.1.0")
-
-
-def candidate(
-    submission: int, code: str = "x = 1\n", parent: int | None = None, call: int | None = None
-) -> Candidate:
-    inspirations = (0,) if parent is not None else ()
-    return Candidate(submission, code, parent, inspirations, 1, 2, "llm", call)
-
-
-def ok(score: float) -> Evaluation:
-    return Evaluation({"combined_score": score, "n": 2.0}, {"note": "fine"}, score, True, None, 0.5)
+from evoforge.testing.stores import INFO, candidate, corrupt_programs_table, fill, ok
 
 
 @pytest.fixture
@@ -209,24 +197,6 @@ def test_a_wal_grown_by_a_big_transaction_is_cut_back(tmp_path: Path) -> None:
         assert reader.count_programs() == 2000
 
 
-def fill(run_dir: Path, info: RunInfo, count: int) -> None:
-    """A closed run of ``count`` programs."""
-    with SQLiteStore.create(run_dir, info) as store, store.transaction():
-        for submission in range(count):
-            store.add_program(candidate(submission, f"x = {submission}\n" * 20), ok(1.0), {})
-
-
-def corrupt_programs_table(db_path: Path) -> None:
-    """Overwrite the head of the programs table's root page, as a bad disk block would."""
-    db = sqlite3.connect(db_path)
-    (root,) = db.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'programs'").fetchone()
-    (page_size,) = db.execute("PRAGMA page_size").fetchone()
-    db.close()
-    with db_path.open("r+b") as file:
-        file.seek((root - 1) * page_size)
-        file.write(b"\xff" * 64)
-
-
 @pytest.mark.parametrize("readonly", [False, True])
 def test_a_corrupt_database_is_refused_in_one_line(tmp_path: Path, readonly: bool) -> None:
     fill(tmp_path / "run", INFO, 300)
@@ -301,7 +271,7 @@ def test_a_file_that_is_not_an_evoforge_database_is_refused(tmp_path: Path, cont
 
 def test_a_new_run_holds_its_initial_program_from_the_start(tmp_path: Path) -> None:
     """Created in one transaction: no crash can leave a run without program 0."""
-    from evoforge.records import Candidate, Evaluation
+    from evoforge.records import Evaluation
 
     initial = Candidate(
         submission=0,

@@ -13,7 +13,7 @@ from evoforge import EvaluationResult
 from evoforge.config import load_config
 from evoforge.runner import make_sandbox
 from evoforge.task import load_task
-from tests.integration.conftest import evoforge_cli
+from evoforge.testing.tasks import evoforge_cli
 
 TEMPLATES = Path(__file__).parents[1] / "evoforge" / "templates"
 COMMENTED_KEY = re.compile(r"^(\s*)# ([a-z_]+: .*)$", re.MULTILINE)

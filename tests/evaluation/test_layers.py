@@ -18,7 +18,7 @@ from evoforge.evaluation.cgroups import probe_cgroups
 from evoforge.evaluation.launch import build_launch, modules_to_preload, stage_evaluator
 from evoforge.evaluation.layers import find_seccomp, plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
-from tests.processes import alive
+from evoforge.testing.processes import alive
 
 RUNNER = (
     "import runpy\n\n\ndef evaluate(program_path):\n    return runpy.run_path(program_path)['result']()\n"

@@ -19,7 +19,7 @@ from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.records import Evaluation
-from tests.processes import alive
+from evoforge.testing.processes import alive
 
 # The realistic pattern: the evaluator runs the candidate in its own process and scores what it returns.
 RUNNER = """import runpy

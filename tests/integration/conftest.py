@@ -1,55 +1,14 @@
-"""Shared pieces of the end-to-end tests: a toy task and a CLI runner in a fresh process."""
+"""Fixtures of the end-to-end tests."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PROGRAM = '''"""Toy program: one constant to tune."""
-
-# EVOLVE-BLOCK-START
-def solve():
-    x = 1.0
-    return x
-# EVOLVE-BLOCK-END
-'''
-
-EVALUATOR = """import importlib.util
-
-
-def evaluate(program_path):
-    spec = importlib.util.spec_from_file_location("candidate", program_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    value = module.solve()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"solve() returned {type(value).__name__}")
-    return {"combined_score": -((value - 3.7) ** 2), "value": float(value)}
-"""
-
-
-def write_task(root: Path, config: str = "") -> Path:
-    task = root / "toy"
-    task.mkdir()
-    (task / "initial_program.py").write_text(PROGRAM)
-    (task / "evaluator.py").write_text(EVALUATOR)
-    (task / "config.yaml").write_text(config or "evaluation:\n  timeout_s: 20\n  parallel: 2\n")
-    return task
+from evoforge.testing.tasks import write_task
 
 
 @pytest.fixture
 def toy_task(tmp_path: Path) -> Path:
     return write_task(tmp_path)
-
-
-def evoforge_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real command line in a fresh interpreter."""
-    return subprocess.run(
-        [sys.executable, "-m", "evoforge.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evoforge.testing.scripted_server import Fault, ScriptedServer
-from tests.integration.conftest import evoforge_cli, write_task
+from evoforge.testing.tasks import evoforge_cli, write_task
 
 
 def test_unusable_provider_stops_the_run_at_once(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 import evoforge
 from evoforge.testing.responders import tweak_constants_responder
 from evoforge.testing.scripted_server import Fault, ScriptedServer
-from tests.integration.conftest import evoforge_cli
+from evoforge.testing.tasks import evoforge_cli
 
 
 def model_override(server: ScriptedServer) -> list[dict[str, str]]:

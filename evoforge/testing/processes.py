@@ -1,4 +1,4 @@
-"""Watching processes from the test (the controller's side): shared by the sandbox and hostile tests."""
+"""Watching processes from a test (the controller's side): shared by the sandbox and hostile tests."""
 
 from __future__ import annotations
 
