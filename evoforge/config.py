@@ -69,6 +69,28 @@ class EvaluationConfig(_Strict):
     max_output_bytes: int = Field(default=1_000_000, gt=0)
     max_file_mb: int = Field(default=256, gt=0)
     parallel: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), gt=0)
+    # What one program's record keeps (docs/config.md): below 1 KiB a cut text is mostly its marker.
+    max_stored_output_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_artifact_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_total_artifact_bytes: int = Field(default=128 * 1024, ge=1024)
+    max_metrics: int = Field(default=256, gt=0)
+
+    @model_validator(mode="after")
+    def _total_holds_one_artifact(self) -> EvaluationConfig:
+        if self.max_total_artifact_bytes < self.max_artifact_bytes:
+            raise ValueError(
+                f"max_total_artifact_bytes ({self.max_total_artifact_bytes}) is less than "
+                f"max_artifact_bytes ({self.max_artifact_bytes})"
+            )
+        return self
+
+    def record_limits(self) -> dict[str, int]:
+        """The limits ``contract.bound_record`` applies, as the sandbox child receives them."""
+        return {
+            "max_metrics": self.max_metrics,
+            "max_artifact_bytes": self.max_artifact_bytes,
+            "max_total_artifact_bytes": self.max_total_artifact_bytes,
+        }
 
 
 SandboxProperty = Literal[

@@ -7,8 +7,9 @@ interpreter that has run no user code; here it
    every other descriptor, and volunteers to the OOM killer first;
 2. sets its resource limits (and, where bubblewrap is off, the seccomp filter) before any user code
    runs; rlimits counted per process (CPU time) start from zero in a fresh fork;
-3. imports the evaluator by path, calls ``evaluate(program_path)`` and validates what it returned
-   with ``contract.py`` (also loaded by path: the evoforge package is never imported here);
+3. imports the evaluator by path, calls ``evaluate(program_path)``, validates what it returned
+   with ``contract.py`` (also loaded by path: the evoforge package is never imported here) and cuts
+   it to the record limits, so that 200,000 metrics or a huge artifact never cross the pipe;
 4. writes one JSON answer, ``{"ok": true, "metrics", "artifacts"}`` or ``{"ok": false, "error",
    "artifacts"}``, to the result pipe (never to stdout, which the candidate may fill with anything)
    and leaves with ``os._exit`` (no atexit handler of the candidate runs).
@@ -30,7 +31,6 @@ MIB = 1024 * 1024
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 REAP_ROUNDS = 200
-MAX_ERROR_CHARS = 2000
 MAX_TRACEBACK_CHARS = 4000
 
 
@@ -192,41 +192,49 @@ def use_site_dirs(directories):
 
 
 def evaluate(request, contract):
-    """Run the evaluator on the program; the JSON-able answer for the parent."""
+    """Run the evaluator on the program; the JSON-able answer for the parent, bounded as the record
+    will be (``contract.bound_record``), so that a huge result never crosses the pipe."""
+    answer = run_evaluator(request, contract)
+    if "error" in answer:
+        answer["error"] = answer["error"][: contract.MAX_ERROR_CHARS]
+    return answer
+
+
+def run_evaluator(request, contract):
     path = request["evaluator"]
     sys.path.insert(0, os.path.dirname(path))  # the evaluator's sibling modules import as usual
     try:
         evaluator = load_module(path, os.path.splitext(os.path.basename(path))[0])
     except BaseException as error:
-        return failure("the evaluator failed to import:", error)
+        return failure(f"the evaluator failed to import: {contract.describe(error)}", error)
     function = getattr(evaluator, "evaluate", None)
     if not callable(function):
         return failure(f"the evaluator {path} defines no evaluate(program_path) function")
     try:
         raw = function(request["program"])
     except BaseException as error:  # SystemExit and KeyboardInterrupt from the candidate too
-        return failure("evaluator raised", error)
+        return failure(f"evaluator raised {contract.describe(error)}", error)
     try:
         metrics, artifacts = contract.normalize_result(raw)
-    except contract.ContractError as error:
-        return {"ok": False, "error": f"invalid result: {error}"[:MAX_ERROR_CHARS]}
+        metrics, artifacts = contract.bound_record(
+            metrics, artifacts, request["records"], request["score_metric"]
+        )
+    except contract.ContractError as error:  # with a cause when the evaluator's own code raised
+        return failure(f"invalid result: {error}", error if error.__cause__ is not None else None)
+    except BaseException as error:  # what the contract leaves to the caller: SystemExit, say
+        return failure(f"invalid result: reading it raised {contract.describe(error)}", error)
     return {"ok": True, "metrics": metrics, "artifacts": artifacts}
 
 
-def failure(message, error=None):
-    """A failure answer: what failed, the exception, and the end of its traceback as an artifact."""
+def failure(line, error=None):
+    """A failure answer: the error line and, when an exception caused it, the end of its traceback
+    (its causes included) as an artifact."""
     if error is None:
-        return {"ok": False, "error": message[:MAX_ERROR_CHARS]}
+        return {"ok": False, "error": line}
     import traceback  # only failures pay for it
 
-    try:
-        detail = str(error)
-    except BaseException:  # a hostile __str__
-        detail = ""
-    described = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-    trace = traceback.format_exc(limit=-8)[-MAX_TRACEBACK_CHARS:]
-    error_line = f"{message} {described}"[:MAX_ERROR_CHARS]
-    return {"ok": False, "error": error_line, "artifacts": {"traceback": trace}}
+    trace = "".join(traceback.format_exception(error, limit=-8))[-MAX_TRACEBACK_CHARS:]
+    return {"ok": False, "error": line, "artifacts": {"traceback": trace}}
 
 
 def encode(answer):
@@ -273,7 +281,8 @@ def run(config, contract, program, fds):
             deny_network(config["seccomp"])
         set_limits(config["limits"])
         reseed()
-        data = encode(evaluate({"evaluator": config["evaluator"], "program": program}, contract))
+        request = {key: config[key] for key in ("evaluator", "records", "score_metric")}
+        data = encode(evaluate(request | {"program": program}, contract))
         with open(result_fd, "wb", closefd=True) as result:
             result.write(data)
         for stream in (sys.stdout, sys.stderr):

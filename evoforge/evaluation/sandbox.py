@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import math
 import os
 import signal
 import tempfile
 import time
 import weakref
-from collections.abc import Callable
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig, SandboxConfig
+from evoforge.evaluation.capture import CappedBuffer, Capture
 from evoforge.evaluation.cgroups import SlotCgroup, cgroup_name
-from evoforge.evaluation.contract import ContractError, normalize_artifacts, normalize_metrics, primary_score
 from evoforge.evaluation.launch import (
     Launch,
     build_launch,
@@ -44,7 +42,6 @@ from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.records import Evaluation
 
 CONTRACT = Path(__file__).with_name("contract.py")
-RESULT_CAP = 16 * 1024 * 1024
 OPEN_FILES = 256
 DRAIN_AFTER_KILL_S = 2.0
 STUCK_AFTER_S = 5.0  # a launcher that has not answered this long after the timeout is replaced
@@ -53,52 +50,8 @@ MIB = 1024 * 1024
 PROCESSES = 256  # per slot uid; only set when slots have their own uid
 
 
-class CappedBuffer:
-    """The first ``cap`` bytes of a stream; the rest is counted and dropped, so memory stays bounded."""
-
-    def __init__(self, name: str, cap: int) -> None:
-        self.name = name
-        self.cap = cap
-        self.data = bytearray()
-        self.dropped = 0
-
-    def feed(self, chunk: bytes) -> bool:
-        """Keep what fits; True when this chunk passed the cap."""
-        room = self.cap - len(self.data)
-        if len(chunk) <= room:
-            self.data += chunk
-            return False
-        self.data += chunk[: max(room, 0)]
-        self.dropped += len(chunk) - max(room, 0)
-        return True
-
-    def text(self) -> str:
-        text = self.data.decode("utf-8", errors="replace")
-        return f"{text}\n[truncated {self.dropped} bytes]" if self.dropped else text
-
-
-class _Capture:
-    """What one evaluation sends back: capped stdout, stderr and result, and when each pipe closed."""
-
-    def __init__(self, output_cap: int, on_overflow: Callable[[], None]) -> None:
-        self.stdout = CappedBuffer("stdout", output_cap)
-        self.stderr = CappedBuffer("stderr", output_cap)
-        self.result = CappedBuffer("result", RESULT_CAP)
-        self.overflowed: CappedBuffer | None = None
-        self.closed: list[asyncio.Future[None]] = []
-        self._on_overflow = on_overflow
-
-    def feed(self, buffer: CappedBuffer, chunk: bytes) -> None:
-        if buffer.feed(chunk) and self.overflowed is None:
-            self.overflowed = buffer
-            self._on_overflow()
-
-    def artifacts(self) -> dict[str, str]:
-        return {buffer.name: buffer.text() for buffer in (self.stdout, self.stderr) if buffer.data}
-
-
 class _PipeProtocol(asyncio.Protocol):
-    def __init__(self, capture: _Capture, buffer: CappedBuffer, closed: asyncio.Future[None]) -> None:
+    def __init__(self, capture: Capture, buffer: CappedBuffer, closed: asyncio.Future[None]) -> None:
         self._capture = capture
         self._buffer = buffer
         self._closed = closed
@@ -111,7 +64,7 @@ class _PipeProtocol(asyncio.Protocol):
             self._closed.set_result(None)
 
 
-async def _open_pipes(capture: _Capture) -> tuple[list[asyncio.ReadTransport], tuple[int, int, int]]:
+async def _open_pipes(capture: Capture) -> tuple[list[asyncio.ReadTransport], tuple[int, int, int]]:
     """Pipes for stdout, stderr and the result: read here, their write ends for the evaluation."""
     loop = asyncio.get_running_loop()
     transports: list[asyncio.ReadTransport] = []
@@ -259,6 +212,8 @@ class Sandbox:
             "scratch": str(launch.scratch),
             "preload": self._preload,
             "timeout_s": self._config.timeout_s,
+            "records": self._config.record_limits(),
+            "score_metric": self._score_metric,
         }
 
     async def _retire(self, number: int) -> None:
@@ -280,7 +235,7 @@ class Sandbox:
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
 
     async def _run(self, number: int, slot: _Slot, code: str, filename: str) -> Evaluation:
-        capture = _Capture(self._config.max_output_bytes, slot.launcher.interrupt)
+        capture = Capture(self._config, slot.launcher.interrupt)
         transports, pipes = await _open_pipes(capture)
         reply: Reply | None = None
         try:
@@ -301,38 +256,12 @@ class Sandbox:
             return Evaluation.failure(failure, capture.artifacts())
         return self._interpret(capture, reply.returncode, reply.timed_out)
 
-    def _interpret(self, capture: _Capture, returncode: int | None, timed_out: bool) -> Evaluation:
-        artifacts = capture.artifacts()
+    def _interpret(self, capture: Capture, returncode: int | None, timed_out: bool) -> Evaluation:
         if timed_out:
-            return Evaluation.failure(f"timeout after {self._config.timeout_s:g} s", artifacts)
-        flood = capture.overflowed
-        if flood is not None:
-            error = f"output limit exceeded: more than {flood.cap} bytes on {flood.name}"
-            return Evaluation.failure(error, artifacts)
-        if not capture.result.data:
-            return Evaluation.failure(self._exit_reason(returncode), artifacts)
-        try:
-            answer = json.loads(capture.result.data)
-        except ValueError:
-            return Evaluation.failure("the result was not valid JSON", artifacts)
-        if not isinstance(answer, dict):
-            return Evaluation.failure("the result was not a JSON object", artifacts)
-        try:
-            extra = normalize_artifacts(answer.get("artifacts"))
-            if not answer.get("ok"):
-                error = str(answer.get("error") or "the evaluation failed")
-                return Evaluation.failure(error, artifacts | extra)
-            # Validate again here: never trust what was computed next to the candidate.
-            metrics = normalize_metrics(answer.get("metrics"))
-            score = primary_score(metrics, self._score_metric)
-        except ContractError as error:
-            return Evaluation.failure(f"invalid result: {error}", artifacts)
-        return Evaluation(
-            metrics={name: float(value) for name, value in metrics.items()},
-            artifacts=artifacts | extra,  # the evaluator's own artifacts win over captured output
-            score=score,
-            ok=True,
-        )
+            return Evaluation.failure(f"timeout after {self._config.timeout_s:g} s", capture.artifacts())
+        if capture.overflowed is None and not capture.result.size:
+            return Evaluation.failure(self._exit_reason(returncode), capture.artifacts())
+        return capture.evaluation(self._config, self._score_metric)
 
     def _exit_reason(self, returncode: int | None) -> str:
         if returncode is None or returncode >= 0:
