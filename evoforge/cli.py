@@ -59,6 +59,7 @@ def _start(ctx: click.Context, run: Any) -> None:
     from evoforge.api import run_sync
     from evoforge.events import EventBus
     from evoforge.runner import run_evolution
+    from evoforge.stopsignals import ignore_stop_signals
     from evoforge.ui.console import ConsoleProgress, setup_logging
 
     setup_logging(ctx.obj["verbose"])
@@ -74,6 +75,7 @@ def _start(ctx: click.Context, run: Any) -> None:
             f"best score {result.best_score:.10g} (program {result.best_program_id}): {result.best_path}"
         )
     if result.signal_number is not None:
+        ignore_stop_signals()  # the stop is done: a signal still on its way must not change the exit code
         sys.exit(128 + result.signal_number)  # the shell convention: 130 for Ctrl-C, 143 for SIGTERM
 
 

@@ -5,11 +5,9 @@ This is the one function that reads like the system diagram; everything it calls
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from evoforge.mutators.base import Mutator
 from evoforge.mutators.mixing import Mix
 from evoforge.records import Candidate, Program, RunInfo
 from evoforge.runlock import RunLock
+from evoforge.stopsignals import SignalStop
 from evoforge.storage import DB_FILENAME, SQLiteStore
 from evoforge.task import Task, load_task
 
@@ -194,7 +193,11 @@ async def run_evolution(
             )
         )
         try:
-            with SignalStop(controller, handle_signals) as signals:
+            with SignalStop(
+                controller.request_stop,
+                handle_signals,
+                on_abort=lambda: export_best(run_dir, task, controller.best),  # a late Ctrl-C still keeps it
+            ) as signals:
                 reason = await controller.run()
         except ProviderError as error:  # fatal (a revoked key, say): keep what the run found, then say why
             _stopped(bus, run_dir, task, controller, "a fatal model error (below)")
@@ -227,31 +230,3 @@ def _stopped(bus: EventBus, run_dir: Path, task: Task, controller: Controller, r
     best_path = export_best(run_dir, task, controller.best)
     bus.emit(RunStopped(reason, controller.evaluated, controller.failed, controller.best, best_path))
     return best_path
-
-
-class SignalStop:
-    """While active, SIGINT/SIGTERM ask the controller to stop cleanly (a second SIGINT aborts)."""
-
-    def __init__(self, controller: Controller, enabled: bool) -> None:
-        self._controller = controller
-        self._enabled = enabled
-        self.signal_received: int | None = None
-
-    def __enter__(self) -> SignalStop:
-        if self._enabled:
-            loop = asyncio.get_running_loop()
-            for number in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(number, self._on_signal, number)
-        return self
-
-    def _on_signal(self, number: int) -> None:
-        if self.signal_received == signal.SIGINT and number == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signal_received = number
-        self._controller.request_stop(f"stopped by {signal.Signals(number).name}")
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._enabled:
-            loop = asyncio.get_running_loop()
-            for number in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(number)
