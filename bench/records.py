@@ -2,8 +2,9 @@
 
 Two evaluations the issue measured: one printing about 1 MB on each of stdout and stderr (just under
 the in-flight cap ``evaluation.max_output_bytes``), one returning 200,000 metrics. Each runs
-``evoforge run`` for 50 programs with the offline mutators and prints the run's wall time and the
-database size per program (after a checkpoint, so the write-ahead log is counted in the file).
+``evoforge run`` for 50 programs with the offline mutators and prints the run's wall time, the CPU
+time of the run and its evaluations (steadier than wall time on a busy machine) and the database
+size per program (after a checkpoint, so the write-ahead log is counted in the file).
 
     python bench/records.py [--programs 50] [--case flood metrics]
 """
@@ -11,6 +12,7 @@ database size per program (after a checkpoint, so the write-ahead log is counted
 from __future__ import annotations
 
 import argparse
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -38,8 +40,8 @@ EVALUATORS = {
 }
 
 
-def measure(case: str, programs: int) -> tuple[float, float, int]:
-    """(seconds, bytes stored per program, programs stored) for one case."""
+def measure(case: str, programs: int) -> tuple[float, float, float, int]:
+    """(seconds, CPU seconds, bytes stored per program, programs stored) for one case."""
     with tempfile.TemporaryDirectory() as root:
         task = Path(root) / case
         task.mkdir()
@@ -48,14 +50,20 @@ def measure(case: str, programs: int) -> tuple[float, float, int]:
         (task / "config.yaml").write_text("evaluation:\n  timeout_s: 60\n  parallel: 2\n")
         run_dir = Path(root) / "run"
         command = [sys.executable, "-m", "evoforge.cli", "run", str(task), "--run-dir", str(run_dir)]
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), _children_cpu()
         subprocess.run([*command, "--iterations", str(programs)], check=True, capture_output=True)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
         database = run_dir / "evoforge.db"
         with sqlite3.connect(database) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             (stored,) = db.execute("SELECT count(*) FROM programs").fetchone()
-        return seconds, database.stat().st_size / stored, stored
+        return seconds, cpu, database.stat().st_size / stored, stored
+
+
+def _children_cpu() -> float:
+    """User and system time of every finished descendant (the run, its launchers and evaluations)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -64,8 +72,11 @@ def main() -> None:
     parser.add_argument("--case", nargs="+", choices=sorted(EVALUATORS), default=sorted(EVALUATORS))
     arguments = parser.parse_args()
     for case in arguments.case:
-        seconds, per_program, stored = measure(case, arguments.programs)
-        print(f"{case:8} {stored} programs in {seconds:6.1f} s, {per_program / 1024:8.1f} KiB per program")
+        seconds, cpu, per_program, stored = measure(case, arguments.programs)
+        print(
+            f"{case:8} {stored} programs: {seconds:6.1f} s, {cpu:6.1f} s CPU, "
+            f"{per_program / 1024:8.1f} KiB per program"
+        )
 
 
 if __name__ == "__main__":

@@ -82,7 +82,10 @@ def normalize_metrics(raw: object) -> dict[str, float]:
                 raise ContractError(f"metric names must be strings, got {_shown(name)}")
             if len(name) > MAX_NAME_CHARS:
                 raise ContractError(f"metric name longer than {MAX_NAME_CHARS} characters: {name[:60]!r}...")
-            metrics[name] = value if isinstance(value, bool) else _number(name, value)
+            if type(value) is float and value < math.inf:  # the common case, NaN and +inf excluded
+                metrics[name] = value
+            else:
+                metrics[name] = value if isinstance(value, bool) else _number(name, value)
             name = None
     except ContractError:
         raise
