@@ -20,9 +20,8 @@ when CMA-ES stops on its own criteria, and the next ask starts a new run on the 
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import pickle
+import logging
 import random
 from typing import Any
 
@@ -31,27 +30,15 @@ from cmaes import CMA
 
 from evoforge.config import TuneConfig
 from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
+from evoforge.mutators.cma_state import IncompatibleState, cma_state, restore_cma
 from evoforge.mutators.literals import NumericLiteral, find_literals, substitute
 from evoforge.records import Program, code_digest
 
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
 MAX_SAMPLES_PER_ASK = 100  # bounds the draws one ask may spend on children the run already scored
-
-
-def _dump(cma: CMA) -> str:
-    """The optimizer's attributes, bit for bit. Not ``pickle.dumps(cma)``: CMA's own pickling stores
-    one triangle of the covariance matrix, and the rounding asymmetry it drops would change the run."""
-    attributes = {name: value for name, value in vars(cma).items() if name != "_rng"}
-    return base64.b64encode(pickle.dumps(attributes)).decode()
-
-
-def _load(text: str) -> CMA:
-    """The optimizer ``_dump`` saved (bytes from the run's own database). Its generator is reseeded
-    before every sample, so a fresh one does."""
-    cma = CMA.__new__(CMA)
-    vars(cma).update(pickle.loads(base64.b64decode(text)))
-    cma._rng = np.random.RandomState(0)
-    return cma
 
 
 def _program_from(data: dict[str, Any]) -> Program:
@@ -136,8 +123,7 @@ class _Run:
         return {
             "index": self.index,
             "base": dataclasses.asdict(self.base),
-            "generation": self.cma.generation if self.cma is not None else 0,  # for people reading it
-            "cma": _dump(self.cma) if self.cma is not None else None,
+            "cma": cma_state(self.cma) if self.cma is not None else None,
             "slots": {str(k): z for k, z in self.slots.items()},
             "losses": {str(k): loss for k, loss in self.losses.items()},
             "lost": sorted(self.lost),
@@ -149,8 +135,10 @@ class _Run:
     @classmethod
     def restore(cls, state: dict[str, Any], config: TuneConfig, seed: int) -> _Run:
         run = cls(state["index"], _program_from(state["base"]), config, seed)
-        if state["cma"] is not None:
-            run.cma = _load(state["cma"])
+        if (run.cma is None) != (state["cma"] is None):
+            raise IncompatibleState("the saved run does not match its base program's literals")
+        if run.cma is not None:
+            run.cma = restore_cma(run.cma, state["cma"])
         run.slots = {int(k): z for k, z in state["slots"].items()}
         run.losses = {int(k): loss for k, loss in state["losses"].items()}
         run.lost = set(state["lost"])
@@ -242,13 +230,33 @@ class TuneMutator(Mutator):
 
     def state(self) -> dict[str, Any]:
         return {
+            "version": STATE_VERSION,
             "runs": self._runs,
             "run": self._run.state() if self._run is not None else None,
             "pending": {str(s): dataclasses.asdict(p) for s, p in self._pending.items()},
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self._runs = state["runs"]
-        run = state["run"]
-        self._run = _Run.restore(run, self._config, self._seed) if run is not None else None
-        self._pending = {int(s): _Pending(**p) for s, p in state["pending"].items()}
+        """Continue the saved CMA-ES run; a state this version cannot continue starts a new one.
+
+        Nothing evaluated depends on this state (it is in the store), so an old or unknown format
+        costs only the current CMA-ES run's progress: tune warns and starts again on the next parent,
+        as it does anyway after ``generations`` generations. Refusing to resume would gain nothing.
+        """
+        try:
+            version = state.get("version")
+            if version != STATE_VERSION:
+                found = "in the earlier pickled format" if version is None else f"of version {version!r}"
+                raise IncompatibleState(
+                    f"the saved state is {found}; this evoforge reads version {STATE_VERSION}"
+                )
+            run = state["run"]
+            restored = _Run.restore(run, self._config, self._seed) if run is not None else None
+            pending = {int(s): _Pending(**p) for s, p in state["pending"].items()}
+            self._runs, self._run, self._pending = int(state["runs"]), restored, pending
+        except (IncompatibleState, KeyError, TypeError, ValueError, AttributeError) as error:
+            log.warning(
+                "tune cannot continue its saved CMA-ES run (%s): it starts a new run on the next parent; "
+                "nothing evaluated is lost",
+                error,
+            )

@@ -1,0 +1,77 @@
+"""A CMA-ES optimizer's state as plain JSON, and the optimizer rebuilt from it.
+
+tune keeps one CMA-ES run going across a resume, so its optimizer is saved in the run's database.
+The ``cmaes`` package has no public state API, pickling would tie every saved run to its private
+layout (and unpickling database content runs code), and CMA's own pickling keeps one triangle of the
+covariance matrix, whose dropped rounding asymmetry would change the run. So the state is written out
+field by field: what changes as the optimizer learns (the distribution, its evolution paths, the
+generation, the cached eigen-decomposition, the fitness history its stopping test reads). The rest
+(recombination weights, learning rates, tolerances) the public constructor derives again, bit for bit,
+from the same dimension, population, initial step and bounds, which tune gives it from the run's
+config. The random generator is not kept: tune reseeds it before every sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from cmaes import CMA
+
+# The private attributes the state restores, by their name in the saved JSON. A cmaes release that
+# renames one makes restore raise IncompatibleState instead of continuing a different optimizer.
+_VECTORS = {"mean": "_mean", "p_sigma": "_p_sigma", "p_c": "_pc", "fitness_history": "_funhist_values"}
+_MATRICES = {"covariance": "_C"}
+_CACHED = {"eigenvectors": "_B", "eigenvalue_roots": "_D"}  # None until the next sample computes them
+
+
+class IncompatibleState(ValueError):
+    """A saved optimizer that this evoforge and cmaes cannot continue exactly."""
+
+
+def _floats(values: np.ndarray) -> list[Any]:
+    """Nested lists of floats, which JSON round-trips exactly; a non-finite entry becomes None.
+
+    Only the fitness history has such entries: its slots not yet written hold whatever
+    ``np.empty`` left there, and the stopping test reads them only once all are written.
+    """
+    return np.where(np.isfinite(values), values, None).tolist()
+
+
+def _array(values: Any) -> np.ndarray:
+    return np.array(values, dtype=float)  # None reads back as nan
+
+
+def cma_state(cma: CMA) -> dict[str, Any]:
+    """Everything ``restore_cma`` needs to continue ``cma`` exactly, as JSON-able values."""
+    state: dict[str, Any] = {"generation": cma.generation, "sigma": float(cma._sigma)}
+    for key, name in (_VECTORS | _MATRICES).items():
+        state[key] = _floats(getattr(cma, name))
+    for key, name in _CACHED.items():
+        value = getattr(cma, name)
+        state[key] = None if value is None else _floats(value)
+    return state
+
+
+def restore_cma(fresh: CMA, state: dict[str, Any]) -> CMA:
+    """``fresh`` (built by the constructor with the run's settings) moved to the saved ``state``."""
+    for name in ("_sigma", "_g", *_VECTORS.values(), *_MATRICES.values(), *_CACHED.values()):
+        if not hasattr(fresh, name):
+            raise IncompatibleState(f"the installed cmaes has no optimizer attribute {name}")
+    dimension = fresh.dim
+    try:
+        arrays = {name: _array(state[key]) for key, name in (_VECTORS | _MATRICES).items()}
+        cached = {name: None if state[key] is None else _array(state[key]) for key, name in _CACHED.items()}
+        generation, sigma = int(state["generation"]), np.float64(state["sigma"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise IncompatibleState(f"the saved optimizer is incomplete or malformed ({error!r})") from None
+    vector, matrix = (dimension,), (dimension, dimension)
+    expected = {"_mean": vector, "_p_sigma": vector, "_pc": vector, "_C": matrix, "_B": matrix, "_D": vector}
+    expected["_funhist_values"] = fresh._funhist_values.shape
+    shapes = {name: array.shape for name, array in (arrays | cached).items() if array is not None}
+    if any(shape != expected[name] for name, shape in shapes.items()):
+        raise IncompatibleState(f"the saved optimizer does not fit {dimension} literals: {shapes}")
+    for name, value in (arrays | cached).items():
+        setattr(fresh, name, value)
+    fresh._g, fresh._sigma = generation, sigma
+    return fresh
