@@ -148,8 +148,8 @@ def primary_score(metrics: Mapping[str, float], score_metric: str | None) -> flo
     if score_metric is not None:
         if score_metric not in metrics:
             names = list(itertools.islice(metrics, SHOWN_NAMES + 1))
-            shown = f"{names[:SHOWN_NAMES]}"[:-1] + (", ...]" if len(names) > SHOWN_NAMES else "]")
-            raise ContractError(f"score_metric '{score_metric}' is not among the metrics {shown}")
+            shown = ", ".join(map(repr, names[:SHOWN_NAMES])) + (", ..." if len(names) > SHOWN_NAMES else "")
+            raise ContractError(f"score_metric '{score_metric}' is not among the metrics [{shown}]")
         return float(metrics[score_metric])
     values = [float(value) for value in metrics.values() if not isinstance(value, bool)]
     return math.fsum(values) / len(values) if values else -math.inf

@@ -55,6 +55,11 @@ def test_score_is_combined_score_then_score_metric_then_the_mean() -> None:
     assert primary_score({"valid": True}, None) == -math.inf
     with pytest.raises(ContractError, match=r"score_metric 'missing' is not among the metrics \['speed'\]"):
         primary_score({"speed": 1.0}, "missing")
+    many = {f"m{i}": 1.0 for i in range(200_000)}
+    with pytest.raises(
+        ContractError, match=re.escape("the metrics ['m0', 'm1', 'm2', 'm3', 'm4', ...]") + "$"
+    ):
+        primary_score(many, "missing")  # five names, not 200,000
 
 
 def test_minus_infinity_is_allowed_and_means_infeasible() -> None:
