@@ -114,6 +114,17 @@ async def test_a_forged_answer_is_bounded_by_the_controller_too(tmp_path: Path) 
     assert result.artifacts["truncated"].startswith("metrics: kept 256 of 20,001: the first 255")
 
 
+async def test_a_forged_failure_keeps_one_line_of_error(tmp_path: Path) -> None:
+    evaluator = (
+        "import json, os\n\ndef evaluate(path):\n"
+        "    os.write(3, json.dumps({'ok': False, 'error': 'E' * 1_000_000}).encode())\n"
+        "    os._exit(0)\n"
+    )
+    with make_sandbox(tmp_path, evaluator) as box:
+        result = await box.evaluate("x = 1\n")
+    assert not result.ok and result.error == "E" * 2000
+
+
 async def test_a_deeply_nested_forged_answer_is_invalid_json(tmp_path: Path) -> None:
     evaluator = "import os\n\ndef evaluate(path):\n    os.write(3, b'[' * 100_000)\n    os._exit(0)\n"
     with make_sandbox(tmp_path, evaluator) as box:
