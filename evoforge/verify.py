@@ -130,9 +130,13 @@ def infeasible(error: InvalidObject, **metrics: float) -> EvaluationResult:
 
 
 def evaluate_solve(
-    program_path: str, score: Callable[[Any], T], report: Callable[[T], dict[str, float]], timeout_s: float
+    program_path: str,
+    score: Callable[[Any], T],
+    report: Callable[[T], dict[str, float] | EvaluationResult],
+    timeout_s: float,
 ) -> dict[str, float] | EvaluationResult:
-    """Metrics for a solve()-style candidate: run it apart, ``score`` its result, ``report`` the score.
+    """Metrics for a solve()-style candidate: run it apart, ``score`` its result, ``report`` the score
+    (as metrics, or with artifacts for the model).
 
     The one path every such example takes, so none can forget to isolate the candidate or to turn a
     broken rule (InvalidObject) into the infeasible result.

@@ -9,10 +9,13 @@ import re
 from pathlib import Path
 from types import ModuleType
 
+import evoforge
 from evoforge import EvaluationResult
 from evoforge.config import load_config
 from evoforge.runner import make_sandbox
 from evoforge.task import load_task
+from evoforge.testing.responders import tweak_constants_responder
+from evoforge.testing.scripted_server import ScriptedServer
 from evoforge.testing.tasks import evoforge_cli
 
 TEMPLATES = Path(__file__).parents[1] / "evoforge" / "templates"
@@ -45,11 +48,17 @@ def test_template_evaluator_scores_the_template_program_and_rejects_bad_objects(
     assert isinstance(result, EvaluationResult)
     assert result.metrics["combined_score"] == -(abs(math.sqrt(2) - 3) + abs(1.0 - 3))
     assert "distance" in result.artifacts["note"]
-    for bad in ("[1.0]", "[True, 3.0]", "[float('nan'), 3.0]", "'3, 3'"):
+    rejections = {
+        "[1.0]": "solve()'s result has 1 items, expected 2",
+        "[True, 3.0]": "value 0 is bool, expected a real number",
+        "[3.0, float('nan')]": "value 1 is nan, expected a finite number",
+        "'3, 3'": "solve()'s result is str, expected a list",
+    }
+    for bad, reason in rejections.items():
         candidate = tmp_path / "candidate.py"
         candidate.write_text(f"def solve():\n    return {bad}\n")
         rejected = evaluator.evaluate(str(candidate))
-        assert rejected.metrics["combined_score"] == -math.inf and rejected.artifacts["error"]
+        assert rejected.metrics["combined_score"] == -math.inf and rejected.artifacts["infeasible"] == reason
 
 
 def test_init_scaffold_is_a_valid_task(tmp_path: Path) -> None:
@@ -67,6 +76,23 @@ def test_init_scaffold_is_a_valid_task(tmp_path: Path) -> None:
     evaluation = asyncio.run(make_sandbox(task, config).evaluate(task.initial_code))
     assert evaluation.ok and evaluation.score < 0
     assert "note" in evaluation.artifacts
+
+
+def test_init_then_a_five_iteration_run(tmp_path: Path) -> None:
+    """The scaffold end to end, as the README's first steps run it, with a model that tunes constants."""
+    target = tmp_path / "my_task"
+    assert evoforge_cli("init", str(target)).returncode == 0
+    with ScriptedServer(tweak_constants_responder(seed=3)) as server:
+        run = evoforge_cli(
+            "run", str(target), "--run-dir", str(tmp_path / "run"), "--iterations", "5",
+            "--model", "scripted", "--base-url", server.base_url,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with evoforge.load_run(tmp_path / "run") as view:
+        programs = view.programs()
+    assert len(programs) == 5 and all(p.ok and math.isfinite(p.score) for p in programs)
+    best = max(p.score for p in programs)
+    assert (tmp_path / "run" / "best_program.py").read_text() in {p.code for p in programs if p.score == best}
 
 
 def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:

@@ -14,48 +14,40 @@ The contract:
   the model. Returning combined_score = -inf with an artifact does the same with your own words.
 
 Be strict: the candidate is written by a model rewarded for a high score and will exploit any
-loophole. Re-check the object it returns (types, shape, every constraint); never trust a number it
-computed. When the stakes are high, run solve() in a separate interpreter and pass back plain data,
-as examples/circle_packing_26/evaluator.py does: then nothing the candidate patches in its own
-process can reach your checks.
+loophole. Never import the candidate here: it would share this process's memory, modules and
+descriptors, and could rewrite TARGET, patch abs(), return a number that lies about its value, or
+write its own verdict straight to evoforge. evaluate_solve runs solve() in an interpreter of its
+own and hands back plain data (lists and numbers, as JSON) that check() re-checks and report()
+scores here, where the candidate cannot reach. docs/writing-evaluators.md says more.
 """
 
-import importlib.util
-import math
-
 from evoforge import EvaluationResult
+from evoforge.verify import evaluate_solve, real, sequence
 
 TARGET = 3.0
+SOLVE_TIMEOUT_S = 50  # under evaluation.timeout_s in config.yaml, so that a slow solve() says so
 
 
-def load_candidate(program_path):
-    """Import the candidate as its own module (not as __main__, so its `if __name__` code does not run)."""
-    spec = importlib.util.spec_from_file_location("candidate", program_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def check(result):
+    """solve()'s result, as plain data, checked rule by rule: here a list of two finite reals.
+
+    real() rejects bools, strings, NaN, inf and |value| > 1e6; sequence() anything but a list of
+    the right length. A broken rule raises InvalidObject, which scores -inf and shows the model
+    the message. Check every constraint of your problem here, and keep it a pure function.
+    """
+    values = sequence(result, "solve()'s result", length=2)
+    return [real(value, f"value {i}") for i, value in enumerate(values)]
 
 
-def infeasible(reason):
-    """Score -inf and tell the model why."""
-    return EvaluationResult({"combined_score": -math.inf}, {"error": reason})
-
-
-def evaluate(program_path):
-    values = load_candidate(program_path).solve()
-
-    # 1. Check the shape and the types of the returned object (bool is an int in Python: reject it).
-    if not isinstance(values, list | tuple) or len(values) != 2:
-        return infeasible(f"solve() must return a list of 2 numbers, got {values!r:.80}")
-    if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in values):
-        return infeasible(f"both values must be finite real numbers, got {values!r:.80}")
-
-    # 2. Compute the score here, from the object. Example objective: both numbers close to TARGET.
-    a, b = float(values[0]), float(values[1])
+def report(values):
+    """The score of a valid result, computed here: example objective, both numbers close to TARGET."""
+    a, b = values
     distance = abs(a - TARGET) + abs(b - TARGET)
-
-    # 3. Return the primary score, any other metrics worth seeing, and feedback for the model.
     return EvaluationResult(
         metrics={"combined_score": -distance, "a": a, "b": b},
         artifacts={"note": f"total distance to {TARGET}: {distance:.4g}"},
     )
+
+
+def evaluate(program_path):
+    return evaluate_solve(program_path, check, report, SOLVE_TIMEOUT_S)

@@ -1,35 +1,26 @@
 """Scores solve() by its squared distance to OPTIMUM: -(x - 3.7)², maximised, 0 is perfect.
 
-evoforge runs this in a sandboxed child process; the candidate is imported from program_path as
-its own module. The returned value must be a finite real number (bool, str, complex, NaN and inf
-are rejected, and the evaluation fails with the reason).
+solve() runs in an interpreter of its own (evoforge.verify.evaluate_solve) and only the number it
+returns comes back, as plain data, so nothing the candidate does in its process (rewriting OPTIMUM,
+patching math or builtins, a float subclass that lies about its value, writing to evoforge's
+descriptors) reaches the score computed here. The number must be a finite real (int or float,
+|x| <= 1e6); a bool, a string, NaN or inf scores -inf with the reason as an artifact.
 """
 
-import importlib.util
-import math
+from evoforge.verify import evaluate_solve, real
 
 OPTIMUM = 3.7
+SOLVE_TIMEOUT_S = 8  # under evaluation.timeout_s (10 s): a slow solve() is reported as such
 
 
-def load_candidate(program_path):
-    spec = importlib.util.spec_from_file_location("candidate", program_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def value(result):
+    """solve()'s result as a finite float, else InvalidObject saying what it was instead."""
+    return real(result, "solve()'s result")
 
 
-def as_real(value):
-    """``value`` as a finite float, or a TypeError saying what solve() returned instead."""
-    if not isinstance(value, bool) and isinstance(value, int | float):
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if math.isfinite(number):
-            return number
-    raise TypeError(f"solve() must return a finite real number, got {value!r:.60}")
+def metrics(x):
+    return {"combined_score": -((x - OPTIMUM) ** 2), "value": x}
 
 
 def evaluate(program_path):
-    x = as_real(load_candidate(program_path).solve())
-    return {"combined_score": -((x - OPTIMUM) ** 2), "value": x}
+    return evaluate_solve(program_path, value, metrics, SOLVE_TIMEOUT_S)
