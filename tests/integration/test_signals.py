@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
 import queue
 import signal
 import sqlite3
@@ -42,18 +43,24 @@ CONFIG = "evaluation:\n  timeout_s: 900\n  parallel: 2\n"
 
 
 class Run:
-    """A real `evoforge run` in its own session, its stderr collected line by line."""
+    """A real `evoforge run` in its own session, its stderr collected line by line.
 
-    def __init__(self, tmp_path: Path) -> None:
+    With ``terminal`` (a pseudo-terminal's end) as its stdin, stdout and stderr instead, as in a
+    terminal window.
+    """
+
+    def __init__(self, tmp_path: Path, terminal: int | None = None) -> None:
         self.task = write_task(tmp_path, CONFIG)
         (self.task / "evaluator.py").write_text(EVALUATOR)
         (self.task / "slow").write_text("")
         self.run_dir = tmp_path / "run"
         args = ["run", str(self.task), "--run-dir", str(self.run_dir), "--iterations", "100"]
+        output = subprocess.PIPE if terminal is None else terminal
         self.process = subprocess.Popen(
             [sys.executable, "-m", "evoforge.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdin=terminal,
+            stdout=output,
+            stderr=output,
             text=True,
             start_new_session=True,
         )
@@ -62,8 +69,7 @@ class Run:
         threading.Thread(target=self._read_stderr, daemon=True).start()
 
     def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
+        for line in self.process.stderr or ():
             self.lines.put(line)
 
     def wait_for_evaluations_in_flight(self) -> None:
@@ -84,8 +90,8 @@ class Run:
     def finish(self) -> str:
         """Wait for the end; all of stderr."""
         self.process.wait(timeout=120)
-        assert self.process.stdout is not None
-        self.process.stdout.read()
+        if self.process.stdout is not None:
+            self.process.stdout.read()
         time.sleep(0.2)  # the reader thread takes the last lines
         while not self.lines.empty():
             self.stderr.append(self.lines.get())
@@ -162,6 +168,23 @@ def test_sigterm_and_sighup_stop_cleanly_and_the_run_resumes(tmp_path: Path, num
     evaluated = stored(run.run_dir)["evaluated"]
     assert isinstance(evaluated, int)
     run.resume_to(evaluated + 2)
+
+
+def test_sighup_after_the_terminal_closed_stops_cleanly(tmp_path: Path) -> None:
+    """Closing the terminal: the stop's last words cannot reach it, and must not turn into a crash."""
+    terminal, end = pty.openpty()
+    run = Run(tmp_path, terminal=end)
+    os.close(end)
+    run.wait_for_evaluations_in_flight()
+    os.close(terminal)  # the window is gone: writing to its end now fails
+    run.process.send_signal(signal.SIGHUP)
+    run.finish()
+    assert run.process.returncode == 128 + signal.SIGHUP
+    status = stored(run.run_dir)
+    assert status["running"] is False and status["cancelled"] >= 2
+    assert (run.run_dir / "best_program.py").read_text() == run.task.joinpath(
+        "initial_program.py"
+    ).read_text()
 
 
 @pytest.mark.parametrize("stop_waits", [False, True], ids=["stop-runs", "stop-waits-on-a-lock"])
