@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from evoforge.errors import EvoforgeError
+from evoforge.jsonout import strict_json
 
 EXIT_EVALUATION_FAILED = 1  # `evoforge eval`: the program was evaluated and failed
 EXIT_USER_ERROR = 2
@@ -169,7 +170,7 @@ def status(run_dir: Path, as_json: bool) -> None:
     with RunView(run_dir) as view:
         info = view.status()
     if as_json:
-        click.echo(json.dumps(info))
+        click.echo(strict_json(info))
         return
     best = (
         "-"
@@ -250,12 +251,11 @@ def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Pat
     code = read_text(program_file, "the program")
     evaluation = run_sync(make_sandbox(task, config).evaluate(code, task.program_filename))
     if as_json:
-        score = evaluation.score if math.isfinite(evaluation.score) else None
         click.echo(
-            json.dumps(
+            strict_json(
                 {
                     "ok": evaluation.ok,
-                    "score": score,
+                    "score": evaluation.score,
                     "metrics": evaluation.metrics,
                     "artifacts": evaluation.artifacts,
                     "error": evaluation.error,
