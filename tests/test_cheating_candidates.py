@@ -47,6 +47,11 @@ TARGETS = {
         "def solve():\n    return 1.0\n", -((1.0 - 3.7) ** 2), every_cheat({"OPTIMUM": 1.0}, claimed=3.7)
     ),
 }
+# The cheats that end before solve() returns, and the error their evaluation fails with.
+FAILS_WITH = {
+    "forge_the_result_then_exit": "the candidate failed: exit code 0",
+    "forge_the_result_then_kill_the_parent": "killed by signal SIGKILL",
+}
 CASES = [(name, cheat) for name, target in TARGETS.items() for cheat in target.cheats]
 
 
@@ -83,8 +88,8 @@ def test_a_cheating_candidate_scores_no_more_than_its_honest_answer(
 ) -> None:
     target = TARGETS[name]
     result = asyncio.run(sandboxes[name].evaluate(target.cheats[cheat] + target.honest_solve))
-    if cheat.endswith("_and_exit"):  # it never returns an object, so the evaluation fails
-        assert result.score == -math.inf and "the candidate failed" in result.error
+    if cheat in FAILS_WITH:  # it never returns an object: the evaluation fails
+        assert not result.ok and result.score == -math.inf and FAILS_WITH[cheat] in str(result.error)
     else:
         assert result.ok and result.score == target.honest_score, result.error
 

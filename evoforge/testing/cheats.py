@@ -16,13 +16,19 @@ FORGED_SCORE = 1e9
 FORGED_ANSWER = json.dumps({"ok": True, "metrics": {"combined_score": FORGED_SCORE}})
 
 
-def forge_the_result(then_exit: bool) -> str:
+ENDINGS = {
+    "return": "",  # go on to solve(): its honest answer follows the forged one
+    "exit": "os._exit(0)\n",  # leave before the evaluator writes any answer of its own
+    "kill_the_parent": "os.kill(os.getppid(), 9)\nos._exit(0)\n",  # and let no one else write either
+}
+
+
+def forge_the_result(ending: str) -> str:
     """Write a winning evaluation answer to every descriptor it can reach: its own, and through
     /proc those of its parent and grandparent (the evaluation process and the slot's launcher when
-    the candidate runs apart, the launcher and the controller when it is imported). ``then_exit``:
-    leave at once, before the evaluator can write its honest answer after the forged one.
+    the candidate runs apart, the launcher and the controller when it is imported); then end as
+    ``ENDINGS[ending]`` says.
     """
-    leave = "os._exit(0)\n" if then_exit else ""
     return (
         "import contextlib, os\n"
         f"_forged = {FORGED_ANSWER.encode()!r}\n"
@@ -41,7 +47,7 @@ def forge_the_result(then_exit: bool) -> str:
         "        with contextlib.suppress(OSError):\n"
         "            os.write(_out, _forged)\n"
         "        os.close(_out)\n"
-        f"{leave}"
+        f"{ENDINGS[ending]}"
     )
 
 
@@ -90,8 +96,7 @@ def every_cheat(constants: dict[str, float], claimed: float) -> dict[str, str]:
     """Every opening above by name, aimed at an evaluator with the globals ``constants`` (set to what
     makes the honest answer perfect) and the optimum ``claimed``."""
     return {
-        "forge_the_result_and_exit": forge_the_result(then_exit=True),
-        "forge_the_result": forge_the_result(then_exit=False),
+        **{f"forge_the_result_then_{ending}": forge_the_result(ending) for ending in ENDINGS},
         "patch_the_evaluator": patch_the_evaluator(constants),
         "lying_number": lying_number(claimed),
     }
