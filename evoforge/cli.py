@@ -243,13 +243,13 @@ def show(run_dir: Path, program_id: int) -> None:
 def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Path | None) -> None:
     """Evaluate PROGRAM_FILE with the evaluator of TASK_DIR, in the sandbox (exit 1 if it fails)."""
     from evoforge.api import resolve_config, run_sync
-    from evoforge.runner import make_sandbox
+    from evoforge.runner import evaluate_program
     from evoforge.task import load_task, read_text
 
     task = load_task(task_dir)
     config = resolve_config(task, config_path, [])
     code = read_text(program_file, "the program")
-    evaluation = run_sync(make_sandbox(task, config).evaluate(code, task.program_filename))
+    evaluation = run_sync(evaluate_program(task, config, code))
     if as_json:
         click.echo(
             strict_json(

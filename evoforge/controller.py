@@ -178,7 +178,6 @@ class Controller:
             if timer is not None:
                 timer.cancel()
             await self._cancel_inflight()
-            await self._mutator.aclose()
         return self._budget.stop_reason or "finished"
 
     def _fill_window(self) -> None:

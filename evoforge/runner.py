@@ -1,6 +1,8 @@
 """Wiring of one run, start or resume: task → sandbox → store → archive → controller → best program.
 
-This is the one function that reads like the system diagram; everything it calls has one job.
+This is the one function that reads like the system diagram; everything it calls has one job. What a
+run holds (the run lock, the store, the mutator's network clients, the sandbox's processes, cgroups
+and directories) is entered in one exit stack, so every way out closes all of it, in reverse order.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, RunStarted, RunStopped
 from evoforge.mutators.base import Mutator
 from evoforge.mutators.mixing import Mix
-from evoforge.records import Candidate, Program, RunInfo
+from evoforge.records import Candidate, Evaluation, Program, RunInfo
 from evoforge.runlock import RunLock
 from evoforge.stopsignals import SignalStop
 from evoforge.storage import DB_FILENAME, SQLiteStore
@@ -59,9 +61,16 @@ def make_mutator(task: Task, config: Config) -> Mutator:
 
 
 def make_sandbox(task: Task, config: Config) -> Sandbox:
-    """A sandbox with every layer ``config.sandbox`` asks for; fails closed on a missing requirement."""
+    """A sandbox with every layer ``config.sandbox`` asks for; fails closed on a missing requirement.
+    The caller owns it: ``async with``."""
     plan = plan_sandbox(config.sandbox)
     return Sandbox(task.evaluator_path, config.evaluation, score_metric=config.score_metric, plan=plan)
+
+
+async def evaluate_program(task: Task, config: Config, code: str) -> Evaluation:
+    """Evaluate one program as a run would, in a sandbox of its own (``evoforge eval``)."""
+    async with make_sandbox(task, config) as sandbox:
+        return await sandbox.evaluate(code, task.program_filename)
 
 
 def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
@@ -95,10 +104,9 @@ def _check_new_run_dir(run_dir: Path, task: Task) -> None:
     )
 
 
-async def create_run(task: Task, config: Config, run_dir: Path) -> SQLiteStore:
+async def create_run(task: Task, config: Config, run_dir: Path, sandbox: Sandbox) -> SQLiteStore:
     """Evaluate the initial program, then create the run's store holding it as program 0."""
-    _check_new_run_dir(run_dir, task)
-    evaluation = await evaluate_initial(task, make_sandbox(task, config))
+    evaluation = await evaluate_initial(task, sandbox)
     check_dimensions(config.database.feature_dimensions, evaluation.metrics)
     info = RunInfo(
         task_dir=str(task.directory),
@@ -152,30 +160,29 @@ async def run_evolution(
     bus = bus or EventBus()
     run_dir = run_dir.expanduser().resolve()
     resumed = task is None
-    with contextlib.ExitStack() as stack:
+    async with contextlib.AsyncExitStack() as stack:
         if resumed:
             if (run_dir / DB_FILENAME).is_file():  # lock first: a second resume is refused before any work
                 stack.enter_context(RunLock(run_dir))
             store, task, config = open_run(run_dir, iterations)
             stack.enter_context(store)
-            mutator = make_mutator(task, config)
         else:
             assert config is not None
             if iterations is not None:
                 config = config.model_copy(update={"iterations": iterations})
-            mutator = make_mutator(task, config)
-            try:
-                store = stack.enter_context(await create_run(task, config, run_dir))
-            except BaseException:
-                await mutator.aclose()  # its network clients would otherwise leak into the caller's process
-                raise
+            _check_new_run_dir(run_dir, task)
+        mutator = make_mutator(task, config)
+        stack.push_async_callback(mutator.aclose)  # its network clients must not outlive the run
+        sandbox = await stack.enter_async_context(make_sandbox(task, config))  # the one of this run
+        if not resumed:
+            store = stack.enter_context(await create_run(task, config, run_dir, sandbox))
             stack.enter_context(RunLock(run_dir))
         store.set_state("iterations", config.iterations)
         controller = Controller(
             task=task,
             config=config,
             store=store,
-            sandbox=make_sandbox(task, config),
+            sandbox=sandbox,
             mutator=mutator,
             budget=Budget.from_config(config),
             bus=bus,

@@ -6,20 +6,24 @@ has started already costs about a millisecond. The launcher is started the way a
 would be (the slot's uid, bubblewrap, cgroups, the allow-listed environment) and runs no user code;
 it imports what ``preload`` names (by default the evaluator's imports: they took circle_packing_26's
 evaluations from 90 to 26 ms, bench/launch.py), so that every evaluation starts with them. It reads
-its configuration as JSON on stdin, then serves the controller on a Unix socket, one
-newline-terminated JSON message at a time:
+its configuration as JSON on stdin, says ``{"ready": true, "address_space_mb": size}`` on a Unix
+socket once it can serve (the size is what every evaluation it forks starts with: the controller
+checks the memory limit against it), then serves the controller there, one newline-terminated JSON
+message at a time:
 
 - ``{"run": name}`` with four descriptors (stdout, stderr and result pipes, the program file): copy
   the program to ``scratch/name``, fork ``_child.run`` and supervise it: kill its process group at
   the deadline or when asked (``{"kill": true}``), then every descendant left (the launcher is a
-  subreaper), empty the scratch directory, and answer ``{"exit": code, "timed_out", "clean"}``;
+  subreaper), empty the scratch directory, remove what its uid left in the ``sweep`` directories
+  (``/tmp``, ``/dev/shm``: only when the slot has a uid or a mount namespace of its own), and answer
+  ``{"exit": code, "timed_out", "clean"}`` (``clean``: all of that went; ``_cleanup.py``);
 - end of file on the socket (the controller is gone or done): kill everything and leave.
 
 It makes itself non-dumpable, so a candidate running under the same uid can neither ptrace it nor
 read its memory; a candidate can still kill or stop it, which fails that evaluation and makes the
 controller start a fresh launcher for the next one.
 
-Standard library only: the controller imports nothing of it but ``empty_directory``.
+Standard library only, and never imported by the controller.
 """
 
 import contextlib
@@ -40,9 +44,10 @@ MAX_MESSAGE = 65536
 DESCRIPTORS = 4  # stdout, stderr, result, program
 
 
-def load_child():
-    """``_child.py`` under a private name, so that a candidate's own ``_child`` module is not shadowed."""
-    spec = importlib.util.spec_from_file_location("_evoforge_child", os.path.join(HERE, "_child.py"))
+def load_sibling(name):
+    """``name``.py of this directory under a private name, so that a candidate's own module of that
+    name is not shadowed."""
+    spec = importlib.util.spec_from_file_location(f"_evoforge{name}", os.path.join(HERE, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -115,31 +120,25 @@ def watch(pid, channel, wake, timeout_s):
                 kill_group(pid)
 
 
-def empty_directory(directory):
-    """Remove everything an evaluation left in ``directory``, even what it made unremovable.
-
-    Also the controller's way to remove a slot's scratch directory after a launcher that could not.
-    """
-    with contextlib.suppress(OSError):
-        os.chmod(directory, 0o700)
-    for attempt in range(2):
-        for entry in os.scandir(directory):
-            if not entry.is_dir(follow_symlinks=False):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                continue
-            if attempt:  # the first pass met a directory the evaluation had closed: open them all
-                with contextlib.suppress(OSError):
-                    os.chmod(entry.path, 0o700)
-                for root, dirs, _ in os.walk(entry.path):
-                    for name in dirs:
-                        with contextlib.suppress(OSError):
-                            os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
-            shutil.rmtree(entry.path, ignore_errors=True)
-    return not os.listdir(directory)
+def clean_up(config, cleanup):
+    """Empty the scratch directory and remove what this uid left in the shared temporary directories;
+    True when all of that went (else the controller replaces this launcher)."""
+    keep = (config["scratch"], config["evaluator"])
+    emptied = cleanup.empty_directory(config["scratch"])
+    swept = [cleanup.remove_owned(directory, os.getuid(), keep) for directory in config["sweep"]]
+    return emptied and all(swept)
 
 
-def serve(config, channel, child, contract):
+def address_space_mb():
+    """This process's address space in MiB (Linux), which every fork starts with; else None."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) // 1024
+    return None
+
+
+def serve(config, channel, child, contract, cleanup):
     wake, wake_in = os.pipe()
     os.set_blocking(wake, False)
     os.set_blocking(wake_in, False)
@@ -170,7 +169,7 @@ def serve(config, channel, child, contract):
         child.kill_descendants()
         if gone:
             return
-        clean = empty_directory(scratch)
+        clean = clean_up(config, cleanup)
         channel.send({"exit": os.waitstatus_to_exitcode(status), "timed_out": timed_out, "clean": clean})
 
 
@@ -178,7 +177,8 @@ def main():
     if sys.path and sys.path[0] == HERE:
         del sys.path[0]  # keep evoforge's own modules from shadowing the evaluator's imports
     config = json.loads(sys.stdin.buffer.read())
-    child = load_child()
+    child = load_sibling("_child")
+    cleanup = load_sibling("_cleanup")
     if sys.platform.startswith("linux"):
         child.prctl(PR_SET_DUMPABLE, 0)
         child.prctl(child.PR_SET_CHILD_SUBREAPER, 1)
@@ -191,7 +191,8 @@ def main():
     os.chdir(config["scratch"])
     channel = Channel(socket.socket(fileno=config["control_fd"]))
     try:
-        serve(config, channel, child, contract)
+        channel.send({"ready": True, "address_space_mb": address_space_mb()})
+        serve(config, channel, child, contract, cleanup)
     finally:
         child.kill_descendants()
         os._exit(0)

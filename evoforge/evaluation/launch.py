@@ -8,7 +8,6 @@ by its uid (under bubblewrap, a size-capped tmpfs), emptied by the launcher afte
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import shutil
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import evoforge
-from evoforge.evaluation._launcher import empty_directory
+from evoforge.evaluation._cleanup import empty_directory
 from evoforge.evaluation.layers import SandboxPlan
 from evoforge.storage import DB_FILENAME
 
@@ -206,8 +205,14 @@ def modules_to_preload(plan: SandboxPlan, evaluator: Path) -> list[str]:
     return [name for name in dict.fromkeys(names) if name.split(".")[0] not in local]
 
 
-def release_scratch(scratch: Path) -> None:
-    """Remove a slot's scratch directory, even one whose permissions the candidate took away."""
-    with contextlib.suppress(OSError):
-        empty_directory(str(scratch))
+def release_scratch(scratch: Path) -> bool:
+    """Remove a slot's scratch directory, whatever the candidate left in it; False if some stays."""
+    if not empty_directory(str(scratch)):
+        return False
+    try:
         scratch.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True

@@ -29,7 +29,14 @@ STDERR_TAIL = 400
 
 
 class LauncherGone(Exception):
-    """The launcher stopped answering: killed (by a candidate of its slot, say) or crashed."""
+    """The launcher stopped answering: killed (by a candidate of its slot, say) or crashed.
+
+    ``returncode`` is how its process ended (negative: the signal), None if it is still there.
+    """
+
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,15 @@ class SlotLauncher:
         self._control = control
         self._log = log
         self._buffer = b""
+        self.address_space_mb: int | None = None  # what every evaluation starts with (Linux)
 
     @classmethod
     async def start(
-        cls, launch: Launch, config: dict[str, object], cgroup: SlotCgroup | None
+        cls, launch: Launch, config: dict[str, object], cgroup: SlotCgroup | None, wait_s: float
     ) -> SlotLauncher:
-        """Start the launcher (on the event loop's thread: its parent-death signal follows that thread)."""
+        """Start the launcher and wait until it is ready (its imports done): LauncherGone if it ends
+        first or takes longer than ``wait_s``. Started on the event loop's thread: its parent-death
+        signal follows that thread."""
         ours, theirs = socket.socketpair()
         control_fd = theirs.fileno()  # the same number in the launcher (pass_fds keeps it)
         log = tempfile.TemporaryFile()  # noqa: SIM115 (the launcher's stderr, quoted if it dies; closed by stop)
@@ -82,12 +92,28 @@ class SlotLauncher:
         try:
             if cgroup is not None:
                 await asyncio.to_thread(cgroup.join, process.pid)
-                process.stdin.write(b"\n")  # the shim's signal to become the real command
-            process.stdin.write(json.dumps({**config, "control_fd": control_fd}).encode())
-            process.stdin.close()
         except OSError as error:
             launcher.stop()
             raise EvaluatorError(f"cannot start the evaluation launcher: {error}") from None
+        try:
+            if cgroup is not None:
+                process.stdin.write(b"\n")  # the shim's signal to become the real command
+            process.stdin.write(json.dumps({**config, "control_fd": control_fd}).encode())
+            process.stdin.close()
+            ready = await asyncio.wait_for(launcher._receive(), wait_s)
+        except TimeoutError:
+            launcher.stop()
+            raise LauncherGone(
+                f"the sandbox's evaluation launcher was not ready after {wait_s:g} s"
+            ) from None
+        except OSError:  # it ended before it read its configuration
+            gone = launcher.gone()
+            launcher.stop()
+            raise gone from None
+        except BaseException:
+            launcher.stop()
+            raise
+        launcher.address_space_mb = ready.get("address_space_mb")
         return launcher
 
     @property
@@ -104,7 +130,7 @@ class SlotLauncher:
             try:
                 socket.send_fds(self._control, [message], [*pipes, program.fileno()])
             except OSError:
-                raise LauncherGone(self.why_gone()) from None
+                raise self.gone() from None
         answer = await asyncio.wait_for(self._receive(), wait_s)
         return Reply(answer.get("exit"), bool(answer.get("timed_out")), bool(answer.get("clean")))
 
@@ -121,22 +147,24 @@ class SlotLauncher:
             except OSError:
                 data = b""
             if not data:
-                raise LauncherGone(self.why_gone())
+                raise self.gone()
             self._buffer += data
         line, self._buffer = self._buffer.split(b"\n", 1)
         answer = json.loads(line)
         assert isinstance(answer, dict)
         return answer
 
-    def why_gone(self) -> str:
-        """One line on the launcher's end: its exit and the end of what it wrote on stderr."""
+    def gone(self) -> LauncherGone:
+        """The launcher's end in one line: its exit and the end of what it wrote on stderr."""
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=0.5)  # it closed its socket: it is leaving
         code = self._process.returncode
         ended = "is stuck" if code is None else f"ended ({_describe(code)})"
         self._log.seek(0)
         said = " ".join(self._log.read().decode("utf-8", "replace").split())[-STDERR_TAIL:]
-        return f"the sandbox's evaluation launcher {ended}" + (f": {said}" if said else "")
+        return LauncherGone(
+            f"the sandbox's evaluation launcher {ended}" + (f": {said}" if said else ""), code
+        )
 
     def hang_up(self) -> None:
         """Close the control socket: an idle launcher then kills what it holds and leaves by itself."""

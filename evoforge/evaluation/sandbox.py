@@ -7,24 +7,31 @@ keys). The evaluation sets its own limits (``_child.py``), runs in the slot's sc
 an allow-listed environment, and writes stdout, stderr and its result to pipes of this controller,
 read through capped buffers (a child passing the cap is killed: its output is already useless and
 its time is better spent elsewhere). The launcher enforces the wall-clock timeout, kills every
-process the evaluation left and empties the scratch directory; a launcher that dies, hangs or could
-not clean up is replaced. Nothing a candidate does raises here: it becomes a failed Evaluation. Only
-controller-side problems raise (no scratch directory, no interpreter).
+process the evaluation left, empties the scratch directory and removes what the slot's uid left in
+``/tmp`` and ``/dev/shm`` (``_cleanup.py``); a launcher that dies, hangs or could not clean up is
+replaced, and the controller removes what it could not. Nothing a candidate does raises here: it
+becomes a failed Evaluation. Only controller-side problems raise (no scratch directory, no
+interpreter, a memory limit too low for any evaluation to start).
+
+A sandbox owns processes, cgroups and directories: use it as ``async with`` (or ``with``, or call
+``close()``), which releases them all; nothing is left to garbage collection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 import os
 import signal
 import tempfile
 import time
-import weakref
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig, SandboxConfig
+from evoforge.errors import ConfigError, EvaluatorError
+from evoforge.evaluation._cleanup import remove_owned
 from evoforge.evaluation.capture import CappedBuffer, Capture
 from evoforge.evaluation.cgroups import SlotCgroup, cgroup_name
 from evoforge.evaluation.launch import (
@@ -41,6 +48,8 @@ from evoforge.evaluation.launcher import LauncherGone, Reply, SlotLauncher, sign
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.records import Evaluation
 
+log = logging.getLogger(__name__)
+
 CONTRACT = Path(__file__).with_name("contract.py")
 OPEN_FILES = 256
 DRAIN_AFTER_KILL_S = 2.0
@@ -48,6 +57,11 @@ STUCK_AFTER_S = 5.0  # a launcher that has not answered this long after the time
 LEAVE_S = 1.0  # how long closing waits for idle launchers to leave by themselves
 MIB = 1024 * 1024
 PROCESSES = 256  # per slot uid; only set when slots have their own uid
+# Where a slot's uid can leave files outside its scratch directory (/dev/shm is memory, charged to the
+# slot's cgroup): what it owns there is removed after every evaluation. Without a uid or a mount
+# namespace of its own, candidates run as the controller's user, whose own files these are too.
+SHARED_TEMP = ("/tmp", "/dev/shm")
+SANE_MEMORY_MB = 256  # suggested at least, when memory_mb is too low for any evaluation to start
 
 
 class _PipeProtocol(asyncio.Protocol):
@@ -101,18 +115,13 @@ class _Slot:
     launcher: SlotLauncher
 
 
-def _close(slots: dict[int, _Slot], cgroups: dict[int, SlotCgroup]) -> None:
-    for slot in slots.values():
-        slot.launcher.hang_up()  # all at once: they leave in parallel
-    deadline = time.monotonic() + LEAVE_S
-    for slot in slots.values():
-        slot.launcher.stop(grace_s=max(deadline - time.monotonic(), 0.0))
-        release_scratch(slot.scratch)
-    slots.clear()
-    for cgroup in cgroups.values():
-        cgroup.kill_now()
-        cgroup.remove()
-    cgroups.clear()
+def _too_little_memory(memory_mb: int, needed_mb: int, why: str) -> ConfigError:
+    default = EvaluationConfig.model_fields["memory_mb"].default
+    at_least = max(SANE_MEMORY_MB, -(-(needed_mb + 64) // 64) * 64)
+    return ConfigError(
+        f"evaluation.memory_mb: {memory_mb} is too low to start the evaluator: {why}; "
+        f"use at least {at_least} (the default is {default})"
+    )
 
 
 class Sandbox:
@@ -120,7 +129,8 @@ class Sandbox:
 
     ``plan`` is the set of isolation layers (default: every layer this machine offers, see
     layers.py). ``scratch_root`` is where the slots' scratch directories go (default: the system's).
-    Call ``close()`` (or use ``with``) to stop the launchers and remove the staged evaluator.
+    Use it as ``async with`` (``with`` or ``close()`` outside an event loop): leaving stops the
+    launchers and removes the slots' cgroups, scratch directories and the staged evaluator.
     """
 
     def __init__(
@@ -145,26 +155,57 @@ class Sandbox:
         evaluator = Path(evaluator_path).resolve()
         self._evaluator = evaluator
         self._preload = modules_to_preload(self.plan, evaluator)
-        self._unstage: weakref.finalize | None = None
-        if self.plan.uid_base is not None or self.plan.bwrap is not None:
+        apart = self.plan.uid_base is not None or self.plan.bwrap is not None
+        self._sweep = list(SHARED_TEMP) if apart else []
+        self._staged = apart
+        if self._staged:
             self._evaluator = stage_evaluator(evaluator)
-            self._unstage = weakref.finalize(self, remove_stage, self._evaluator)
         self._free_slots = list(range(config.parallel - 1, -1, -1))
         self._slots: dict[int, _Slot] = {}
         self._cgroups: dict[int, SlotCgroup] = {}
-        self._finalize = weakref.finalize(self, _close, self._slots, self._cgroups)
         self._next_slot = config.parallel
+        self._started = False  # a launcher got ready once: later failures to start are the candidates'
+        self._closed = False
 
     def close(self) -> None:
-        self._finalize()
-        if self._unstage is not None:
-            self._unstage()
+        """Stop the launchers (idle ones leave by themselves, all at once), kill what is left in the
+        slots' cgroups, remove every slot's files and cgroups, and the staged evaluator. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for slot in self._slots.values():
+                slot.launcher.hang_up()
+            deadline = time.monotonic() + LEAVE_S
+            for slot in self._slots.values():
+                slot.launcher.stop(grace_s=max(deadline - time.monotonic(), 0.0))
+            for cgroup in self._cgroups.values():
+                cgroup.kill_now()
+            for number, slot in self._slots.items():
+                self._remove_leftovers(number, slot.scratch, None)
+            for cgroup in self._cgroups.values():
+                cgroup.remove()
+        finally:
+            self._slots.clear()
+            self._cgroups.clear()
+            if self._staged:
+                remove_stage(self._evaluator)
+
+    async def aclose(self) -> None:
+        """``close()`` in a worker thread: launchers take up to LEAVE_S to leave, big trees to remove."""
+        await asyncio.to_thread(self.close)
 
     def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Sandbox:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def _cgroup(self, number: int) -> SlotCgroup | None:
         """The slot's cgroups (layer L3), made on first use."""
@@ -195,12 +236,40 @@ class Sandbox:
         try:
             prepare_scratch(scratch, slot_uid(self.plan, number))
             launch = build_launch(self.plan, self._evaluator, scratch, number)
-            launcher = await SlotLauncher.start(launch, self._launcher_config(launch), cgroup)
+            wait_s = self._config.timeout_s + STUCK_AFTER_S
+            launcher = await SlotLauncher.start(launch, self._launcher_config(launch), cgroup, wait_s)
+            if not self._started:
+                self._check_memory(launcher)
+        except LauncherGone as gone:
+            release_scratch(scratch)
+            if self._started:
+                raise  # a candidate of this slot left something that stops launchers: one failed evaluation
+            raise self._cannot_start(gone) from None
         except BaseException:
             release_scratch(scratch)
             raise
+        self._started = True
         slot = self._slots[number] = _Slot(scratch, launcher)
         return slot
+
+    def _check_memory(self, launcher: SlotLauncher) -> None:
+        """Refuse a memory limit below what every evaluation starts with (its launcher's address
+        space, which a fork inherits): no evaluation could allocate anything."""
+        needed = launcher.address_space_mb
+        if needed is not None and self._config.memory_mb <= needed:
+            launcher.stop()
+            why = (
+                f"every evaluation starts with {needed} MB of address space (an interpreter and its imports)"
+            )
+            raise _too_little_memory(self._config.memory_mb, needed, why)
+
+    def _cannot_start(self, gone: LauncherGone) -> ConfigError | EvaluatorError:
+        """Why no evaluation can run, when the first launcher ended before it was ready."""
+        cgroups = self.plan.cgroups
+        if gone.returncode == -signal.SIGKILL and cgroups is not None and cgroups.limits_memory:
+            why = "the evaluation launcher was killed under that limit before it was ready"
+            return _too_little_memory(self._config.memory_mb, 0, why)
+        return EvaluatorError(f"cannot start evaluations: {gone}")
 
     def _launcher_config(self, launch: Launch) -> dict[str, object]:
         return {
@@ -212,24 +281,43 @@ class Sandbox:
             "scratch": str(launch.scratch),
             "preload": self._preload,
             "timeout_s": self._config.timeout_s,
+            "sweep": self._sweep,
             "records": self._config.record_limits(),
             "score_metric": self._score_metric,
         }
 
-    async def _retire(self, number: int) -> None:
-        """Stop a slot's launcher and remove what its evaluations left (processes, files)."""
+    async def _retire(self, number: int, why: str | None = None) -> None:
+        """Stop a slot's launcher and remove what its evaluations left (processes, files); the next
+        evaluation in this slot gets a new launcher and scratch directory. ``why``: the launcher's
+        own cleanup failed (logged)."""
         slot = self._slots.pop(number)
         slot.launcher.stop()
         if number in self._cgroups:
             await self._cgroups[number].kill()
-        await asyncio.to_thread(release_scratch, slot.scratch)
+        await asyncio.to_thread(self._remove_leftovers, number, slot.scratch, why)
+
+    def _remove_leftovers(self, number: int, scratch: Path, why: str | None) -> None:
+        """Remove a slot's scratch directory and what its uid owns in SHARED_TEMP; log what stays."""
+        stayed = [] if release_scratch(scratch) else [str(scratch)]
+        uid = slot_uid(self.plan, number)
+        if uid is not None:
+            spared = (self._evaluator,)  # the stage, whoever owns it
+            stayed += [f"{d} (uid {uid})" for d in SHARED_TEMP if not remove_owned(d, uid, spared)]
+        if why is not None or stayed:
+            left = f"; left in place: {', '.join(stayed)}" if stayed else ""
+            log.warning("evaluation slot %d: %s; its launcher is replaced%s", number, why or "retired", left)
 
     async def evaluate(self, code: str, filename: str = "program.py") -> Evaluation:
         """Evaluate ``code``, saved as ``filename`` in the slot's scratch directory (emptied afterwards)."""
         started = time.monotonic()
         number = self._take_slot()
         try:
-            evaluation = await self._run(number, await self._slot(number), code, filename)
+            try:
+                slot = await self._slot(number)
+            except LauncherGone as gone:
+                evaluation = Evaluation.failure(str(gone))
+            else:
+                evaluation = await self._run(number, slot, code, filename)
         finally:
             self._free_slots.append(number)
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
@@ -247,8 +335,10 @@ class Sandbox:
         finally:
             for fd in pipes:
                 os.close(fd)
-            if reply is None or not reply.clean:
+            if reply is None:
                 await self._retire(number)
+            elif not reply.clean:
+                await self._retire(number, "the launcher could not remove all the evaluation left on disk")
             await asyncio.wait(capture.closed, timeout=DRAIN_AFTER_KILL_S)
             for transport in transports:
                 transport.close()

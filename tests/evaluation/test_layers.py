@@ -93,27 +93,53 @@ def test_doctor_prints_every_layer() -> None:
         assert name in done.stdout
 
 
-@pytest.mark.skipif(probe_cgroups()[0] is None, reason="no cgroup can be created here")
-def test_the_cgroup_kills_a_daemon_that_outlives_a_timeout(tmp_path: Path) -> None:
-    """Without a pid namespace, a setsid daemon escapes the process-group kill; its cgroup does not."""
+DAEMON = (
+    "import os, time\n\ndef result():\n    if os.fork() == 0:\n        os.setsid()\n"
+    "        if os.fork() == 0:\n"
+    "            open({pid_file!r}, 'w').write(str(os.getpid()))\n            time.sleep(600)\n"
+    "        os._exit(0)\n"
+    "    while not os.path.exists({pid_file!r}) or not open({pid_file!r}).read():\n        time.sleep(0.01)\n"
+    "    {then}\n"
+)
+
+
+def _daemon_in_a_cgroup(tmp_path: Path, then: str) -> tuple[str | None, int]:
+    """Run a candidate that leaves a setsid daemon, then does ``then``; (its error, the daemon's pid)."""
     evaluator = tmp_path / "evaluator.py"
     evaluator.write_text(RUNNER)
     pid_file = tmp_path / "daemon.pid"
-    code = (
-        "import os, time\n\ndef result():\n    if os.fork() == 0:\n        os.setsid()\n"
-        "        if os.fork() == 0:\n"
-        f"            open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n            time.sleep(600)\n"
-        "        os._exit(0)\n    while True:\n        pass\n"
-    )
     plan = dataclasses.replace(plan_sandbox(SandboxConfig(isolation="process")), cgroups=probe_cgroups()[0])
-    with Sandbox(evaluator, EvaluationConfig(timeout_s=2), plan=plan) as sandbox:
-        result = asyncio.run(sandbox.evaluate(code))
-    assert not result.ok and "timeout" in (result.error or "")
-    pid = int(pid_file.read_text())
+    with Sandbox(evaluator, EvaluationConfig(timeout_s=2, cpu_s=60), plan=plan) as sandbox:
+        result = asyncio.run(sandbox.evaluate(DAEMON.format(pid_file=str(pid_file), then=then)))
+    assert not result.ok
+    return result.error, int(pid_file.read_text())
+
+
+def _ends(pid: int) -> bool:
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not alive(pid)
+    return not alive(pid)
+
+
+@pytest.mark.skipif(probe_cgroups()[0] is None, reason="no cgroup can be created here")
+def test_the_cgroup_kills_a_daemon_that_outlives_a_timeout(tmp_path: Path) -> None:
+    """Without a pid namespace, a setsid daemon escapes the process-group kill at the timeout.
+
+    The candidate sleeps (a spinning one could meet its CPU limit before the wall clock)."""
+    error, daemon = _daemon_in_a_cgroup(tmp_path, "time.sleep(600)")
+    assert "timeout" in (error or ""), error
+    assert _ends(daemon)
+
+
+@pytest.mark.skipif(probe_cgroups()[0] is None, reason="no cgroup can be created here")
+def test_the_cgroup_kills_a_daemon_whose_launcher_is_gone(tmp_path: Path) -> None:
+    """With its launcher (the subreaper that kills what evaluations leave) killed, only the slot's
+    cgroup still holds the daemon, which has left for init. (The candidate runs as this test's user
+    here: it signals its own launcher only.)"""
+    error, daemon = _daemon_in_a_cgroup(tmp_path, "os.kill(os.getppid(), 9)")
+    assert "launcher ended (killed by signal SIGKILL)" in (error or ""), error
+    assert _ends(daemon)
 
 
 def test_auto_preload_is_the_evaluators_imports_less_its_own_modules(tmp_path: Path) -> None:
