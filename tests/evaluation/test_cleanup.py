@@ -7,11 +7,13 @@ The sandboxes run with every layer this machine offers (as root: a uid per slot)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
 import os
 import shutil
+import signal
 import struct
 import tempfile
 import uuid
@@ -146,7 +148,7 @@ async def test_a_name_nothing_can_remove_retires_the_slot_and_the_result_still_c
 
 SHARED_TEMP = ("/tmp", "/dev/shm")
 LEAVE = (
-    "import os\n\ndef result():\n    left = []\n    for path, size in {targets!r}:\n"
+    "import os, time\n\ndef result():\n    left = []\n    for path, size in {targets!r}:\n"
     "        try:\n            with open(path, 'wb') as file:\n                file.write(b'x' * size)\n"
     "            left.append(path)\n        except OSError:\n            pass\n"
     "    {then}\n    return {{'left': len(left)}}\n"
@@ -155,6 +157,15 @@ LOOK = (
     "import os\n\ndef result():\n"
     "    return {{'seen': sum(os.path.exists(path) for path, _ in {targets!r})}}\n"
 )
+
+
+def children() -> set[int]:
+    """This process's children: the sandbox's launchers (or what stands in front of them)."""
+    found = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as listing:
+            found.update(int(pid) for pid in listing.read().split())
+    return found
 
 
 @pytest.fixture
@@ -174,26 +185,57 @@ def others_files() -> Iterator[list[Path]]:
         path.unlink(missing_ok=True)
 
 
-@pytest.mark.skipif(
+APART = pytest.mark.skipif(
     ALL_LAYERS.uid_base is None and ALL_LAYERS.bwrap is None,
     reason="candidates run as this user: what they own in /tmp is this user's too",
 )
-@pytest.mark.parametrize("then", ["pass", "os.kill(os.getppid(), 9)"], ids=["returns", "kills-its-launcher"])
-async def test_what_a_slot_leaves_in_tmp_and_dev_shm_is_removed(
-    tmp_path: Path, scratch_root: Path, others_files: list[Path], then: str
-) -> None:
+
+
+def shared_targets() -> list[tuple[str, int]]:
+    """50 MB in /dev/shm, a small file in /tmp (not writable under Landlock), then a marker."""
     tag = uuid.uuid4().hex
-    targets = [(f"/dev/shm/evoforge-test-{tag}", 50 * 1024 * 1024), (f"/tmp/evoforge-test-{tag}", 1000)]
+    shm, tmp = f"/dev/shm/evoforge-test-{tag}", f"/tmp/evoforge-test-{tag}"
+    return [(shm, 50 * 1024 * 1024), (tmp, 1000), (f"{shm}-written", 0)]
+
+
+@APART
+async def test_what_a_slot_leaves_in_tmp_and_dev_shm_is_removed_after_each_evaluation(
+    tmp_path: Path, scratch_root: Path, others_files: list[Path]
+) -> None:
+    targets = shared_targets()
     try:
         async with sandbox(tmp_path, scratch_root, ALL_LAYERS) as box:
-            left = await box.evaluate(LEAVE.format(targets=targets, then=then))
+            left = await box.evaluate(LEAVE.format(targets=targets, then="pass"))
             seen = await box.evaluate(LOOK.format(targets=targets))  # the same slot, the next candidate
-        if then == "pass":
-            assert left.ok and left.metrics["left"] >= 1, left.error  # no /tmp under bubblewrap
-        else:
-            assert "launcher ended" in (left.error or ""), left.error
+        assert left.ok and left.metrics["left"] >= 2, left.error
         assert seen.ok and seen.metrics["seen"] == 0, seen.error
         assert not any(os.path.exists(path) for path, _ in targets)  # as seen from here
+        assert all(path.read_text() == "not the candidate's" for path in others_files)
+    finally:
+        for path, _ in targets:
+            Path(path).unlink(missing_ok=True)
+
+
+@APART
+@pytest.mark.skipif(ALL_LAYERS.bwrap is not None, reason="bubblewrap's /dev/shm ends with its launcher")
+async def test_what_a_slot_leaves_is_removed_when_its_launcher_is_killed(
+    tmp_path: Path, scratch_root: Path, others_files: list[Path]
+) -> None:
+    """The launcher dies before it can clean up: the controller removes what the slot's uid left."""
+    targets = shared_targets()
+    before = children()
+    try:
+        async with sandbox(tmp_path, scratch_root, ALL_LAYERS) as box:
+            leaving = asyncio.create_task(box.evaluate(LEAVE.format(targets=targets, then="time.sleep(600)")))
+            while not os.path.exists(targets[-1][0]):
+                await asyncio.sleep(0.02)
+            for launcher in children() - before:
+                os.kill(launcher, signal.SIGKILL)
+            left = await leaving
+            seen = await box.evaluate(LOOK.format(targets=targets))  # the same slot, a new launcher
+        assert "launcher ended (killed by signal SIGKILL)" in (left.error or ""), left.error
+        assert seen.ok and seen.metrics["seen"] == 0, seen.error
+        assert not any(os.path.exists(path) for path, _ in targets)
         assert all(path.read_text() == "not the candidate's" for path in others_files)
     finally:
         for path, _ in targets:

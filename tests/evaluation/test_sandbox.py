@@ -11,6 +11,7 @@ import asyncio
 import math
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,24 @@ PROCESS_ONLY = plan_sandbox(SandboxConfig(isolation="process"))
 GOOD = "def result():\n    return {'score': 1.0}\n"
 
 
-def make_sandbox(
-    tmp_path: Path, evaluator: str = RUNNER, score_metric: str | None = None, **limits: object
-) -> Sandbox:
-    path = tmp_path / "evaluator.py"
-    path.write_text(evaluator)
-    config = EvaluationConfig.model_validate({"timeout_s": 30, "memory_mb": 1024, **limits})
-    return Sandbox(path, config, score_metric=score_metric, plan=PROCESS_ONLY)
+MakeSandbox = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def make_sandbox(tmp_path: Path) -> Iterator[MakeSandbox]:
+    """Sandboxes for ``evaluator`` with these limits, closed when the test ends."""
+    made: list[Sandbox] = []
+
+    def make(evaluator: str = RUNNER, score_metric: str | None = None, **limits: object) -> Sandbox:
+        path = tmp_path / "evaluator.py"
+        path.write_text(evaluator)
+        config = EvaluationConfig.model_validate({"timeout_s": 30, "memory_mb": 1024, **limits})
+        made.append(Sandbox(path, config, score_metric=score_metric, plan=PROCESS_ONLY))
+        return made[-1]
+
+    yield make
+    for sandbox in made:
+        sandbox.close()
 
 
 def assert_failed(result: Evaluation, error: str) -> None:
@@ -47,39 +59,41 @@ def assert_failed(result: Evaluation, error: str) -> None:
     assert result.artifacts["error"] == result.error
 
 
-async def test_metrics_captured_output_and_score(tmp_path: Path) -> None:
+async def test_metrics_captured_output_and_score(make_sandbox: MakeSandbox) -> None:
     code = (
         "import sys\n\ndef result():\n    print('hello')\n    print('warn', file=sys.stderr)\n"
         "    return {'combined_score': 2.5, 'n': 3}\n"
     )
-    result = await make_sandbox(tmp_path).evaluate(code)
+    result = await make_sandbox().evaluate(code)
     assert result.ok and result.error is None
     assert result.score == 2.5 and result.metrics == {"combined_score": 2.5, "n": 3.0}
     assert result.artifacts == {"stdout": "hello\n", "stderr": "warn\n"}
     assert result.duration_s > 0
 
 
-async def test_evaluation_result_with_artifacts_and_the_mean_without_flags(tmp_path: Path) -> None:
+async def test_evaluation_result_with_artifacts_and_the_mean_without_flags(make_sandbox: MakeSandbox) -> None:
     evaluator = (
         "from evoforge import EvaluationResult\n\n"
         "def evaluate(path):\n"
         "    return EvaluationResult({'a': 1, 'b': 3.0, 'valid': True}, {'hint': 'try more', 'n': 4})\n"
     )
-    result = await make_sandbox(tmp_path, evaluator).evaluate("x = 1\n")
+    result = await make_sandbox(evaluator).evaluate("x = 1\n")
     assert result.ok and result.score == 2.0
     assert result.metrics == {"a": 1.0, "b": 3.0, "valid": 1.0}
     assert result.artifacts == {"hint": "try more", "n": "4"}
 
 
-async def test_score_metric_chooses_the_score(tmp_path: Path) -> None:
+async def test_score_metric_chooses_the_score(make_sandbox: MakeSandbox) -> None:
     code = "def result():\n    return {'speed': 10, 'size': 2}\n"
-    assert (await make_sandbox(tmp_path, score_metric="speed").evaluate(code)).score == 10.0
-    assert (await make_sandbox(tmp_path).evaluate(code)).score == 6.0
-    missing = await make_sandbox(tmp_path, score_metric="accuracy").evaluate(code)
+    assert (await make_sandbox(score_metric="speed").evaluate(code)).score == 10.0
+    assert (await make_sandbox().evaluate(code)).score == 6.0
+    missing = await make_sandbox(score_metric="accuracy").evaluate(code)
     assert_failed(missing, "invalid result: score_metric 'accuracy' is not among the metrics")
 
 
-async def test_evaluator_with_sibling_modules_dataclasses_and_a_process_pool(tmp_path: Path) -> None:
+async def test_evaluator_with_sibling_modules_dataclasses_and_a_process_pool(
+    tmp_path: Path, make_sandbox: MakeSandbox
+) -> None:
     (tmp_path / "helpers.py").write_text("def square(x):\n    return x * x\n")
     evaluator = (
         "from __future__ import annotations\n\n"
@@ -90,7 +104,7 @@ async def test_evaluator_with_sibling_modules_dataclasses_and_a_process_pool(tmp
         "    with multiprocessing.Pool(2) as pool:\n"
         "        return {'total': sum(pool.map(twice, [Case(1), Case(2)]))}\n"
     )
-    result = await make_sandbox(tmp_path, evaluator).evaluate("x = 1\n")
+    result = await make_sandbox(evaluator).evaluate("x = 1\n")
     assert result.ok and result.metrics == {"total": 10.0}, result.error
 
 
@@ -113,13 +127,15 @@ async def test_evaluator_with_sibling_modules_dataclasses_and_a_process_pool(tmp
         ("import sys\n\ndef evaluate(path):\n    sys.exit(3)\n", "evaluator raised SystemExit: 3"),
     ],
 )
-async def test_evaluator_failures_are_failed_evaluations(tmp_path: Path, evaluator: str, error: str) -> None:
-    assert_failed(await make_sandbox(tmp_path, evaluator).evaluate("x = 1\n"), error)
+async def test_evaluator_failures_are_failed_evaluations(
+    make_sandbox: MakeSandbox, evaluator: str, error: str
+) -> None:
+    assert_failed(await make_sandbox(evaluator).evaluate("x = 1\n"), error)
 
 
-async def test_an_exception_comes_with_its_traceback(tmp_path: Path) -> None:
+async def test_an_exception_comes_with_its_traceback(make_sandbox: MakeSandbox) -> None:
     code = "def result():\n    return helper()\n\ndef helper():\n    raise KeyError('radius')\n"
-    result = await make_sandbox(tmp_path).evaluate(code)
+    result = await make_sandbox().evaluate(code)
     assert_failed(result, "evaluator raised KeyError: 'radius'")
     assert "in helper" in result.artifacts["traceback"]
 
@@ -159,16 +175,16 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("case", HOSTILE)
-async def test_a_hostile_candidate_costs_one_failed_evaluation(tmp_path: Path, case: str) -> None:
+async def test_a_hostile_candidate_costs_one_failed_evaluation(make_sandbox: MakeSandbox, case: str) -> None:
     code, limits, error = HOSTILE[case]
-    box = make_sandbox(tmp_path, **limits)
+    box = make_sandbox(**limits)
     assert_failed(await box.evaluate(code), error)
     assert (await box.evaluate(GOOD)).ok
 
 
-async def test_an_output_flood_is_cut_at_the_cap(tmp_path: Path) -> None:
+async def test_an_output_flood_is_cut_at_the_cap(make_sandbox: MakeSandbox) -> None:
     code = "import sys\n\ndef result():\n    sys.stdout.write('x' * 100_000_000)\n    return {'n': 1}\n"
-    box = make_sandbox(tmp_path, max_output_bytes=10_000)
+    box = make_sandbox(max_output_bytes=10_000)
     result = await box.evaluate(code)
     assert_failed(result, "output limit exceeded: more than 10000 bytes on stdout")
     kept, note = result.artifacts["stdout"].rsplit("\n", 1)
@@ -176,7 +192,7 @@ async def test_an_output_flood_is_cut_at_the_cap(tmp_path: Path) -> None:
     assert (await box.evaluate(GOOD)).ok
 
 
-async def test_background_grandchildren_are_killed(tmp_path: Path) -> None:
+async def test_background_grandchildren_are_killed(tmp_path: Path, make_sandbox: MakeSandbox) -> None:
     pid_file = tmp_path / "grandchild.pid"
     code = (
         "import subprocess, sys\n\ndef result():\n"
@@ -184,12 +200,12 @@ async def test_background_grandchildren_are_killed(tmp_path: Path) -> None:
         f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
         "    return {'score': 1}\n"
     )
-    assert (await make_sandbox(tmp_path).evaluate(code)).ok
+    assert (await make_sandbox().evaluate(code)).ok
     assert await _gone(int(pid_file.read_text()))
 
 
 @pytest.mark.skipif(not PROCESS_ONLY.active("L1 supervisor"), reason="the supervisor needs Linux")
-async def test_the_supervisor_kills_a_setsid_daemon(tmp_path: Path) -> None:
+async def test_the_supervisor_kills_a_setsid_daemon(tmp_path: Path, make_sandbox: MakeSandbox) -> None:
     """A double-forked daemon in its own session escapes killpg; the subreaper still gets it."""
     pid_file = tmp_path / "daemon.pid"
     code = (
@@ -201,28 +217,32 @@ async def test_the_supervisor_kills_a_setsid_daemon(tmp_path: Path) -> None:
         f"{str(pid_file)!r}) or not open({str(pid_file)!r}).read():\n"
         "        time.sleep(0.01)\n    return {'score': 1}\n"
     )
-    assert (await make_sandbox(tmp_path).evaluate(code)).ok
+    assert (await make_sandbox().evaluate(code)).ok
     assert await _gone(int(pid_file.read_text()))
 
 
-async def test_a_forked_process_holding_the_pipes_does_not_stall_the_result(tmp_path: Path) -> None:
+async def test_a_forked_process_holding_the_pipes_does_not_stall_the_result(
+    make_sandbox: MakeSandbox,
+) -> None:
     code = (
         "import os, time\n\ndef result():\n"
         "    if os.fork() == 0:\n        time.sleep(600)\n        os._exit(0)\n"
         "    return {'score': 1}\n"
     )
-    result = await make_sandbox(tmp_path, timeout_s=60).evaluate(code)
+    result = await make_sandbox(timeout_s=60).evaluate(code)
     assert result.ok, result.error
 
 
-async def test_the_environment_is_allow_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_environment_is_allow_listed(
+    make_sandbox: MakeSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("EVOFORGE_TEST_SECRET", "hunter2")
     code = (
         "import os\n\ndef result():\n"
         "    leaked = 'EVOFORGE_TEST_SECRET' in os.environ or 'hunter2' in str(os.environ)\n"
         "    return {'leaked': float(leaked), 'home_is_cwd': float(os.environ['HOME'] == os.getcwd())}\n"
     )
-    result = await make_sandbox(tmp_path).evaluate(code)
+    result = await make_sandbox().evaluate(code)
     assert result.ok and result.metrics == {"leaked": 0.0, "home_is_cwd": 1.0}
 
 
@@ -255,21 +275,21 @@ async def test_every_evaluation_starts_in_an_empty_scratch_directory(tmp_path: P
     assert os.listdir(root) == []
 
 
-async def test_parallel_evaluations(tmp_path: Path) -> None:
-    box = make_sandbox(tmp_path)
+async def test_parallel_evaluations(make_sandbox: MakeSandbox) -> None:
+    box = make_sandbox()
     codes = [f"def result():\n    return {{'score': {i}}}\n" for i in range(4)]
     results = await asyncio.gather(*(box.evaluate(code) for code in codes))
     assert [r.score for r in results] == [0.0, 1.0, 2.0, 3.0]
 
 
-async def test_cancellation_kills_the_child(tmp_path: Path) -> None:
+async def test_cancellation_kills_the_child(tmp_path: Path, make_sandbox: MakeSandbox) -> None:
     pid_file = tmp_path / "child.pid"
     code = (
         "import os, time\n\ndef result():\n"
         f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
         "    time.sleep(600)\n"
     )
-    task = asyncio.create_task(make_sandbox(tmp_path, timeout_s=600).evaluate(code))
+    task = asyncio.create_task(make_sandbox(timeout_s=600).evaluate(code))
     while not pid_file.exists() or not pid_file.read_text():
         await asyncio.sleep(0.02)
     task.cancel()
