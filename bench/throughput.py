@@ -77,14 +77,14 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 def evaluation_time(task: Path, parallel: int) -> float:
     config = parse_config({"evaluation": {"parallel": parallel}})
-    sandbox = Sandbox(task / "evaluator.py", config.evaluation)
 
     async def measure() -> list[float]:
         times = []
-        for _ in range(10):
-            start = time.perf_counter()
-            await sandbox.evaluate(PROGRAM)
-            times.append(time.perf_counter() - start)
+        async with Sandbox(task / "evaluator.py", config.evaluation) as sandbox:
+            for _ in range(10):
+                start = time.perf_counter()
+                await sandbox.evaluate(PROGRAM)
+                times.append(time.perf_counter() - start)
         return times
 
     return statistics.median(asyncio.run(measure()))
