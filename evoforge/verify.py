@@ -12,13 +12,17 @@ are parsed and checked here once, so every example words a broken rule the same 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import itertools
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -30,6 +34,8 @@ T = TypeVar("T")
 FORWARD_CHARS = 4000
 MAX_STEPS = 100_000  # step functions longer than this are not verified: the FFT stays in milliseconds
 RESULT_MARKER = "\n@@EVOFORGE-RESULT@@"
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+KILL_ROUNDS = 100
 
 # Runs in the candidate's interpreter: numpy arrays and scalars become lists and Python numbers;
 # anything JSON cannot carry is reported by name rather than guessed at.
@@ -87,6 +93,75 @@ def run_solve(program_path: str, timeout_s: float = 60.0) -> Any:
     if "unsupported" in answer:
         raise InvalidObject(f"solve() returned data that is not plain numbers: {answer['unsupported']}")
     return answer["result"]
+
+
+def run_apart(argv: list[str], timeout_s: float, **options: Any) -> subprocess.CompletedProcess[bytes]:
+    """``subprocess.run(argv, timeout=timeout_s, **options)``, and nothing it started is left running.
+
+    A candidate's program runs as the evaluator's user, so a process it leaves behind (a ``setsid``
+    daemon included) could stop or slow whatever the evaluator runs next, such as the reference it
+    is timed against. On Linux this process is a child subreaper while the command runs, so such
+    processes re-parent here, and every one of them is killed before this returns (RuntimeError if
+    some cannot be); elsewhere only the command itself is waited for. Call it from one thread at a time.
+    """
+    with _adopting_orphans():
+        before = _children()
+        try:
+            return subprocess.run(argv, timeout=timeout_s, check=False, **options)
+        finally:
+            _kill_new_children(before)
+
+
+@functools.cache
+def _prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl
+
+
+@contextlib.contextmanager
+def _adopting_orphans() -> Iterator[None]:
+    """While inside, orphans of this process's descendants re-parent to it (Linux), as before after."""
+    prctl = _prctl()
+    if prctl is None:
+        yield
+        return
+    import ctypes
+
+    previous = ctypes.c_int(0)
+    prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(previous), 0, 0, 0)
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        yield
+    finally:
+        prctl(PR_SET_CHILD_SUBREAPER, previous.value, 0, 0, 0)
+
+
+def _children() -> set[int]:
+    """This process's children, from /proc (an empty set where there is none)."""
+    found: set[int] = set()
+    with contextlib.suppress(OSError):
+        for task in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children") as listing:
+                found.update(int(pid) for pid in listing.read().split())
+    return found
+
+
+def _kill_new_children(before: set[int]) -> None:
+    """Kill and reap the children not in ``before``, then those that re-parent here meanwhile."""
+    for _ in range(KILL_ROUNDS):
+        pids = _children() - before
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+    raise RuntimeError("the candidate left processes running that could not be stopped")
 
 
 def real(value: Any, where: str, max_abs: float = 1e6) -> float:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 from evoforge.blocks import find_blocks
 from evoforge.task import load_task
+from evoforge.testing.processes import alive
 from tests.examples.helpers import EXAMPLES, Example, broken_rule
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs the system gcc")
@@ -93,6 +96,108 @@ def test_faked_clocks_and_printed_scores_cannot_help(example: Example, tmp_path:
     )
     result = example.run(tmp_path, printer + IKJ, "initial_program.c")
     assert "for n = 1 the program wrote 18 bytes, expected 4" in broken_rule(result)
+
+
+BECOME_THE_REFERENCE = r"""#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+__attribute__((constructor)) static void become_the_reference(void) {
+    char self[4096] = {0}, reference[4200];
+    if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) return;
+    snprintf(reference, sizeof reference, "%.*s/reference", (int)(strrchr(self, '/') - self), self);
+    unlink(reference);
+    symlink(self, reference);
+}
+"""
+
+
+def test_a_candidate_that_replaces_the_reference_binary_is_still_checked_against_it(
+    example: Example, tmp_path: Path
+) -> None:
+    # It runs as the evaluator's user, so it can swap the reference binary for itself (a wrong result
+    # would then match) or for a slow one: every reference run happens before its first run.
+    wrong = IKJ.replace("c[i * n + j] +=", "c[i * n + j] ^=")
+    result = example.run(tmp_path, BECOME_THE_REFERENCE + wrong, "initial_program.c")
+    assert broken_rule(result).startswith("wrong result for n = 2 ")
+
+
+def remembering(log: Path) -> str:
+    """A constructor that appends the run's arguments (N SEED) to ``log`` and sets ``size_seen_before``
+    when an earlier run had the same N: what a candidate needs to replay a stored answer."""
+    return r"""#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static int size_seen_before;
+__attribute__((constructor)) static void remember_this_run(void) {
+    char input[256] = {0}, line[256];
+    FILE *cmdline = fopen("/proc/self/cmdline", "rb");
+    size_t size = fread(input, 1, sizeof input - 1, cmdline);
+    fclose(cmdline);
+    char *arguments = input + strlen(input) + 1;
+    for (size_t i = arguments - input; i < size; i++) if (!input[i]) input[i] = ' ';
+    FILE *log = fopen("LOG", "a+");
+    rewind(log);
+    while (fgets(line, sizeof line, log)) size_seen_before |= atoi(line) == atoi(arguments);
+    fprintf(log, "%s\n", arguments);
+    fclose(log);
+}
+""".replace("LOG", str(log))
+
+
+def test_no_two_runs_get_the_same_input(
+    example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(example.verifier, "TIMING_RUNS", 3)
+    log = tmp_path / "runs.log"
+    assert example.run(tmp_path, remembering(log) + IKJ, "initial_program.c")["valid"] == 1.0
+    runs = log.read_text().splitlines()
+    assert len(runs) == len(example.verifier.CHECK_SIZES) + 3 and len(set(runs)) == len(runs)
+
+
+def test_every_timed_run_is_checked(
+    example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wrong from its second run of a size on, as a candidate that skips work it did before would be.
+    monkeypatch.setattr(example.verifier, "TIMING_RUNS", 2)
+    skipping = IKJ.replace("b[k * n + j];\n", "b[k * n + j];\n    if (size_seen_before) c[0] ^= 1;\n")
+    result = example.run(tmp_path, remembering(tmp_path / "runs.log") + skipping, "initial_program.c")
+    assert broken_rule(result).startswith("wrong result for n = 64 ")
+
+
+def leaving_a_daemon(pid_file: Path) -> str:
+    """A constructor whose first run starts a setsid daemon (double fork) that writes its pid to
+    ``pid_file`` and waits, able to stop or slow every later run, the reference's included."""
+    return r"""#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <unistd.h>
+__attribute__((constructor)) static void leave_a_daemon(void) {
+    if (access("PIDS", F_OK) == 0) return;
+    if (fork() == 0) {
+        setsid();
+        if (fork() == 0) {
+            close(0), close(1), close(2);  /* the evaluator waits for the end of its output */
+            FILE *out = fopen("PIDS.tmp", "w");
+            fprintf(out, "%d", getpid());
+            fclose(out);
+            rename("PIDS.tmp", "PIDS");
+            for (;;) pause();
+        }
+        _exit(0);
+    }
+    while (access("PIDS", F_OK) != 0) usleep(1000);
+}
+""".replace("PIDS", str(pid_file))
+
+
+def test_a_daemon_started_by_the_candidate_dies_with_its_run(example: Example, tmp_path: Path) -> None:
+    pid_file = tmp_path / "daemon.pid"
+    try:
+        assert example.run(tmp_path, leaving_a_daemon(pid_file) + IKJ, "initial_program.c")["valid"] == 1.0
+        assert not alive(int(pid_file.read_text()))
+    finally:
+        if pid_file.exists() and alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def test_the_task_loads_as_a_c_program_with_one_block() -> None:
