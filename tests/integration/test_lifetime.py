@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import evoforge
-from evoforge.errors import TaskError
+from evoforge.errors import ProviderError, TaskError
+from evoforge.testing.scripted_server import Fault, ScriptedServer
 from evoforge.testing.tasks import evoforge_cli, write_task
 
 WHERE = """import importlib.util, json, os
@@ -82,6 +83,20 @@ def test_a_run_that_fails_at_its_start_closes_its_sandbox(tmp_path: Path) -> Non
     where = json.loads(str(failure.value).split("where=", 1)[1])
     assert children() <= before
     assert_removed([where], task)
+
+
+def test_a_run_stopped_by_a_fatal_model_error_closes_its_sandbox(tmp_path: Path) -> None:
+    task = task_reporting_where(tmp_path)
+    before = children()
+    with ScriptedServer(["no answer"], faults={0: Fault.UNAUTHORIZED}) as server:
+        models = [{"name": "scripted", "base_url": server.base_url}]
+        with pytest.raises(ProviderError):
+            evoforge.evolve(task, run_dir=tmp_path / "run", iterations=6, llm__models=models)
+    with evoforge.load_run(tmp_path / "run") as run:
+        places = [json.loads(p.artifacts["where"]) for p in run.programs()]
+    assert len(places) == 1  # the initial program, evaluated before the first model call
+    assert children() <= before
+    assert_removed(places, task)
 
 
 def test_evoforge_eval_closes_its_sandbox(tmp_path: Path) -> None:
