@@ -94,7 +94,14 @@ class EvaluationConfig(_Strict):
 
 
 SandboxProperty = Literal[
-    "separate_uid", "tree_kill", "network_off", "pid_namespace", "private_filesystem", "memory_total"
+    "separate_uid",
+    "tree_kill",
+    "network_off",
+    "pid_namespace",
+    "private_filesystem",
+    "memory_total",
+    "writes_confined",
+    "signals_confined",
 ]
 
 
@@ -104,6 +111,7 @@ class SandboxConfig(_Strict):
     isolation: Literal["auto", "process"] = "auto"
     require: list[SandboxProperty] = Field(default_factory=list)
     cgroups: bool = True
+    landlock: bool = True
     uid_base: int = Field(default=61000, ge=1000, le=2**31 - 4096)
     scratch_mb: int = Field(default=512, gt=0)
     preload: Literal["auto"] | list[str] = "auto"

@@ -5,18 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from typing import get_args
 
-from evoforge.config import SandboxConfig
+from evoforge.config import SandboxConfig, SandboxProperty
 from evoforge.evaluation.layers import plan_sandbox
 
-PROPERTIES = (
-    "separate_uid",
-    "tree_kill",
-    "network_off",
-    "pid_namespace",
-    "private_filesystem",
-    "memory_total",
-)
+PROPERTIES = get_args(SandboxProperty)
 
 
 def report(config: SandboxConfig) -> list[str]:

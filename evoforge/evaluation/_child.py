@@ -5,8 +5,9 @@ interpreter that has run no user code; here it
 
 1. becomes its own session, takes its stdout, stderr and result pipe from the controller, closes
    every other descriptor, and volunteers to the OOM killer first;
-2. sets its resource limits (and, where bubblewrap is off, the seccomp filter) before any user code
-   runs; rlimits counted per process (CPU time) start from zero in a fresh fork;
+2. sets its resource limits (and, where bubblewrap is off, the seccomp filter; where the kernel has
+   Landlock, the confinement of its writes and signals) before any user code runs; rlimits counted
+   per process (CPU time) start from zero in a fresh fork;
 3. imports the evaluator by path, calls ``evaluate(program_path)``, validates what it returned
    with ``contract.py`` (also loaded by path: the evoforge package is never imported here) and cuts
    it to the record limits, so that 200,000 metrics or a huge artifact never cross the pipe;
@@ -106,6 +107,13 @@ def deny_network(library):
     seccomp.seccomp_release(context)
     if any(failures):
         raise OSError(f"seccomp filter not loaded ({failures})")
+
+
+def confine_writes(rules):
+    """Layer L1': Landlock (``_landlock.py``, loaded by path beside this file): from here on this
+    process and its children write only where ``rules`` allow and signal only each other."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    load_module(os.path.join(here, "_landlock.py"), "_evoforge_landlock").restrict(rules)
 
 
 def children():
@@ -279,6 +287,8 @@ def run(config, contract, program, fds):
             offer_to_oom_killer()
         if config.get("seccomp"):
             deny_network(config["seccomp"])
+        if config.get("landlock"):
+            confine_writes(config["landlock"])
         set_limits(config["limits"])
         reseed()
         request = {key: config[key] for key in ("evaluator", "records", "score_metric")}

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 KILL_WAIT_S = 2.0
-PREFIX = "evoforge-"
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,6 @@ def probe_cgroups() -> tuple[CgroupRoots | None, str]:
     roots = CgroupRoots(unified=unified, memory_v1=root("memory"), pids_v1=root("pids"))
     if not roots.features():
         return None, "no cgroup this process may create children in (not delegated, or read-only)"
-    sweep_stale(roots)
     return roots, "per-slot cgroup: " + ", ".join(roots.features())
 
 
@@ -141,16 +139,15 @@ class SlotCgroup:
 
     def __init__(self, roots: CgroupRoots, name: str, memory_bytes: int, max_processes: int) -> None:
         self.directories: list[Path] = []
-        self._unified: Path | None = None
         try:
             if roots.unified is not None:
-                self._unified = self._make(roots.unified / name)
+                unified = self._make(roots.unified / name)
                 enabled = _read(roots.unified / "cgroup.subtree_control").split()
                 if "memory" in enabled:
-                    (self._unified / "memory.max").write_text(str(memory_bytes))
-                    (self._unified / "memory.swap.max").write_text("0")
+                    (unified / "memory.max").write_text(str(memory_bytes))
+                    (unified / "memory.swap.max").write_text("0")
                 if "pids" in enabled:
-                    (self._unified / "pids.max").write_text(str(max_processes))
+                    (unified / "pids.max").write_text(str(max_processes))
             if roots.memory_v1 is not None:
                 memory = self._make(roots.memory_v1 / name)
                 (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
@@ -177,39 +174,36 @@ class SlotCgroup:
         await asyncio.to_thread(self.kill_now)
 
     def kill_now(self) -> None:
-        if self._unified is not None and (self._unified / "cgroup.kill").exists():
-            with contextlib.suppress(OSError):
-                (self._unified / "cgroup.kill").write_text("1")
-        deadline = time.monotonic() + KILL_WAIT_S
-        while time.monotonic() < deadline:
-            pids = {int(p) for d in self.directories for p in _read(d / "cgroup.procs").split()}
-            if not pids:
-                return
-            for pid in pids:  # v1 has no cgroup.kill, and v2's is asynchronous
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.001)
+        kill_members(self.directories)
 
     def remove(self) -> None:
-        """Remove the (emptied) cgroups; one that cannot be removed is left to sweep_stale()."""
+        """Remove the (emptied) cgroups; one that cannot be removed is left to the next start."""
         for directory in reversed(self.directories):
             with contextlib.suppress(OSError):
                 directory.rmdir()
         self.directories.clear()
 
 
-def cgroup_name(tag: str) -> str:
-    """Per-evaluation names carry the controller's pid, so a later run can tell stale ones."""
-    return f"{PREFIX}{os.getpid()}-{tag}"
+def kill_members(directories: list[Path]) -> None:
+    """Kill every process in these cgroups: with ``cgroup.kill`` where there is one (v2), and one by
+    one until none is left (v1 has no cgroup.kill, and v2's is asynchronous)."""
+    for directory in directories:
+        if (directory / "cgroup.kill").exists():
+            with contextlib.suppress(OSError):
+                (directory / "cgroup.kill").write_text("1")
+    deadline = time.monotonic() + KILL_WAIT_S
+    while time.monotonic() < deadline:
+        pids = {int(p) for d in directories for p in _read(d / "cgroup.procs").split()}
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.001)
 
 
-def sweep_stale(roots: CgroupRoots) -> None:
-    """Remove empty cgroups left by evoforge processes that no longer exist."""
-    for root in (roots.unified, roots.memory_v1, roots.pids_v1):
-        if root is None:
-            continue
-        for directory in root.glob(f"{PREFIX}*"):
-            owner = directory.name[len(PREFIX) :].split("-", 1)[0]
-            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
-                with contextlib.suppress(OSError):
-                    directory.rmdir()
+def remove_cgroup(directory: Path) -> None:
+    """Kill what is in a cgroup a dead evoforge process left, and remove it."""
+    kill_members([directory])
+    with contextlib.suppress(OSError):
+        directory.rmdir()

@@ -1,25 +1,22 @@
 """How a slot's warm launcher is started under the planned layers: command, environment, identity.
 
-The launcher and its evaluations never see the controller's files: with a separate uid or
-bubblewrap, the evaluator's directory is staged once per sandbox as a world-readable copy (run
-directories, hidden files and caches left out), and each slot gets its own scratch directory owned
-by its uid (under bubblewrap, a size-capped tmpfs), emptied by the launcher after every evaluation.
+The launcher and its evaluations never see the controller's files: they load the evaluator from the
+sandbox's private copy of the task folder (staging.py), and each slot gets its own scratch directory
+owned by its uid (under bubblewrap, a size-capped tmpfs), emptied by the launcher after every
+evaluation; with Landlock, the only place besides /dev/shm where an evaluation may write.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import evoforge
 from evoforge.evaluation._cleanup import empty_directory
 from evoforge.evaluation.layers import SandboxPlan
-from evoforge.storage import DB_FILENAME
 
 LAUNCHER = Path(__file__).with_name("_launcher.py")
 # No site module: the launcher puts the controller's site directories on sys.path itself and reads
@@ -32,6 +29,7 @@ CGROUP_SHIM = ("/bin/sh", "-c", 'read -r _ && exec "$@"', "evoforge-shim")
 SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+SHARED_MEMORY = "/dev/shm"  # writable under Landlock: multiprocessing's semaphores live there
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,7 @@ class Launch:
     evaluator: Path  # the evaluator file, as seen inside
     uid: int | None  # the slot's own uid, when candidates run apart from the controller's
     identity: dict[str, object]  # user/group/extra_groups for Popen, when setpriv is missing
+    landlock: dict[str, object] | None  # where evaluations may write (layer L1'), as seen inside
 
 
 def child_environment(home: Path, plan: SandboxPlan) -> dict[str, str]:
@@ -69,45 +68,22 @@ def child_environment(home: Path, plan: SandboxPlan) -> dict[str, str]:
     return env
 
 
-def _ignore_private(directory: str, names: list[str]) -> set[str]:
-    """Leave out what a candidate must not see or need: run directories, hidden files, caches."""
-    skipped = {name for name in names if name.startswith(".") or name == "__pycache__"}
-    for name in names:
-        path = os.path.join(directory, name)
-        if os.path.isdir(path) and os.path.exists(os.path.join(path, DB_FILENAME)):
-            skipped.add(name)
-    return skipped
-
-
-def stage_evaluator(evaluator: Path) -> Path:
-    """A world-readable copy of the evaluator's directory; returns the staged evaluator's path."""
-    root = Path(tempfile.mkdtemp(prefix="evoforge-stage-"))
-    staged = root / "task"
-    shutil.copytree(evaluator.parent, staged, ignore=_ignore_private, symlinks=False)
-    for path in (root, *staged.rglob("*"), staged):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return staged / evaluator.name
-
-
-def remove_stage(staged_evaluator: Path) -> None:
-    shutil.rmtree(staged_evaluator.parent.parent, ignore_errors=True)
-
-
-def slot_uid(plan: SandboxPlan, slot: int) -> int | None:
-    return None if plan.uid_base is None else plan.uid_base + slot
-
-
-def _drop_privileges(plan: SandboxPlan, uid: int | None) -> tuple[list[str], dict[str, object]]:
-    """How the child becomes ``uid``: a ``setpriv`` prefix, else Popen's ``user=`` (much slower).
+def _drop_privileges(
+    plan: SandboxPlan, uid: int | None, group: int | None
+) -> tuple[list[str], dict[str, object]]:
+    """How the child becomes ``uid`` (gid ``uid``, and ``group``, the one that may read the staged task
+    folder, as its only supplementary group): a ``setpriv`` prefix, else Popen's ``user=`` (slower).
 
     Python gives up vfork when Popen must change uid, and then forks the whole controller on its
     event-loop thread: 3 ms at 60 MB, 18 ms at 230 MB. setpriv leaves the spawn a plain vfork+exec.
     """
     if uid is None:
         return [], {}
+    groups = [] if group is None else [group]
     if plan.setpriv is not None:
-        return [plan.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"], {}
-    return [], {"user": uid, "group": uid, "extra_groups": []}
+        keep = f"--groups={group}" if group is not None else "--clear-groups"
+        return [plan.setpriv, f"--reuid={uid}", f"--regid={uid}", keep, "--"], {}
+    return [], {"user": uid, "group": uid, "extra_groups": groups}
 
 
 def prepare_scratch(scratch: Path, uid: int | None) -> None:
@@ -116,10 +92,12 @@ def prepare_scratch(scratch: Path, uid: int | None) -> None:
         os.chown(scratch, uid, uid)
 
 
-def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, slot: int) -> Launch:
-    """The command that starts a slot's launcher, wrapped in bubblewrap when active."""
-    uid = slot_uid(plan, slot)
-    drop, identity = _drop_privileges(plan, uid)
+def build_launch(
+    plan: SandboxPlan, evaluator: Path, scratch: Path, uid: int | None, group: int | None
+) -> Launch:
+    """The command that starts a slot's launcher as ``uid`` (its leased uid, or None: evoforge's own),
+    wrapped in bubblewrap when active."""
+    drop, identity = _drop_privileges(plan, uid, group)
     shim = [*(CGROUP_SHIM if plan.cgroups is not None else ()), *drop]
     launcher = [plan.python, *CHILD_FLAGS, str(LAUNCHER)]
     if plan.bwrap is None:
@@ -136,7 +114,15 @@ def build_launch(plan: SandboxPlan, evaluator: Path, scratch: Path, slot: int) -
         evaluator=evaluator,
         uid=uid,
         identity=identity,
+        landlock=_write_rules(plan, inside),
     )
+
+
+def _write_rules(plan: SandboxPlan, scratch: Path) -> dict[str, object] | None:
+    """Where an evaluation may write under Landlock: its scratch directory, /dev/shm, /dev/null."""
+    if plan.landlock is None:
+        return None
+    return {"abi": plan.landlock, "directories": [str(scratch), SHARED_MEMORY], "files": [os.devnull]}
 
 
 @functools.cache

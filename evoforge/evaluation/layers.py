@@ -5,8 +5,13 @@ listed environment, scratch directory emptied after each evaluation, rlimits set
 itself, capped output, wall-clock and CPU timeouts, process-group kill.
 L1 (Linux): the launcher is a subreaper that kills every descendant after each evaluation, dies with
 the controller (parent-death signal); evaluations offer themselves to the OOM killer first.
-Separate uid (root only): each evaluation slot runs as its own unprivileged uid, so a candidate
-cannot signal the controller, read its memory or environment, or open the database.
+L1' (Landlock, Linux >= 5.13, no privilege needed): each evaluation may write only beneath its scratch
+directory and /dev/shm (and to /dev/null), so neither the staged evaluator nor the task folder nor
+another run's files can be changed; from Landlock ABI 6 (Linux 6.12) it may signal only its own
+processes (landlock.py).
+Separate uid (root only): each evaluation slot runs as its own unprivileged uid, leased so that no
+other evoforge process uses it (leases.py), so a candidate cannot signal the controller or another
+run, read their memory or environment, or open the database.
 L2 (bubblewrap): new pid, network, ipc and uts namespaces, a read-only view of only what the
 evaluator needs, and a size-capped in-memory scratch directory. Launched as the unprivileged uid.
 L2' (seccomp, where bubblewrap cannot run): a filter that refuses every socket but AF_UNIX.
@@ -16,6 +21,7 @@ and a kill of every process it started (cgroups.py).
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -23,11 +29,12 @@ import shutil
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from evoforge.config import SandboxConfig
 from evoforge.errors import ConfigError
+from evoforge.evaluation import _landlock
 from evoforge.evaluation.cgroups import CgroupRoots, probe_cgroups
 
 log = logging.getLogger(__name__)
@@ -52,14 +59,43 @@ class SandboxPlan:
     layers: tuple[Layer, ...]
     python: str  # the interpreter of the evaluation child
     site_dirs: tuple[str, ...] = ()  # this interpreter's packages, put on the child's sys.path
-    uid_base: int | None = None  # slot i runs as uid_base + i (root only)
+    uid_base: int | None = None  # set when slots run as their own (leased) uids, from this one on (root)
+    lease_start: int = 61000  # where this sandbox's lease numbers are searched from (sandbox.uid_base)
+    landlock: int | None = None  # the Landlock ABI the evaluations confine their writes with
     setpriv: str | None = None  # how the child drops to its uid (else Popen's slower user=)
     bwrap: str | None = None
     seccomp: str | None = None  # libseccomp to load in the child (only when bubblewrap is off)
     cgroups: CgroupRoots | None = None
     scratch_mb: int = 512
     preload: tuple[str, ...] | None = None  # modules the launchers import; None: the evaluator's imports
-    properties: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def properties(self) -> frozenset[str]:
+        """What the layers guarantee, for ``sandbox.require`` and the hostile tests."""
+        properties = set()
+        if self.cgroups is not None and self.cgroups.limits_memory:
+            properties.add("memory_total")
+        if self.seccomp is not None:
+            properties.add("network_off")
+        if self.uid_base is not None:
+            properties.update({"separate_uid", "signals_confined"})
+        if sys.platform.startswith("linux"):
+            properties.add("tree_kill")
+        if self.landlock is not None:
+            properties.add("writes_confined")
+            if self.landlock >= _landlock.SCOPE_ABI:
+                properties.add("signals_confined")
+        if self.bwrap is not None:
+            properties.update(
+                {"network_off", "pid_namespace", "private_filesystem", "writes_confined", "signals_confined"}
+            )
+        return frozenset(properties)
+
+    @property
+    def watch_stage(self) -> bool:
+        """Whether nothing stops a candidate from writing to the staged task folder, so that it must be
+        checked after every evaluation (staging.py)."""
+        return self.landlock is None and self.bwrap is None and self.uid_base is None
 
     def active(self, name: str) -> bool:
         return any(layer.name == name and layer.active for layer in self.layers)
@@ -160,7 +196,11 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
             layers.append(Layer("separate uid", False, why))
         else:
             python, uid_base = candidate, config.uid_base
-            layers.append(Layer("separate uid", True, f"slots run as uid {config.uid_base}+i; {why}"))
+            layers.append(
+                Layer("separate uid", True, f"slots run as leased uids from {config.uid_base} on; {why}")
+            )
+    landlock, why = probe_landlock() if config.landlock else (None, "sandbox.landlock is false")
+    layers.append(Layer("L1' landlock", landlock is not None, why))
     bwrap = None
     if not linux:
         layers.append(Layer("L2 bubblewrap", False, f"needs Linux (this is {sys.platform})"))
@@ -186,13 +226,14 @@ def plan_sandbox(config: SandboxConfig) -> SandboxPlan:
         python=python,
         site_dirs=site_dirs(),
         uid_base=uid_base,
+        lease_start=config.uid_base,
+        landlock=landlock,
         setpriv=shutil.which("setpriv") if uid_base is not None else None,
         bwrap=bwrap,
         seccomp=seccomp,
         cgroups=cgroups,
         scratch_mb=config.scratch_mb,
         preload=None if config.preload == "auto" else tuple(_importable(config.preload)),
-        properties=_properties(linux, uid_base is not None, bwrap is not None, seccomp is not None, cgroups),
     )
     _check_required(plan, config.require)
     _log_once(plan.describe())
@@ -216,6 +257,25 @@ def _log_once(description: str) -> None:
 
 
 @functools.cache
+def probe_landlock() -> tuple[int | None, str]:
+    """The Landlock ABI evaluations can confine their writes with, or (None, why not)."""
+    if not sys.platform.startswith("linux"):
+        return None, f"needs Linux (this is {sys.platform})"
+    try:
+        version = _landlock.abi()
+    except OSError as error:
+        if error.errno == errno.ENOSYS:
+            return None, "this kernel has no Landlock (Linux 5.13 or later has it)"
+        return None, f"Landlock is not enabled in this kernel ({error.strerror}; see the lsm= boot option)"
+    signals = (
+        " and signal only their own processes"
+        if version >= _landlock.SCOPE_ABI
+        else f"; ABI {_landlock.SCOPE_ABI} (Linux 6.12) would also confine their signals"
+    )
+    return version, f"ABI {version}: evaluations write only beneath their scratch and /dev/shm{signals}"
+
+
+@functools.cache
 def find_seccomp() -> tuple[str | None, str]:
     """The libseccomp shared library, if installed: the fallback network filter needs it."""
     import ctypes.util
@@ -224,23 +284,6 @@ def find_seccomp() -> tuple[str | None, str]:
     if library is None:
         return None, "libseccomp is not installed (apt-get install libseccomp2)"
     return library, f"bubblewrap is off, so {library} refuses every socket but AF_UNIX"
-
-
-def _properties(
-    linux: bool, separate_uid: bool, bwrap: bool, seccomp: bool, cgroups: CgroupRoots | None
-) -> frozenset[str]:
-    properties = set()
-    if cgroups is not None and cgroups.limits_memory:
-        properties.add("memory_total")
-    if seccomp:
-        properties.add("network_off")
-    if separate_uid:
-        properties.add("separate_uid")
-    if linux:
-        properties.add("tree_kill")
-    if bwrap:
-        properties.update({"network_off", "pid_namespace", "private_filesystem"})
-    return frozenset(properties)
 
 
 def _check_required(plan: SandboxPlan, required: list[str]) -> None:

@@ -31,21 +31,21 @@ from pathlib import Path
 
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import ConfigError, EvaluatorError
+from evoforge.evaluation import leftovers
 from evoforge.evaluation._cleanup import remove_owned
 from evoforge.evaluation.capture import CappedBuffer, Capture
-from evoforge.evaluation.cgroups import SlotCgroup, cgroup_name
+from evoforge.evaluation.cgroups import SlotCgroup
 from evoforge.evaluation.launch import (
     Launch,
     build_launch,
     modules_to_preload,
     prepare_scratch,
     release_scratch,
-    remove_stage,
-    slot_uid,
-    stage_evaluator,
 )
 from evoforge.evaluation.launcher import LauncherGone, Reply, SlotLauncher, signal_name
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
+from evoforge.evaluation.leases import SandboxLeases
+from evoforge.evaluation.staging import Stage
 from evoforge.records import Evaluation
 
 log = logging.getLogger(__name__)
@@ -153,13 +153,17 @@ class Sandbox:
             "nproc": PROCESSES if self.plan.uid_base is not None else None,
         }
         evaluator = Path(evaluator_path).resolve()
-        self._evaluator = evaluator
         self._preload = modules_to_preload(self.plan, evaluator)
+        leftovers.sweep(leftovers.places(self.plan, scratch_root))  # what dead sandboxes left
+        self._leases = SandboxLeases(self.plan.lease_start, separate_uid=self.plan.uid_base is not None)
+        try:
+            self._stage = Stage(evaluator, self._leases.own.name, self._leases.group, self.plan.watch_stage)
+        except BaseException:
+            self._leases.release()
+            raise
+        self._evaluator = self._stage.evaluator
         apart = self.plan.uid_base is not None or self.plan.bwrap is not None
         self._sweep = list(SHARED_TEMP) if apart else []
-        self._staged = apart
-        if self._staged:
-            self._evaluator = stage_evaluator(evaluator)
         self._free_slots = list(range(config.parallel - 1, -1, -1))
         self._slots: dict[int, _Slot] = {}
         self._cgroups: dict[int, SlotCgroup] = {}
@@ -188,8 +192,8 @@ class Sandbox:
         finally:
             self._slots.clear()
             self._cgroups.clear()
-            if self._staged:
-                remove_stage(self._evaluator)
+            self._stage.remove()
+            self._leases.release()
 
     async def aclose(self) -> None:
         """``close()`` in a worker thread: launchers take up to LEAVE_S to leave, big trees to remove."""
@@ -212,7 +216,7 @@ class Sandbox:
         if self.plan.cgroups is None:
             return None
         if number not in self._cgroups:
-            name = cgroup_name(f"{id(self):x}-{number}")
+            name = self._leases.slot(number).name
             limits = (self._config.memory_mb * MIB, PROCESSES)
             self._cgroups[number] = await asyncio.to_thread(SlotCgroup, self.plan.cgroups, name, *limits)
         return self._cgroups[number]
@@ -232,10 +236,12 @@ class Sandbox:
         if slot is not None:
             await self._retire(number)
         cgroup = await self._cgroup(number)
-        scratch = Path(tempfile.mkdtemp(prefix="evoforge-", dir=self._scratch_root))
+        lease = self._leases.slot(number)
+        scratch = Path(tempfile.mkdtemp(prefix=f"{lease.name}-", dir=self._scratch_root))
         try:
-            prepare_scratch(scratch, slot_uid(self.plan, number))
-            launch = build_launch(self.plan, self._evaluator, scratch, number)
+            uid = self._leases.slot_uid(number)
+            prepare_scratch(scratch, uid)
+            launch = build_launch(self.plan, self._evaluator, scratch, uid, self._leases.group)
             wait_s = self._config.timeout_s + STUCK_AFTER_S
             launcher = await SlotLauncher.start(launch, self._launcher_config(launch), cgroup, wait_s)
             if not self._started:
@@ -277,6 +283,7 @@ class Sandbox:
             "contract": str(CONTRACT),
             "site_dirs": list(self.plan.site_dirs),
             "seccomp": self.plan.seccomp,
+            "landlock": launch.landlock,
             "limits": self._limits,
             "scratch": str(launch.scratch),
             "preload": self._preload,
@@ -299,9 +306,9 @@ class Sandbox:
     def _remove_leftovers(self, number: int, scratch: Path, why: str | None) -> None:
         """Remove a slot's scratch directory and what its uid owns in SHARED_TEMP; log what stays."""
         stayed = [] if release_scratch(scratch) else [str(scratch)]
-        uid = slot_uid(self.plan, number)
+        uid = self._leases.slot_uid(number)
         if uid is not None:
-            spared = (self._evaluator,)  # the stage, whoever owns it
+            spared = (self._stage.root,)  # the stage, whoever owns it
             stayed += [f"{d} (uid {uid})" for d in SHARED_TEMP if not remove_owned(d, uid, spared)]
         if why is not None or stayed:
             left = f"; left in place: {', '.join(stayed)}" if stayed else ""
@@ -311,6 +318,7 @@ class Sandbox:
         """Evaluate ``code``, saved as ``filename`` in the slot's scratch directory (emptied afterwards)."""
         started = time.monotonic()
         number = self._take_slot()
+        generation = self._stage.generation
         try:
             try:
                 slot = await self._slot(number)
@@ -320,6 +328,9 @@ class Sandbox:
                 evaluation = await self._run(number, slot, code, filename)
         finally:
             self._free_slots.append(number)
+        tampered = self._stage.check(generation)
+        if tampered is not None:
+            evaluation = Evaluation.failure(tampered, evaluation.artifacts)
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
 
     async def _run(self, number: int, slot: _Slot, code: str, filename: str) -> Evaluation:

@@ -39,10 +39,15 @@ def write_task(root: Path, config: str = "") -> Path:
     return task
 
 
+def evoforge_command(*args: str) -> list[str]:
+    """The argv of the real command line in a fresh interpreter (for tests that start it themselves)."""
+    return [sys.executable, "-m", "evoforge.cli", *args]
+
+
 def evoforge_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a fresh interpreter."""
     return subprocess.run(
-        [sys.executable, "-m", "evoforge.cli", *args],
+        evoforge_command(*args),
         capture_output=True,
         text=True,
         timeout=timeout,
