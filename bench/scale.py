@@ -37,11 +37,12 @@ from throughput import EVALUATOR, cpu_seconds, start_server
 
 from evoforge import __version__
 from evoforge.config import Config, parse_config
-from evoforge.controller import MUTATOR_STATE_KEY, submission_rng
+from evoforge.controller import MUTATOR_STATE_KEY
 from evoforge.database.features import FeatureReference, compute_features
 from evoforge.mutators.base import Feedback, ProposalRequest
 from evoforge.mutators.mixing import OFFLINE_WEIGHTS, Mix
 from evoforge.records import Candidate, Evaluation, Program, RunInfo
+from evoforge.replay import submission_rng
 from evoforge.storage import SQLiteStore
 from evoforge.task import load_task
 

@@ -16,10 +16,7 @@ import asyncio
 import json
 import logging
 import math
-import random
 import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
 from pathlib import Path
 
 from evoforge.budgets import Budget
@@ -29,29 +26,15 @@ from evoforge.database.features import FeatureReference, compute_features
 from evoforge.errors import TaskError
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
-from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
-from evoforge.records import Candidate, Evaluation, FailedGeneration, Program, code_digest
-from evoforge.storage.sqlite import SQLiteStore
+from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
+from evoforge.records import Candidate, Evaluation, FailedGeneration, Program
+from evoforge.replay import CodeIndex, Outcome, SubmissionOrder, replay
+from evoforge.storage.base import ProgramStore
 from evoforge.task import Task
 
 log = logging.getLogger(__name__)
 
-REJECTIONS_KEPT = 3
 MUTATOR_STATE_KEY = "mutator"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one submission produced: a stored program or a recorded failure."""
-
-    submission: int
-    program: Program | None = None
-    failure: FailedGeneration | None = None
-
-
-def submission_rng(seed: int, submission: int) -> random.Random:
-    """The RNG of one generation attempt: a pure function of the run seed and the submission."""
-    return random.Random(f"evoforge:{seed}:{submission}")
 
 
 def _score(program: Program | None) -> float:
@@ -75,7 +58,7 @@ class Controller:
         *,
         task: Task,
         config: Config,
-        store: SQLiteStore,
+        store: ProgramStore,
         sandbox: Sandbox,
         mutator: Mutator,
         budget: Budget,
@@ -94,55 +77,26 @@ class Controller:
         self.window = config.llm.max_inflight + config.evaluation.parallel
         self._completed: asyncio.Queue[Outcome | BaseException] = asyncio.Queue()
         self._inflight: dict[int, asyncio.Task[None]] = {}
-        self._ready: dict[int, Outcome] = {}
-        self._rejections: dict[int, deque[str]] = defaultdict(lambda: deque(maxlen=REJECTIONS_KEPT))
-        self._first_seen: dict[str, int] = {}  # code digest -> earliest submission that produced it
         self._consecutive_failures = 0
         initial = store.get_program(0)
         if initial is None:
             raise TaskError(f"{run_dir}: the run holds no evaluated program")
         self._reference = FeatureReference.from_code(initial.code)
         self._saved_state: str | None = None
+        saved = store.get_state(MUTATOR_STATE_KEY)
+        if saved is not None:  # first: replay tells it again what it was told (and it ignores)
+            mutator.restore(saved)
+            self._saved_state = json.dumps(saved, sort_keys=True)
+        archive = Archive(config.database, self._reference)
+        self._order = SubmissionOrder(archive, mutator, window=self.window, seed=config.seed)
+        self._seen = CodeIndex(self.window)
         self._next_submission = store.max_submission() + 1
-        self._next_to_apply = max(1, self._next_submission - self.window + 1)
-        self.archive = self._rebuild(store)
+        self._remakes = replay(store, self._order, self._seen, self._next_submission)
+        self.archive = archive
         self.evaluated = store.count_programs()
         self.failed = store.count_failed_generations()
-        held = (o.program for o in self._ready.values() if o.program is not None and o.program.is_valid)
-        self.best: Program | None = max((self.archive.best(), *held), key=_score, default=None)
-
-    def _rebuild(self, store: SQLiteStore) -> Archive:
-        """The archive and the mutator as the live run left them when it made its last submission.
-
-        Stored outcomes up to ``_next_to_apply`` are applied now, in submission order; the later ones
-        wait in ``_ready`` for the window to slide over them, as they would have in the live run, so a
-        run resumed after a clean stop continues exactly. The mutator gets its saved state back and is
-        told every applied submission again (what it was told already it ignores); a submission with
-        no stored program (a failed generation, or one lost in a crash) is told as lost.
-        """
-        saved = store.get_state(MUTATOR_STATE_KEY)
-        if saved is not None:
-            self._mutator.restore(saved)
-            self._saved_state = json.dumps(saved, sort_keys=True)
-        archive = Archive(self._config.database, self._reference)
-        stored = iter(store.programs_by_submission())  # streamed: only the window stays in memory
-        upcoming = next(stored, None)
-        for submission in range(self._next_submission):
-            program = None
-            while upcoming is not None and upcoming.submission <= submission:
-                self._note_code(code_digest(upcoming.code), upcoming.submission)
-                program = upcoming if upcoming.submission == submission else program
-                upcoming = next(stored, None)
-            if submission == 0:
-                if program is not None:
-                    archive.add(program)
-            elif submission >= self._next_to_apply:
-                self._ready[submission] = Outcome(submission, program=program)
-            elif program is None:
-                self._mutator.tell(Feedback(submission, None, failure="lost"))
-            else:
-                self._mutator.tell(Feedback(submission, program, archive.add(program)))
-        return archive
+        held = (o.program for o in self._order.ready.values() if o.program is not None and o.program.is_valid)
+        self.best: Program | None = max((archive.best(), *held), key=_score, default=None)
 
     @property
     def best_score(self) -> float:
@@ -183,34 +137,32 @@ class Controller:
     def _fill_window(self) -> None:
         """Submit generations while the window, the budget and the iteration target allow.
 
-        The window condition also bounds what is in flight: every running submission lies between
-        the oldest unfinished one and the next, fewer than ``window`` apart.
+        Submissions a resume makes again go first (they are the oldest). The window condition also
+        bounds what is in flight: every running submission lies between the oldest unfinished one
+        and the next, fewer than ``window`` apart.
         """
+        while self._remakes and self._may_submit():
+            request, island = self._remakes.pop(0)
+            self._launch(request, None, island)
         while (
-            not self._budget.stopping
-            and self.evaluated + len(self._inflight) < self._budget.iterations
-            and self._next_submission - self.window < self._first_unfinished()
+            not self._remakes
+            and self._may_submit()
+            and self._next_submission - self.window < self._order.first_unfinished()
         ):
             submission = self._next_submission
             self._next_submission += 1
-            self._apply_through(submission - self.window)
-            rng = submission_rng(self._config.seed, submission)
-            island = submission % self._config.database.num_islands
-            selection = self.archive.sample(island, rng)
-            request = ProposalRequest(
-                submission=submission,
-                parent=selection.parent,
-                top=tuple(selection.top),
-                diverse=tuple(selection.diverse),
-                rejections=tuple(self._rejections.get(selection.parent.id, ())),
-                rng=rng,
-            )
-            proposal = self._mutator.ask(request)
-            task = asyncio.create_task(
-                self._generate(request, proposal, island), name=f"generation-{submission}"
-            )
-            self._inflight[submission] = task
+            request, island = self._order.request(submission)
+            self._launch(request, self._mutator.ask(request), island)
         self._save_mutator_state()
+
+    def _may_submit(self) -> bool:
+        return not self._budget.stopping and self.evaluated + len(self._inflight) < self._budget.iterations
+
+    def _launch(self, request: ProposalRequest, proposal: Proposal | None, island: int) -> None:
+        task = asyncio.create_task(
+            self._generate(request, proposal, island), name=f"generation-{request.submission}"
+        )
+        self._inflight[request.submission] = task
 
     def _save_mutator_state(self) -> None:
         """Keep what the mutator learned in the store, before any child just asked can be stored."""
@@ -222,34 +174,10 @@ class Controller:
             self._store.set_state(MUTATOR_STATE_KEY, state)
             self._saved_state = text
 
-    def _first_unfinished(self) -> int:
-        """The oldest submission still running: the window may not slide past it."""
-        frontier = self._next_to_apply
-        while frontier in self._ready:
-            frontier += 1
-        return frontier
-
-    def _apply_through(self, last: int) -> None:
-        """Apply finished outcomes to the archive, in submission order, up to ``last`` inclusive.
-
-        Every submission up to ``last`` has finished: the window never slides past a running one.
-        """
-        while self._next_to_apply <= last:
-            outcome = self._ready.pop(self._next_to_apply)
-            if outcome.program is not None:
-                status = self.archive.add(outcome.program)
-                self._mutator.tell(Feedback(outcome.submission, outcome.program, status))
-            else:
-                kind = outcome.failure.kind if outcome.failure is not None else "lost"
-                self._mutator.tell(Feedback(outcome.submission, None, failure=kind))
-                if outcome.failure is not None and kind == "edit_rejected":
-                    self._rejections[outcome.failure.parent_id].append(outcome.failure.reason)
-            self._next_to_apply += 1
-
     def _record(self, outcome: Outcome) -> None:
         """Count a finished submission and announce it; archive application waits for its turn."""
         self._inflight.pop(outcome.submission, None)
-        self._ready[outcome.submission] = outcome
+        self._order.finish(outcome)
         if outcome.program is not None:
             program = outcome.program
             self.evaluated += 1
@@ -281,7 +209,7 @@ class Controller:
         llm_call_id = self._store_llm_call(proposal)
         if proposal.code is None:
             return self._fail(request, proposal.failure_kind or "no_edit", proposal.reason or "", llm_call_id)
-        if self._is_duplicate(proposal.code, request.submission):
+        if self._seen.is_duplicate(proposal.code, request.submission):
             return self._fail(
                 request, "duplicate", "the child is identical to a program already evaluated", llm_call_id
             )
@@ -303,20 +231,6 @@ class Controller:
         )
         program = self._store.add_program(candidate, evaluation, features)
         return Outcome(request.submission, program=program)
-
-    def _note_code(self, digest: str, submission: int) -> None:
-        self._first_seen[digest] = min(submission, self._first_seen.get(digest, submission))
-
-    def _is_duplicate(self, code: str, submission: int) -> bool:
-        """True when a submission older than the window produced the same code.
-
-        Only those are certain to have finished whatever the timing, which keeps runs reproducible
-        at any concurrency; a twin still inside the window is evaluated again (rare).
-        """
-        digest = code_digest(code)
-        first = self._first_seen.get(digest)
-        self._note_code(digest, submission)
-        return first is not None and first <= submission - self.window
 
     def _store_llm_call(self, proposal: Proposal) -> int | None:
         if proposal.llm_call is None:

@@ -1,4 +1,5 @@
-"""The archive: MAP-Elites statuses, selection ratios, determinism, migration, rebuild."""
+"""The archive: MAP-Elites statuses, selection ratios, determinism, migration (its rebuild on resume:
+tests/test_replay.py)."""
 
 from __future__ import annotations
 
@@ -221,18 +222,6 @@ def test_ring_migration_copies_island_bests_to_the_next_island() -> None:
     assert sorted(ids(tuple(archive.islands[0].grid.values()))) == [0, 2, 3]
     assert sorted(ids(tuple(archive.islands[1].grid.values()))) == [0, 1, 3]
     assert archive.islands[2].grid[archive.cell(program(1, 0.0, div=0.9))] is archive.islands[1].best()
-
-
-def test_rebuild_reaches_the_live_state() -> None:
-    programs = random_programs(500, islands=2, seed=8)
-    cfg = config(migration_interval=7, migration_count=2)
-    live = Archive(cfg, REFERENCE)
-    for p in programs:
-        live.add(p)
-    rebuilt = Archive.rebuild(cfg, REFERENCE, iter(programs))
-    assert [i.grid for i in live.islands] == [i.grid for i in rebuilt.islands]
-    assert live.best() == rebuilt.best() and len(live) == len(rebuilt) == 500
-    assert samples(live, seed=9, count=200) == samples(rebuilt, seed=9, count=200)
 
 
 def test_elite_pool_keeps_its_indexes_consistent() -> None:

@@ -14,12 +14,12 @@ import pytest
 
 from evoforge.blocks import outside_blocks
 from evoforge.config import GPConfig, TuneConfig, parse_config
-from evoforge.controller import submission_rng
 from evoforge.mutators.base import Feedback, Mutator, ProposalRequest
 from evoforge.mutators.gp import GPMutator
 from evoforge.mutators.literals import find_literals
 from evoforge.mutators.mixing import Mix
 from evoforge.mutators.tune import TuneMutator
+from evoforge.replay import submission_rng
 from evoforge.task import load_task
 from evoforge.testing.programs import TOY, program
 

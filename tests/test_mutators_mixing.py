@@ -11,12 +11,12 @@ import evoforge
 import evoforge.mutators.gp as gp_module
 from evoforge.api import resume
 from evoforge.config import parse_config
-from evoforge.controller import submission_rng
 from evoforge.errors import ConfigError
 from evoforge.mutators.base import Feedback, ProposalRequest
 from evoforge.mutators.gp import GPMutator
 from evoforge.mutators.mixing import Mix, mutator_weights
 from evoforge.mutators.pyast import structural_hash
+from evoforge.replay import submission_rng
 from evoforge.task import load_task
 from evoforge.testing.programs import program, program_table
 from evoforge.testing.responders import tweak_constants_responder

@@ -16,12 +16,12 @@ from cmaes import CMA
 import evoforge
 from evoforge.api import resume
 from evoforge.config import TuneConfig
-from evoforge.controller import submission_rng
 from evoforge.mutators.base import Feedback, ProposalRequest
 from evoforge.mutators.cma_state import cma_state, restore_cma
 from evoforge.mutators.literals import find_literals
 from evoforge.mutators.tune import STATE_VERSION, TuneMutator
 from evoforge.records import Program
+from evoforge.replay import submission_rng
 from evoforge.storage import DB_FILENAME, SQLiteStore
 from evoforge.testing.programs import TOY, program, program_table
 from evoforge.testing.tasks import evoforge_cli

@@ -3,7 +3,8 @@
 The archive is an index rebuilt from the store: it knows no SQL, and it holds only elites (at most
 ``num_islands * feature_bins ** len(feature_dimensions)`` programs), never the whole population.
 Its state is a pure function of the sequence of ``add`` calls and every draw comes from the caller's
-RNG, so a run, and a resume that replays the same programs in the same order, select identically.
+RNG, so a run, and a resume that replays the same programs in the same order (evoforge/replay.py),
+select identically.
 
 Cost per call, with E the elites of one island (bounded by the grid, independent of the population):
 ``add`` O(D + log E) comparisons plus a memmove of at most E pointers (D feature dimensions), and
@@ -16,7 +17,6 @@ from __future__ import annotations
 import enum
 import itertools
 import random
-from collections.abc import Iterable
 
 from evoforge.config import DatabaseConfig
 from evoforge.database.features import Cell, FeatureReference, cell_of
@@ -52,17 +52,6 @@ class Archive:
         self._copies: dict[int, int] = {}  # program id -> number of islands holding it
         self._best: Program | None = None
         self._added = 0
-
-    @classmethod
-    def rebuild(
-        cls, config: DatabaseConfig, reference: FeatureReference, programs: Iterable[Program]
-    ) -> Archive:
-        """An archive fed ``programs`` in the given order: the live run's state when that order is
-        the one the live run applied them in (the controller's submission order)."""
-        archive = cls(config, reference)
-        for program in programs:
-            archive.add(program)
-        return archive
 
     def __len__(self) -> int:
         """Programs added, invalid ones included."""

@@ -16,8 +16,13 @@ Contract, in the order the controller calls it:
 - ``state()`` / ``restore(state)`` carry what a mutator learned across a resume. The controller saves
   ``state()`` whenever it changes, before any child just asked can be stored. On resume it restores it
   and tells again every outcome the live run had told (a mutator ignores what it already knew), so
-  ``tell`` must be idempotent for a submission it no longer waits for. A submission that left no stored
-  program is told as lost (``program is None``, ``failure == "lost"``): its child may be asked again.
+  ``tell`` must be idempotent for a submission it no longer waits for.
+- ``remake(request)``: on resume, a submission the live run made but never finished (cut off by a
+  crash, or cancelled by a stop) is offered again with the request it was made with, at the same point
+  of the ask/tell order. True: the controller makes it again, awaiting ``propose(request)``, so a
+  model-driven child gets the same prompt and seed and the run continues as if never stopped. False
+  (the default, for mutators that decide in ``ask``): it is told as lost (``program is None``,
+  ``failure == "lost"``) and the mutator may ask its child again under a later submission (tune does).
 """
 
 from __future__ import annotations
@@ -77,6 +82,10 @@ class Mutator(ABC):  # noqa: B024 - every hook has a default; a mutator override
     async def propose(self, request: ProposalRequest) -> Proposal:
         """Propose one child of ``request.parent`` when ``ask`` returned None."""
         raise NotImplementedError(f"mutator {self.name!r} implements neither ask nor propose")
+
+    def remake(self, request: ProposalRequest) -> bool:
+        """Whether to make an unfinished submission again on resume (``propose``) or have it told lost."""
+        return False
 
     def tell(self, feedback: Feedback) -> None:  # noqa: B027 - optional hook
         """Learn from the outcome of a submission (in submission order). Default: nothing."""

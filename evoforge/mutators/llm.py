@@ -29,6 +29,10 @@ class LLMMutator(Mutator):
         self._config = config
         self._ensemble = Ensemble(config.llm)
 
+    def remake(self, request: ProposalRequest) -> bool:
+        """Ask the model again: the same request makes the same prompt and seed."""
+        return True
+
     async def propose(self, request: ProposalRequest) -> Proposal:
         messages = build_messages(
             context=self._task.context,

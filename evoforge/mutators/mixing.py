@@ -68,13 +68,21 @@ class Mix(Mutator):
         weights = mutator_weights(config)
         return cls({name: (FACTORIES[name](task, config), weight) for name, weight in weights.items()})
 
-    def ask(self, request: ProposalRequest) -> Proposal | None:
+    def _choose(self, request: ProposalRequest) -> str:
         # A single mutator draws nothing, so it sees the RNG exactly as it would unmixed.
         single = len(self._names) == 1
         name = self._names[0] if single else request.rng.choices(self._names, self._weights)[0]
         self._chosen[request.submission] = name
+        return name
+
+    def ask(self, request: ProposalRequest) -> Proposal | None:
+        name = self._choose(request)
         proposal = self._mutators[name].ask(request)
         return dataclasses.replace(proposal, mutator=name) if proposal is not None else None
+
+    def remake(self, request: ProposalRequest) -> bool:
+        """The mutator the submission drew (the same draw as its ask) decides."""
+        return self._mutators[self._choose(request)].remake(request)
 
     async def propose(self, request: ProposalRequest) -> Proposal:
         name = self._chosen[request.submission]

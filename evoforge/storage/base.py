@@ -12,8 +12,9 @@ rebuilt from it. Every implementation guarantees:
 - **Immutability.** Records are never updated or deleted; only the ``state`` key/value map is
   overwritten (controller checkpoints, JSON values).
 - **Order.** ``programs()`` streams in id order without loading the run into memory;
-  ``programs_by_submission()`` streams in submission order, the order in which the controller
-  applies results to the archive, so a replay reaches the live run's archive state.
+  ``programs_by_submission()`` and ``failed_generations_by_submission()`` stream in submission
+  order, the order in which the controller applies outcomes, so a replay (``evoforge/replay.py``)
+  reaches the live run's state.
 - **Fidelity.** What is read equals what was written (``get_program(p.id) == p``); failed
   evaluations keep their score of ``-inf``.
 - **Concurrency.** One writer per run (the controller, from a single thread); any number of
@@ -61,6 +62,11 @@ class ProgramStore(ABC):
     @abstractmethod
     def programs_by_submission(self) -> Iterator[Program]:
         """All programs in submission order (ties, which the controller never makes, by id), streamed."""
+
+    @abstractmethod
+    def failed_generations_by_submission(self) -> Iterator[FailedGeneration]:
+        """All failed generations, cancelled ones included, in submission order (then insertion
+        order), streamed: with ``programs_by_submission`` what a resume replays."""
 
     @abstractmethod
     def get_program(self, program_id: int) -> Program | None: ...

@@ -325,6 +325,20 @@ class SQLiteStore(ProgramStore):
                 return
             after = key(page[-1])
 
+    def failed_generations_by_submission(self) -> Iterator[FailedGeneration]:
+        query = (
+            "SELECT submission, id, kind, reason, parent_id, created_at, llm_call_id FROM failed_generations "
+            "WHERE (submission, id) > (?, ?) ORDER BY submission, id LIMIT ?"
+        )
+        after = (-1, -1)
+        while True:
+            page = self._db.execute(query, (*after, _PAGE)).fetchall()
+            for submission, _, *rest in page:
+                yield FailedGeneration(submission, *rest)
+            if len(page) < _PAGE:
+                return
+            after = page[-1][:2]
+
     def get_program(self, program_id: int) -> Program | None:
         row = self._db.execute(
             f"SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = ?", (program_id,)
