@@ -1,5 +1,5 @@
-"""Removing what evaluations leave on disk: the slot's scratch directory, and what the slot's uid left
-in the machine's shared temporary directories (``/tmp``, ``/dev/shm``).
+"""Removing what evaluations leave behind: the slot's scratch directory, what the slot's uid left in
+the machine's shared temporary directories (``/tmp``, ``/dev/shm``) and its System V shared memory.
 
 Used on both sides of the fork (the launcher after every evaluation, the controller when it retires a
 slot), and the candidate built everything it walks, so the walk survives anything a candidate can
@@ -14,11 +14,16 @@ Standard library only: the launcher loads this file by path, the controller impo
 
 import contextlib
 import errno
+import functools
 import os
 import stat
 
 OPEN_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NOT_EMPTY = (errno.ENOTEMPTY, errno.EEXIST)  # POSIX allows either for rmdir of a non-empty directory
+IPC_RMID = 0
+# System V objects that hold memory after their creator has gone: (table, its remover); in both
+# tables the id is the second column and the owner's uid the eighth.
+IPC_TABLES = (("/proc/sysvipc/shm", "shmctl"), ("/proc/sysvipc/msg", "msgctl"))
 
 
 def empty_directory(directory):
@@ -60,6 +65,29 @@ def remove_owned(directory, uid, keep=()):
         return False
     finally:
         os.close(parent)
+
+
+def remove_ipc_objects(uid):
+    """Remove the System V shared memory segments and message queues ``uid`` owns (Linux; in the
+    caller's IPC namespace): like files in ``/dev/shm``, they keep their memory, charged to the slot's
+    cgroup, after every process of the evaluation has gone. True when none is left."""
+    removed = True
+    for table, remover in IPC_TABLES:
+        try:
+            with open(table) as rows:
+                owned = [int(row.split()[1]) for row in list(rows)[1:] if int(row.split()[7]) == uid]
+        except (OSError, ValueError, IndexError):
+            continue  # no System V IPC here
+        for number in owned:
+            removed &= _libc()[remover](number, IPC_RMID, None) == 0
+    return removed
+
+
+@functools.cache
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def identities_on_the_way(paths):

@@ -15,7 +15,8 @@ message at a time:
   the program to ``scratch/name``, fork ``_child.run`` and supervise it: kill its process group at
   the deadline or when asked (``{"kill": true}``), then every descendant left (the launcher is a
   subreaper), empty the scratch directory, remove what its uid left in the ``sweep`` directories
-  (``/tmp``, ``/dev/shm``: only when the slot has a uid or a mount namespace of its own), and answer
+  (``/tmp``, ``/dev/shm``: only when the slot has a uid or a mount namespace of its own) and in System
+  V IPC (shared memory, message queues), and answer
   ``{"exit": code, "timed_out", "clean"}`` (``clean``: all of that went; ``_cleanup.py``);
 - end of file on the socket (the controller is gone or done): kill everything and leave.
 
@@ -121,11 +122,14 @@ def watch(pid, channel, wake, timeout_s):
 
 
 def clean_up(config, cleanup):
-    """Empty the scratch directory and remove what this uid left in the shared temporary directories;
-    True when all of that went (else the controller replaces this launcher)."""
+    """Empty the scratch directory and remove what this uid left in the shared temporary directories
+    and System V IPC (when ``sweep`` names them: the uid is the slot's own); True when all of that went
+    (else the controller replaces this launcher)."""
     keep = (config["scratch"], config["evaluator"])
     emptied = cleanup.empty_directory(config["scratch"])
     swept = [cleanup.remove_owned(directory, os.getuid(), keep) for directory in config["sweep"]]
+    if config["sweep"]:
+        swept.append(cleanup.remove_ipc_objects(os.getuid()))
     return emptied and all(swept)
 
 

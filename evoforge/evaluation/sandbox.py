@@ -32,7 +32,7 @@ from pathlib import Path
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import ConfigError, EvaluatorError
 from evoforge.evaluation import leftovers
-from evoforge.evaluation._cleanup import remove_owned
+from evoforge.evaluation._cleanup import remove_ipc_objects, remove_owned
 from evoforge.evaluation.capture import CappedBuffer, Capture
 from evoforge.evaluation.cgroups import SlotCgroup
 from evoforge.evaluation.launch import (
@@ -304,12 +304,14 @@ class Sandbox:
         await asyncio.to_thread(self._remove_leftovers, number, slot.scratch, why)
 
     def _remove_leftovers(self, number: int, scratch: Path, why: str | None) -> None:
-        """Remove a slot's scratch directory and what its uid owns in SHARED_TEMP; log what stays."""
+        """Remove a slot's scratch directory and what its uid owns in SHARED_TEMP and System V IPC;
+        log what stays."""
         stayed = [] if release_scratch(scratch) else [str(scratch)]
         uid = self._leases.slot_uid(number)
         if uid is not None:
             spared = (self._stage.root,)  # the stage, whoever owns it
             stayed += [f"{d} (uid {uid})" for d in SHARED_TEMP if not remove_owned(d, uid, spared)]
+            stayed += [] if remove_ipc_objects(uid) else [f"System V IPC (uid {uid})"]
         if why is not None or stayed:
             left = f"; left in place: {', '.join(stayed)}" if stayed else ""
             log.warning("evaluation slot %d: %s; its launcher is replaced%s", number, why or "retired", left)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import logging
 import os
@@ -240,3 +241,42 @@ async def test_what_a_slot_leaves_is_removed_when_its_launcher_is_killed(
     finally:
         for path, _ in targets:
             Path(path).unlink(missing_ok=True)
+
+
+IPC = (
+    "import ctypes\n\ndef result():\n    libc = ctypes.CDLL(None, use_errno=True)\n"
+    "    made = libc.shmget({key}, 1024 * 1024, {create}) >= 0 and libc.msgget({key}, {create}) >= 0\n"
+    "    return {{'made': int(made)}}\n"
+)
+IPC_CREATE = 0o1000 | 0o600
+IPC_RMID = 0
+
+
+def _remove_ipc(key: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    segment, queue = libc.shmget(key, 0, 0), libc.msgget(key, 0)
+    if segment >= 0:
+        libc.shmctl(segment, IPC_RMID, None)
+    if queue >= 0:
+        libc.msgctl(queue, IPC_RMID, None)
+
+
+@APART
+@pytest.mark.skipif(not os.path.exists("/proc/sysvipc/shm"), reason="no System V IPC here")
+async def test_a_slots_system_v_shared_memory_and_queues_are_removed(
+    tmp_path: Path, scratch_root: Path
+) -> None:
+    """Like /dev/shm, a System V segment keeps its memory after its creator has gone."""
+    theirs, ours = (int.from_bytes(os.urandom(3), "big") + 1 for _ in range(2))
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.shmget(ours, 4096, IPC_CREATE) >= 0  # the controller's own: not the slot's to remove
+    try:
+        async with sandbox(tmp_path, scratch_root, ALL_LAYERS) as box:
+            made = await box.evaluate(IPC.format(key=theirs, create=IPC_CREATE))
+            again = await box.evaluate(IPC.format(key=theirs, create=0))  # the next candidate: gone?
+        assert made.ok and made.metrics["made"] == 1.0, made.error
+        assert again.ok and again.metrics["made"] == 0.0, again.error
+        assert libc.shmget(ours, 0, 0) >= 0
+    finally:
+        _remove_ipc(theirs)
+        _remove_ipc(ours)
