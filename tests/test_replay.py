@@ -78,12 +78,12 @@ async def run_controller(run_dir: Path, iterations: int, stop_after: int | None 
     """A controller on ``run_dir`` (a new run, or the one there resumed), run until its budget stops it
     or, with ``stop_after``, until that many programs are stored (a stop, with work in flight)."""
     task, settings = load_task(TOY), config()
-    if (run_dir / DB_FILENAME).exists():
-        store = SQLiteStore.open(run_dir)
-    else:
-        store = await create_run(task, settings, run_dir)
     bus = EventBus()
-    with store, make_sandbox(task, settings) as sandbox:
+    async with make_sandbox(task, settings) as sandbox:
+        if (run_dir / DB_FILENAME).exists():
+            store = SQLiteStore.open(run_dir)
+        else:
+            store = await create_run(task, settings, run_dir, sandbox)
         controller = Controller(
             task=task, config=settings, store=store, sandbox=sandbox, mutator=Recorder(),
             budget=Budget.from_config(settings, iterations), bus=bus, run_dir=run_dir,
@@ -98,7 +98,8 @@ async def run_controller(run_dir: Path, iterations: int, stop_after: int | None 
                 controller.request_stop("stopped by the test")
 
         bus.subscribe(stop)
-        await controller.run()
+        with store:
+            await controller.run()
     return controller
 
 
