@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,8 +18,37 @@ from evoforge.jsonout import strict_json
 EXIT_EVALUATION_FAILED = 1  # `evoforge eval`: the program was evaluated and failed
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+
+
+class _NonEmpty(click.ParamType):
+    """Refuses an empty value before the type converts it: ``--run-dir "$DIR"`` with ``DIR`` unset would
+    otherwise mean the current directory, and ``--model ''`` no model at all."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise click.UsageError(f"{_as_typed(param)} is empty", ctx)
+        return super().convert(value, param, ctx)
+
+
+def _as_typed(param: click.Parameter | None) -> str:
+    """A parameter as the user knows it: ``--run-dir`` for an option, ``RUN_DIR`` for an argument."""
+    if isinstance(param, click.Option):
+        return param.opts[0]
+    return param.human_readable_name if param is not None else "a value"
+
+
+class _Path(_NonEmpty, click.Path):
+    """A path that is not empty."""
+
+
+class _Text(_NonEmpty, click.types.StringParamType):
+    """A string that is not empty."""
+
+
+PATH = _Path(path_type=Path)
+TEXT = _Text()
 # An existing run directory (a missing one is a usage error naming the argument).
-RUN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+RUN_DIR = _Path(exists=True, file_okay=False, path_type=Path)
 
 
 def _fail(message: str) -> NoReturn:
@@ -39,7 +69,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 @cli.command()
-@click.argument("name", type=click.Path(path_type=Path))
+@click.argument("name", type=PATH)
 def init(name: Path) -> None:
     """Create a task folder NAME with a commented program, evaluator, config and context."""
     if name.exists() and (not name.is_dir() or any(name.iterdir())):
@@ -53,6 +83,21 @@ def init(name: Path) -> None:
     except OSError as error:
         _fail(f"{error.filename}: cannot create: {error.strerror}")
     click.echo(f"created {name}/ — edit it, then: evoforge run {name} --model NAME --base-url URL")
+
+
+def config_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--config FILE`` and ``--set KEY=VALUE``: how `run` and `eval` choose their configuration."""
+    config = click.option(
+        "--config", "config_path", type=PATH, help="Config file (default TASK/config.yaml)."
+    )
+    sets = click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a config key, e.g. evaluation.timeout_s=30 (repeatable).",
+    )
+    return config(sets(command))
 
 
 def _start(ctx: click.Context, run: Any) -> None:
@@ -81,27 +126,16 @@ def _start(ctx: click.Context, run: Any) -> None:
 
 
 @cli.command()
-@click.argument("task_dir", type=click.Path(path_type=Path))
-@click.option(
-    "--run-dir", type=click.Path(path_type=Path), help="Where the run is stored (default runs/TASK-TIME)."
-)
+@click.argument("task_dir", type=PATH)
+@click.option("--run-dir", type=PATH, help="Where the run is stored (default runs/TASK-TIME).")
 @click.option(
     "--iterations",
     type=click.IntRange(min=1),
     help="Programs to evaluate in total, the initial one included.",
 )
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml)."
-)
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. llm.max_inflight=16.",
-)
-@click.option("--model", help="Shorthand for a one-model ensemble: the model name.")
-@click.option("--base-url", help="Shorthand: the OpenAI-compatible endpoint of --model.")
+@config_options
+@click.option("--model", type=TEXT, help="Shorthand for a one-model ensemble: the model name.")
+@click.option("--base-url", type=TEXT, help="Shorthand: the OpenAI-compatible endpoint of --model.")
 @click.option("--seed", type=int, help="Random seed of the run.")
 @click.pass_context
 def run(
@@ -186,7 +220,7 @@ def status(run_dir: Path, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=RUN_DIR)
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the code to this file.")
+@click.option("--output", "-o", type=PATH, help="Write the code to this file.")
 def best(run_dir: Path, output: Path | None) -> None:
     """Print (or write) the best program of a run."""
     from evoforge.runview import RunView
@@ -234,20 +268,20 @@ def show(run_dir: Path, program_id: int) -> None:
 
 
 @cli.command(name="eval")
-@click.argument("task_dir", type=click.Path(path_type=Path))
-@click.argument("program_file", type=click.Path(path_type=Path))
+@click.argument("task_dir", type=PATH)
+@click.argument("program_file", type=PATH)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), help="Config file (default TASK/config.yaml)."
-)
-def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Path | None) -> None:
+@config_options
+def evaluate(
+    task_dir: Path, program_file: Path, as_json: bool, config_path: Path | None, sets: tuple[str, ...]
+) -> None:
     """Evaluate PROGRAM_FILE with the evaluator of TASK_DIR, in the sandbox (exit 1 if it fails)."""
     from evoforge.api import resolve_config, run_sync
     from evoforge.runner import evaluate_program
     from evoforge.task import load_task, read_text
 
     task = load_task(task_dir)
-    config = resolve_config(task, config_path, [])
+    config = resolve_config(task, config_path, list(sets))
     code = read_text(program_file, "the program")
     evaluation = run_sync(evaluate_program(task, config, code))
     if as_json:
@@ -274,7 +308,7 @@ def evaluate(task_dir: Path, program_file: Path, as_json: bool, config_path: Pat
 
 
 @cli.command()
-@click.argument("task_dir", type=click.Path(path_type=Path), required=False)
+@click.argument("task_dir", type=PATH, required=False)
 def doctor(task_dir: Path | None) -> None:
     """Show which sandbox layers this machine offers (with TASK_DIR: checks its sandbox.require)."""
     from evoforge.config import SandboxConfig

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from evoforge.errors import StoreError
+from evoforge.storage.sqlite_open import read_only
 
 LOCK_FILENAME = "run.lock"
 
@@ -20,7 +21,12 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        if not os.access(self._path.parent, os.W_OK):  # a read-only mount or permissions
+            raise StoreError(f"{self._path.parent}: {read_only('run directory')}")
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise StoreError(f"{self._path}: cannot open the run's lock: {error.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

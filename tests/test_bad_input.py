@@ -1,79 +1,22 @@
-"""Every user mistake ends in one exact line on stderr and exit code 2, run through the real CLI.
+"""Every user mistake in a task, a config or the model settings ends in one exact line and exit code 2.
 
-Each case prepares real files (tasks, configs, run directories with real SQLite databases) and names
-the command line and the whole message it must end in. A case that gets as far as setting up the run
-(evaluating the initial program, calling the model) may print log lines first; no other case may.
+The harness (evoforge/testing/badinput.py) runs each case through the real CLI; mistakes about run
+directories and their databases are in tests/test_bad_run_dirs.py.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
-import socket
-import sqlite3
 from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from evoforge.runlock import RunLock
+from evoforge.testing import badinput
+from evoforge.testing.badinput import Bad, Cases, Setup, closed_port_url, run_args
 from evoforge.testing.scripted_server import Fault, ScriptedServer
-from evoforge.testing.tasks import evoforge_cli, write_task
 
-LOG_LINE = re.compile(r"\d\d:\d\d:\d\d \S")  # evoforge's log format (ui/console.py)
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What a case may use: its own folder, a finished run to read or copy, and a place for servers."""
-
-    tmp: Path
-    run: Path
-    stack: ExitStack
-
-    def task(self, config: str = "", files: dict[str, str] | None = None) -> Path:
-        """The toy task, with ``files`` (name → text) replacing or adding files."""
-        task = write_task(self.tmp, config)
-        for name, text in (files or {}).items():
-            (task / name).write_text(text)
-        return task
-
-    def run_copy(self) -> Path:
-        copy = self.tmp / "copied-run"
-        shutil.copytree(self.run, copy)
-        return copy
-
-
-@dataclass(frozen=True)
-class Bad:
-    args: list[str]
-    message: str
-    logs: bool = False  # the run was being set up when the mistake showed: log lines may come first
-
-
-CASES: dict[str, Callable[[Setup], Bad]] = {}
-
-
-def case(function: Callable[[Setup], Bad]) -> Callable[[Setup], Bad]:
-    CASES[function.__name__] = function
-    return function
-
-
-def closed_port_url() -> str:
-    """An OpenAI-style URL on 127.0.0.1 where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
-
-
-def run_args(task: Path, *extra: str, url: str | None = None, run_dir: Path | None = None) -> list[str]:
-    """`evoforge run` with a local model, by default one that is never reached (the mistake shows first)."""
-    url = url or closed_port_url()
-    target = str(run_dir or task.parent / "r")
-    return ["run", str(task), "--model", "m", "--base-url", url, "--run-dir", target, *extra]
+CASES = Cases()
+case = CASES.case
 
 
 def failing_initial(evaluator: str, reason: str) -> Callable[[Setup], Bad]:
@@ -404,119 +347,7 @@ def api_key_variable_not_set(s: Setup) -> Bad:
     )
 
 
-# --- run directories ---------------------------------------------------------------------------------
-
-
-@case
-def run_dir_of_another_task(s: Setup) -> Bad:
-    other = s.task().rename(s.tmp / "other")
-    return Bad(
-        run_args(other, run_dir=s.run),
-        f"{s.run} already holds a run of another task, toy ({s.run.parent / 'toy'}): "
-        "choose another --run-dir",
-    )
-
-
-@case
-def run_dir_of_the_same_task(s: Setup) -> Bad:
-    return Bad(
-        run_args(s.run.parent / "toy", run_dir=s.run),
-        f"{s.run} already holds a run of this task: continue it with `evoforge resume {s.run}` or choose "
-        "another --run-dir",
-    )
-
-
-@case
-def run_dir_is_a_file(s: Setup) -> Bad:
-    (s.tmp / "r").write_text("")
-    return Bad(
-        run_args(s.task()), f"{s.tmp}/r: not a directory (--run-dir names the folder the run is stored in)"
-    )
-
-
-@case
-def resume_missing_directory(s: Setup) -> Bad:
-    return Bad(
-        ["resume", f"{s.tmp}/nowhere"],
-        f"Invalid value for 'RUN_DIR': Directory '{s.tmp}/nowhere' does not exist "
-        "(see 'evoforge resume --help')",
-    )
-
-
-@case
-def resume_directory_without_run(s: Setup) -> Bad:
-    return Bad(["resume", str(s.tmp)], f"no evoforge run in {s.tmp}")
-
-
-@case
-def resume_run_whose_task_is_gone(s: Setup) -> Bad:
-    run = s.run_copy()
-    with sqlite3.connect(run / "evoforge.db") as db:
-        db.execute("UPDATE run SET task_dir = ?", (f"{s.tmp}/moved",))
-    return Bad(["resume", str(run)], f"{s.tmp}/moved: task folder not found (the task of the run in {run})")
-
-
-@case
-def resume_run_that_is_running(s: Setup) -> Bad:
-    run = s.run_copy()
-    s.stack.enter_context(RunLock(run))  # a live controller holds this lock
-    return Bad(["resume", str(run)], f"{run}: another evoforge process is running this run")
-
-
-@case
-def database_from_a_newer_evoforge(s: Setup) -> Bad:
-    run = s.run_copy()
-    with sqlite3.connect(run / "evoforge.db") as db:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        db.execute(f"PRAGMA user_version = {version + 1}")
-    return Bad(
-        ["resume", str(run)],
-        f"{run}/evoforge.db: database from a newer evoforge (schema {version + 1} > {version})",
-    )
-
-
-@case
-def database_that_is_not_sqlite(s: Setup) -> Bad:
-    (s.tmp / "evoforge.db").write_text("these are notes, not a database\n" * 10)
-    return Bad(
-        ["status", str(s.tmp)], f"{s.tmp}/evoforge.db: cannot open the database: file is not a database"
-    )
-
-
-@case
-def status_of_a_non_run(s: Setup) -> Bad:
-    return Bad(["status", str(s.tmp)], f"no evoforge run in {s.tmp}")
-
-
-@case
-def best_of_a_non_run(s: Setup) -> Bad:
-    return Bad(["best", str(s.tmp)], f"no evoforge run in {s.tmp}")
-
-
-@case
-def show_of_a_non_run(s: Setup) -> Bad:
-    return Bad(["show", str(s.tmp), "0"], f"no evoforge run in {s.tmp}")
-
-
-@case
-def show_of_a_missing_program(s: Setup) -> Bad:
-    return Bad(["show", str(s.run), "99"], f"{s.run}: no program with id 99")
-
-
-@case
-def show_of_a_program_id_that_is_not_a_number(s: Setup) -> Bad:
-    return Bad(
-        ["show", str(s.run), "best"],
-        "Invalid value for 'PROGRAM_ID': 'best' is not a valid integer (see 'evoforge show --help')",
-    )
-
-
-@case
-def best_written_into_a_missing_folder(s: Setup) -> Bad:
-    return Bad(
-        ["best", str(s.run), "-o", f"{s.tmp}/no/best.py"],
-        f"{s.tmp}/no/best.py: cannot write: No such file or directory",
-    )
+# --- other commands ------------------------------------------------------------------------------------
 
 
 @case
@@ -536,23 +367,30 @@ def init_into_a_folder_that_is_not_empty(s: Setup) -> Bad:
     )
 
 
+@case
+def eval_of_an_empty_program_path(s: Setup) -> Bad:
+    return Bad(["eval", str(s.task()), ""], "PROGRAM_FILE is empty (see 'evoforge eval --help')")
+
+
+@case
+def model_is_empty(s: Setup) -> Bad:
+    return Bad(["run", str(s.task()), "--model", ""], "--model is empty (see 'evoforge run --help')")
+
+
+@case
+def eval_set_unknown_key(s: Setup) -> Bad:
+    task = s.task()
+    return Bad(
+        ["eval", str(task), str(task / "initial_program.py"), "--set", "evaluation.timout_s=3"],
+        "--set 'evaluation.timout_s=3': unknown key 'evaluation.timout_s' (did you mean 'timeout_s'?)",
+    )
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real one-program run of the toy task, for the cases that need a run directory."""
-    root = tmp_path_factory.mktemp("finished").resolve()
-    task = write_task(root)
-    result = evoforge_cli(*run_args(task, "--iterations", "1"))
-    assert result.returncode == 0, result.stderr
-    return root / "r"
+    return badinput.finished_run(tmp_path_factory.mktemp("finished").resolve())
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_ends_in_one_line_and_exit_code_2(name: str, tmp_path: Path, finished_run: Path) -> None:
-    with ExitStack() as stack:
-        bad = CASES[name](Setup(tmp_path.resolve(), finished_run, stack))
-        result = evoforge_cli(*bad.args, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    *before, last = result.stderr.splitlines() or [""]
-    assert last == f"evoforge: {bad.message}"
-    assert not before or (bad.logs and all(LOG_LINE.match(line) for line in before)), result.stderr
+    badinput.check(CASES[name], tmp_path, finished_run)

@@ -16,7 +16,7 @@ import pytest
 from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, RunInfo
 from evoforge.storage import DB_FILENAME, SQLiteStore
-from evoforge.storage.sqlite import WAL_SIZE_LIMIT
+from evoforge.storage.sqlite_open import WAL_SIZE_LIMIT
 from evoforge.testing.stores import INFO, candidate, corrupt_programs_table, fill, ok
 
 

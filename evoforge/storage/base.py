@@ -20,7 +20,9 @@ rebuilt from it. Every implementation guarantees:
 - **Concurrency.** One writer per run (the controller, from a single thread); any number of
   read-only readers may open a live run and see every committed record.
 - **Errors.** A store that cannot be opened or written raises ``StoreError`` with a one-line message
-  naming the run directory; so does a damaged store opened for writing, before anything is written.
+  naming the run directory or file and what to do; so does a damaged store opened for writing, before
+  anything is written, an incomplete one (a table missing) at any open, and a record that cannot be
+  decoded when it is read.
 """
 
 from __future__ import annotations

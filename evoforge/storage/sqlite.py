@@ -32,10 +32,10 @@ from typing import Any
 from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, Program, RunInfo
 from evoforge.storage.base import ProgramStore
+from evoforge.storage.sqlite_open import RESTORE, atomic, open_database
 from evoforge.storage.sqlite_schema import (
     LLM_CALL_COLUMNS,
     PROGRAM_COLUMNS,
-    SCHEMA_VERSION,
     dumps,
     migrate,
     program_from_row,
@@ -45,47 +45,8 @@ from evoforge.storage.sqlite_schema import (
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "evoforge.db"
-BUSY_TIMEOUT_S = 10.0  # how long a reader waits on a lock (sqlite3's busy_timeout)
 _PAGE = 1000  # rows per query while streaming programs
-WAL_CHECKPOINT_PAGES = 1000  # a PASSIVE checkpoint once the -wal file holds this many pages (~4 MB)
-WAL_SIZE_LIMIT = 4 << 20  # bytes of -wal file kept for reuse after the log restarts
 CLOSE_WAIT_MS = 200  # how long the closing checkpoint waits for a reader to finish its read
-
-
-def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, int]:
-    """Open ``path`` (never creating it) and return the connection and its schema version."""
-    uri = f"{path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
-    db: sqlite3.Connection | None = None
-    try:
-        # Autocommit mode: each write is its own transaction unless transaction() opened one.
-        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        db.execute("PRAGMA foreign_keys = ON")
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    except sqlite3.DatabaseError as error:
-        if db is not None:
-            db.close()
-        raise StoreError(f"{path}: cannot open the database: {error}") from None
-    return db, version
-
-
-def _use_wal(db: sqlite3.Connection) -> None:
-    """WAL mode (persistent in the file), commits that survive a crash of the process, a bounded -wal."""
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-    db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-
-
-def _first_problem(db: sqlite3.Connection) -> str | None:
-    """The first problem ``PRAGMA integrity_check`` reports, on one line; None for a sound database."""
-    try:
-        report = str(db.execute("PRAGMA integrity_check(1)").fetchone()[0])
-    except sqlite3.DatabaseError as error:  # damage that stops the check itself
-        return str(error)
-    if report == "ok":
-        return None
-    lines = [line.strip() for line in report.splitlines() if line.strip() and not line.startswith("***")]
-    return " ".join(lines) or report
 
 
 def _as_program(
@@ -118,7 +79,7 @@ def _write_new_database(path: Path, info: RunInfo, initial: Program | None) -> N
     """
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        with _atomic(db):
+        with atomic(db):
             migrate(db, 0)
             db.execute(
                 "INSERT INTO run VALUES (0, ?, ?, ?, ?, ?, ?)",
@@ -132,19 +93,6 @@ def _write_new_database(path: Path, info: RunInfo, initial: Program | None) -> N
                 )
     finally:
         db.close()
-
-
-@contextmanager
-def _atomic(db: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction, taken up front so that it never fails half-way on a lock."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.rollback()
-        raise
 
 
 class SQLiteStore(ProgramStore):
@@ -201,27 +149,7 @@ class SQLiteStore(ProgramStore):
         path = run_dir / DB_FILENAME
         if not path.is_file():
             raise StoreError(f"no evoforge run in {run_dir}")
-        db, version = _connect(path, readonly)
-        problem = None
-        if version > SCHEMA_VERSION:
-            problem = f"database from a newer evoforge (schema {version} > {SCHEMA_VERSION})"
-        elif version == 0:
-            problem = "not an evoforge database"
-        elif version < SCHEMA_VERSION and readonly:
-            problem = f"database from an older evoforge (schema {version}); resume the run once to upgrade it"
-        elif not readonly and (damage := _first_problem(db)) is not None:
-            problem = f"the database is corrupt: {damage}"
-        elif not readonly:
-            try:
-                _use_wal(db)
-                if version < SCHEMA_VERSION:
-                    with _atomic(db):
-                        migrate(db, version)
-            except sqlite3.DatabaseError as error:
-                problem = f"cannot open the database for writing: {error}"
-        if problem is not None:
-            db.close()
-            raise StoreError(f"{path}: {problem}")
+        db = open_database(path, readonly)
         try:
             return cls(db, path, writer=not readonly)
         except sqlite3.DatabaseError as error:  # damage met by a reader, which skips the check
@@ -245,7 +173,7 @@ class SQLiteStore(ProgramStore):
             yield
             return
         try:
-            with self._writing(), _atomic(self._db):
+            with self._writing(), atomic(self._db):
                 yield
         except BaseException:
             self._next_id = self._count_ids()
@@ -261,6 +189,14 @@ class SQLiteStore(ProgramStore):
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path}: cannot write: {error}") from None
 
+    @contextmanager
+    def _decoding(self, record: str) -> Iterator[None]:
+        """A stored record that is not valid JSON (edited by hand, damaged) is named as such."""
+        try:
+            yield
+        except json.JSONDecodeError as error:
+            raise StoreError(f"{self.path}: {record} is not valid JSON ({error}): {RESTORE}") from None
+
     def _count_ids(self) -> int:
         return int(self._db.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM programs").fetchone()[0])
 
@@ -269,8 +205,12 @@ class SQLiteStore(ProgramStore):
             "SELECT task_dir, task_name, config, seed, created_at, evoforge_version FROM run"
         ).fetchone()
         if row is None:
-            raise StoreError(f"{self.path}: the run record is missing")
-        return RunInfo(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5])
+            raise StoreError(f"{self.path}: the run record is missing: {RESTORE}")
+        with self._decoding("the run's stored config"):
+            config = json.loads(row[2])
+        if not isinstance(config, dict):
+            raise StoreError(f"{self.path}: the run's stored config is not a JSON object: {RESTORE}")
+        return RunInfo(row[0], row[1], config, row[3], row[4], row[5])
 
     def add_program(
         self, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]
@@ -319,7 +259,8 @@ class SQLiteStore(ProgramStore):
         marks = ", ".join("?" * len(after))
         query = f"SELECT {PROGRAM_COLUMNS} FROM programs WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?"
         while True:
-            page = [program_from_row(row) for row in self._db.execute(query, (*after, _PAGE))]
+            with self._decoding("a program's record"):
+                page = [program_from_row(row) for row in self._db.execute(query, (*after, _PAGE))]
             yield from page
             if len(page) < _PAGE:
                 return
@@ -343,7 +284,10 @@ class SQLiteStore(ProgramStore):
         row = self._db.execute(
             f"SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = ?", (program_id,)
         ).fetchone()
-        return program_from_row(row) if row else None
+        if row is None:
+            return None
+        with self._decoding(f"the record of program {row[0]}"):
+            return program_from_row(row)
 
     def best_program(self) -> Program | None:
         row = self._db.execute(
@@ -351,7 +295,10 @@ class SQLiteStore(ProgramStore):
             "LIMIT 1",
             (-math.inf,),
         ).fetchone()
-        return program_from_row(row) if row else None
+        if row is None:
+            return None
+        with self._decoding(f"the record of program {row[0]}"):
+            return program_from_row(row)
 
     def count_programs(self) -> int:
         return self._scalar("SELECT COUNT(*) FROM programs")
@@ -369,7 +316,8 @@ class SQLiteStore(ProgramStore):
         ).fetchone()
         if row is None:
             return None
-        return LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
+        with self._decoding(f"the record of model call {call_id}"):
+            return LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
 
     def max_submission(self) -> int:
         """The last submission number used: a model call cut off by a crash counts, never reused."""
@@ -395,7 +343,8 @@ class SQLiteStore(ProgramStore):
 
     def get_state(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        with self._decoding(f"the stored state {key!r}"):
+            return json.loads(row[0]) if row else default
 
     def _scalar(self, query: str) -> int:
         return int(self._db.execute(query).fetchone()[0])

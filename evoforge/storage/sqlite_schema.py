@@ -6,6 +6,7 @@ and ``PRAGMA user_version`` records how many a database has had.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from typing import Any
@@ -86,8 +87,50 @@ def program_from_row(row: tuple[Any, ...]) -> Program:
 
 def migrate(db: sqlite3.Connection, version: int) -> None:
     """Bring the schema from ``version`` to SCHEMA_VERSION; the caller holds the transaction."""
-    for script in MIGRATIONS[version:]:
+    _apply(db, MIGRATIONS[version:])
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _apply(db: sqlite3.Connection, scripts: tuple[str, ...]) -> None:
+    for script in scripts:
         for statement in script.split(";"):
             if statement.strip():
                 db.execute(statement)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+_TABLE_COLUMNS = (
+    "SELECT m.name, c.name FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS c WHERE m.type = 'table'"
+)
+
+
+def _columns(db: sqlite3.Connection) -> dict[str, set[str]]:
+    tables: dict[str, set[str]] = {}
+    for table, column in db.execute(_TABLE_COLUMNS):
+        tables.setdefault(table, set()).add(column)
+    return tables
+
+
+@functools.cache
+def _expected_columns(version: int) -> dict[str, set[str]]:
+    """The tables and columns a database of schema ``version`` has, from its migrations."""
+    db = sqlite3.connect(":memory:")
+    try:
+        _apply(db, MIGRATIONS[:version])
+        return _columns(db)
+    finally:
+        db.close()
+
+
+def missing_schema(db: sqlite3.Connection, version: int) -> str | None:
+    """What ``db`` lacks of the tables and columns of schema ``version`` (a dropped table, say); None
+    when nothing. Checked on every open, so that damage is named once instead of failing a query later."""
+    present = _columns(db)
+    expected = _expected_columns(version)
+    tables = sorted(set(expected) - set(present))
+    if tables:
+        return f"table{'s' if len(tables) > 1 else ''} {', '.join(tables)} missing"
+    for table, columns in expected.items():
+        lacking = sorted(columns - present[table])
+        if lacking:
+            return f"table {table} lacks column{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}"
+    return None
