@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--prompt-kb", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--label", default="evoforge.llm.http")
+    parser.add_argument("--label", default="evoforge.llm.http over httpx")
     parser.add_argument("--record", action="store_true", help="Append the table to bench/RESULTS.md.")
     args = parser.parse_args()
     messages = prompt(args.prompt_kb)

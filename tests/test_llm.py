@@ -25,6 +25,7 @@ from evoforge.config import LLMConfig, ModelConfig
 from evoforge.errors import ProviderError
 from evoforge.llm import Completion, Ensemble, OpenAICompatClient
 from evoforge.llm.openai_compat import _count
+from evoforge.testing.responders import gathering
 from evoforge.testing.scripted_server import Fault, ScriptedServer
 
 MESSAGES = [{"role": "system", "content": "rules " * 20}, {"role": "user", "content": "improve this"}]
@@ -80,11 +81,9 @@ async def test_seed_is_not_sent_when_disabled() -> None:
 
 async def test_rate_limit_is_retried_after_the_servers_delay() -> None:
     with ScriptedServer(["recovered"], faults={0: Fault.RATE_LIMIT}, retry_after_s=0.3) as server:
-        started = time.monotonic()
         completion = await complete(client(server.base_url))
-        elapsed = time.monotonic() - started
-        assert len(server.requests) == 2
-    assert completion.text == "recovered" and elapsed >= 0.3
+        first, retry = server.arrivals
+    assert completion.text == "recovered" and retry - first >= 0.3
 
 
 async def test_server_error_is_retried() -> None:
@@ -110,11 +109,9 @@ async def test_transient_errors_past_the_retries_are_not_fatal(fault: Fault, kin
 )
 async def test_unusable_provider_is_fatal_at_once(fault: Fault, kind: str) -> None:
     with ScriptedServer(["never"], fault_rate=1.0, fault_kinds=[fault]) as server:
-        started = time.monotonic()
         error = await failure(client(server.base_url, retries=3))
         assert len(server.requests) == 1  # no retries
     assert error.fatal and error.kind == kind
-    assert time.monotonic() - started < 2
     assert "model scripted at http://127.0.0.1:" in str(error)
 
 
@@ -150,10 +147,8 @@ async def test_a_local_endpoint_needs_no_key(monkeypatch: pytest.MonkeyPatch) ->
 
 
 async def test_unreachable_endpoint_is_fatal() -> None:
-    started = time.monotonic()
-    error = await failure(client(f"http://127.0.0.1:{free_port()}/v1", retries=0))
+    error = await failure(client(f"http://127.0.0.1:{free_port()}/v1", retries=2))
     assert error.fatal and error.kind == "unreachable" and "cannot connect" in str(error)
-    assert time.monotonic() - started < 2
 
 
 async def test_an_endpoint_that_answered_before_is_only_a_transient_connection_error() -> None:
@@ -178,12 +173,11 @@ async def test_a_dropped_connection_is_retried_then_a_transient_connection_error
     assert error.kind == "connection" and not error.fatal
 
 
-async def test_hang_times_out_within_the_timeout() -> None:
+async def test_hang_times_out_after_the_timeout() -> None:
     with ScriptedServer(["late"], faults={0: Fault.HANG}) as server:
-        started = time.monotonic()
         error = await failure(client(server.base_url, retries=0, timeout=0.5))
+        assert server.counts == {"hang": 1}
     assert error.kind == "timeout" and not error.fatal and "0.5 s" in str(error)
-    assert time.monotonic() - started < 3
 
 
 @pytest.mark.parametrize(
@@ -204,16 +198,18 @@ async def test_malformed_answers_are_non_fatal_with_a_kind(fault: Fault, kind: s
     assert error.kind == kind and not error.fatal
 
 
-async def test_concurrent_calls_run_in_parallel_up_to_the_models_limit() -> None:
-    latency = 0.3
-    with ScriptedServer(["ok"], latency_s=latency) as server:
-        c = client(server.base_url, max_concurrency=8)
-        started = time.monotonic()
-        completions = await asyncio.gather(*(c.complete(MESSAGES) for _ in range(16)))
-        elapsed = time.monotonic() - started
+@pytest.mark.parametrize(("max_concurrency", "max_inflight"), [(8, 64), (None, 8)])
+async def test_concurrent_calls_run_in_parallel_up_to_the_models_limit(
+    max_concurrency: int | None, max_inflight: int
+) -> None:
+    """Unset, a model's limit is llm.max_inflight; the server sees exactly that many at once."""
+    with ScriptedServer(gathering(lambda request: "ok", 8)) as server:
+        config = ModelConfig(name="scripted", base_url=server.base_url, max_concurrency=max_concurrency)
+        c = OpenAICompatClient(config, LLMConfig(max_inflight=max_inflight))
+        completions = await asyncio.gather(*(c.complete(MESSAGES) for _ in range(24)))
         await c.aclose()
-    assert [completion.text for completion in completions] == ["ok"] * 16
-    assert 2 * latency <= elapsed < 8 * latency  # two waves of eight, not sixteen in a row
+        assert server.max_concurrent == 8
+    assert [completion.text for completion in completions] == ["ok"] * 24
 
 
 def test_token_counts_that_are_not_counts_are_zero() -> None:
@@ -306,6 +302,7 @@ class RawServer:
         self.tls = tls
         self.connections = 0
         self.requests: list[bytes] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request, as the server read it
 
     async def __aenter__(self) -> RawServer:
         self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0, ssl=self.tls)
@@ -322,6 +319,7 @@ class RawServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 match = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
                 self.requests.append(head + await reader.readexactly(int(match[1]) if match else 0))
+                self.arrivals.append(time.monotonic())
                 answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
                 if callable(answer):
                     keep = await answer(writer)
@@ -419,26 +417,22 @@ async def test_retry_after_in_milliseconds_or_as_a_date_is_waited(header: str, a
     header = header.format(date=formatdate(time.time() + 2, usegmt=True))  # whole seconds: waits 1-2 s
     answers = http_answer(b"{}", "429 Too Many Requests", header), http_answer(chat_json())
     async with RawServer(*answers) as server:
-        started = time.monotonic()
         completion = await complete(client(server.base_url, retries=1))
-        elapsed = time.monotonic() - started
-    assert completion.text == "raw answer" and len(server.requests) == 2
-    assert at_least <= elapsed < at_least + 2.5
+    first, retry = server.arrivals
+    assert completion.text == "raw answer" and retry - first >= at_least
 
 
 async def test_a_retry_after_beyond_two_minutes_is_not_waited_for_and_not_retried() -> None:
     async with RawServer(http_answer(b"{}", "429 Too Many Requests", "Retry-After: 3600")) as server:
-        started = time.monotonic()
         error = await failure(client(server.base_url, retries=3))
-    assert error.kind == "rate_limit" and len(server.requests) == 1 and time.monotonic() - started < 1
+    assert error.kind == "rate_limit" and len(server.requests) == 1
 
 
 async def test_without_retry_after_the_backoff_is_half_a_second_minus_jitter() -> None:
     async with RawServer(http_answer(b"oops", "503 Service Unavailable"), http_answer(chat_json())) as server:
-        started = time.monotonic()
         await complete(client(server.base_url, retries=1))
-        elapsed = time.monotonic() - started
-    assert 0.375 <= elapsed < 2 and len(server.requests) == 2
+    first, retry = server.arrivals
+    assert retry - first >= 0.375
 
 
 async def test_a_server_trickling_its_answer_is_cut_off_at_the_timeout() -> None:
@@ -451,32 +445,35 @@ async def test_a_server_trickling_its_answer_is_cut_off_at_the_timeout() -> None
         return False
 
     async with RawServer(trickle) as server:
-        started = time.monotonic()
         error = await failure(client(server.base_url, retries=0, timeout=0.6))
-        elapsed = time.monotonic() - started
     assert error.kind == "timeout" and "0.6 s" in str(error)
-    assert 0.6 <= elapsed < 1.6
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        b"HTTP/1.1 200 OK\r\nContent-Length: 40000000\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000\r\n",
-    ],
-    ids=["content-length", "chunked"],
-)
-async def test_a_body_over_the_cap_is_a_bad_response_without_reading_it(answer: bytes) -> None:
-    async def huge(writer: asyncio.StreamWriter) -> bool:
-        writer.write(answer)
-        await asyncio.sleep(5)
-        return False
+async def announce_40_mb(writer: asyncio.StreamWriter) -> bool:
+    """Promise a 40 MB body and send none of it: only a client that trusts the length gets past this."""
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 40000000\r\n\r\n")
+    await asyncio.sleep(3600)
+    return False
 
+
+async def stream_33_mib(writer: asyncio.StreamWriter) -> bool:
+    """A chunked body of 33 MiB, one MiB a chunk, for as long as the client reads."""
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for _ in range(33):
+        writer.write(b"100000\r\n" + b" " * (1 << 20) + b"\r\n")
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")
+    return False
+
+
+@pytest.mark.parametrize("huge", [announce_40_mb, stream_33_mib], ids=["content-length", "chunked"])
+async def test_a_body_over_the_cap_is_a_bad_response_never_held_in_full(
+    huge: Callable[[asyncio.StreamWriter], Awaitable[bool]],
+) -> None:
     async with RawServer(huge) as server:
-        started = time.monotonic()
-        error = await failure(client(server.base_url, retries=2))
+        error = await failure(client(server.base_url, retries=2, timeout=600))
     assert error.kind == "bad_response" and "larger than 32 MiB" in str(error)
-    assert time.monotonic() - started < 2 and len(server.requests) == 1
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize(
@@ -571,7 +568,9 @@ class Proxy:
             body = await reader.readexactly(int(match[1]) if match else 0)
             url = urlsplit(target)
             upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", url.port)
-            rest = head.split(b"\r\n", 1)[1].replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+            fields = head.split(b"\r\n")[1:-2]
+            kept = b"".join(f + b"\r\n" for f in fields if not f.lower().startswith(b"connection:"))
+            rest = kept + b"Connection: close\r\n\r\n"
             upstream.write(f"{method} {url.path} {version}\r\n".encode() + rest + body)
             writer.write(await upstream_reader.read())
             upstream.close()
@@ -610,7 +609,7 @@ async def test_a_tunnel_the_proxy_refuses_is_unreachable(monkeypatch: pytest.Mon
         error = await failure(client("https://llm.example.test/v1", 0, api_key_env="EVOFORGE_TEST_KEY"))
     assert proxy.lines == ["CONNECT llm.example.test:443"]
     assert error.kind == "unreachable" and error.fatal
-    assert "the proxy refused a tunnel to llm.example.test:443 (HTTP 502)" in str(error)
+    assert "the proxy refused a tunnel to llm.example.test:443 (502 Bad Gateway)" in str(error)
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
@@ -641,13 +640,18 @@ async def test_https_through_a_connect_tunnel_verifies_the_targets_certificate(
 
 
 async def test_local_and_no_proxy_hosts_bypass_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
-    proxy_env(monkeypatch, http_proxy=dead, no_proxy="llm.example.test")
-    with ScriptedServer(["direct"]) as server:
-        assert (await complete(client(server.base_url))).text == "direct"
-    c = client("http://llm.example.test/v1", api_key_env="EVOFORGE_TEST_KEY")
-    assert c._pool.proxy is None
-    await c.aclose()
-    c = client("http://other.example.test/v1", api_key_env="EVOFORGE_TEST_KEY")
-    assert c._pool.proxy is not None and c._pool.proxy.port == int(dead.rsplit(":", 1)[1])
-    await c.aclose()
+    with ScriptedServer(["answer"]) as server:
+        port = server.base_url.split(":")[2].split("/")[0]
+        async with Proxy() as proxy:
+            proxy_env(monkeypatch, http_proxy=proxy.url, no_proxy="llm.example.test")
+            for host in ("127.0.0.1", "localhost"):
+                assert (await complete(client(f"http://{host}:{port}/v1"))).text == "answer"
+            bypassed = await failure(
+                client(f"http://llm.example.test:{port}/v1", 0, api_key_env="EVOFORGE_TEST_KEY")
+            )
+            assert proxy.lines == []
+            proxied = client(f"http://other.example.test:{port}/v1", api_key_env="EVOFORGE_TEST_KEY")
+            assert (await complete(proxied)).text == "answer"
+        assert len(server.requests) == 3
+    assert proxy.lines == [f"POST http://other.example.test:{port}/v1/chat/completions"]
+    assert bypassed.kind == "unreachable"  # asked directly: the name does not resolve

@@ -30,6 +30,7 @@ class Ensemble:
         if not llm.models:
             raise ConfigError("llm.models is empty: configure at least one model")
         self.clients = [OpenAICompatClient(model, llm) for model in llm.models]
+        _warn_if_capped(llm)
         self._weights = [model.weight for model in llm.models]
         self.health = Health(
             [Breaker(llm.breaker_failures, llm.breaker_cooldown_s) for _ in llm.models], llm.give_up_after_s
@@ -96,3 +97,17 @@ class Ensemble:
     async def aclose(self) -> None:
         for client in self.clients:
             await client.aclose()
+
+
+def _warn_if_capped(llm: LLMConfig) -> None:
+    """Say once when the models' own limits allow fewer calls at once than ``llm.max_inflight``."""
+    limits = [model.max_concurrency for model in llm.models]
+    allowed = sum(limit for limit in limits if limit is not None)
+    if None in limits or allowed >= llm.max_inflight:
+        return
+    log.warning(
+        "llm.max_inflight is %d but the models' max_concurrency allow %d calls at once; "
+        "unset max_concurrency to follow llm.max_inflight",
+        llm.max_inflight,
+        allowed,
+    )

@@ -13,6 +13,7 @@ import io
 import json
 import random
 import re
+import threading
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,5 +102,27 @@ def tweak_constants_responder(seed: int = 0) -> Responder:
             f"Try {new} instead of {chosen.text}; the best value may lie nearby.\n"
             f"<<<<<<< SEARCH\n{chosen.line}\n=======\n{new_line}\n>>>>>>> REPLACE\n"
         )
+
+    return respond
+
+
+def gathering(responder: Responder, count: int, wait_s: float = 60.0) -> Responder:
+    """``responder``, holding back its first answers until ``count`` requests have arrived.
+
+    With it, a test that ``count`` calls run at once does not depend on timing: the server counts
+    ``count`` requests handled together whenever the client really sends them together, and never
+    more than the client allows. If fewer ever arrive, each waits ``wait_s`` and answers anyway,
+    so a test of a broken limit fails instead of hanging. Later requests pass straight through.
+    """
+    arrived = 0
+    gathered = threading.Condition()
+
+    def respond(request: dict[str, Any]) -> str:
+        nonlocal arrived
+        with gathered:
+            arrived += 1
+            gathered.notify_all()
+            gathered.wait_for(lambda: arrived >= count, timeout=wait_s)
+        return responder(request)
 
     return respond

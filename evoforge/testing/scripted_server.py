@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -101,7 +101,9 @@ class ScriptedServer:
     answer from the request body (messages, model, temperature, seed); it is called from many
     threads at once, so it must be thread-safe. ``faults`` schedules a fault by request index (from
     0, in arrival order); ``fault_rate`` injects one of ``fault_kinds`` into other requests at that
-    rate. Every request body is recorded in ``requests``, every outcome counted in ``counts``.
+    rate. Every request body is recorded in ``requests`` (its arrival time, ``time.monotonic()``,
+    in ``arrivals``), every outcome counted in ``counts``, and the most requests handled at once in
+    ``max_concurrent``: tests assert on what the server saw, not on how long the client took.
     """
 
     def __init__(
@@ -130,6 +132,9 @@ class ScriptedServer:
         self.seed = seed
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
+        self._arrivals: list[float] = []
+        self._concurrent = 0
+        self._max_concurrent = 0
         self._counts: Counter[str] = Counter()
         self._replayed = 0
         self.stopping = threading.Event()
@@ -145,6 +150,36 @@ class ScriptedServer:
         """The chat-completion request bodies received so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def arrivals(self) -> list[float]:
+        """When each request of ``requests`` arrived (``time.monotonic()``), in the same order."""
+        with self._lock:
+            return list(self._arrivals)
+
+    @property
+    def concurrent(self) -> int:
+        """How many chat-completion requests are being handled now (answered or hanging)."""
+        with self._lock:
+            return self._concurrent
+
+    @property
+    def max_concurrent(self) -> int:
+        """The most chat-completion requests that were being handled at once."""
+        with self._lock:
+            return self._max_concurrent
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator[None]:
+        """Count one request as being handled for the duration of the block."""
+        with self._lock:
+            self._concurrent += 1
+            self._max_concurrent = max(self._max_concurrent, self._concurrent)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._concurrent -= 1
 
     @property
     def counts(self) -> dict[str, int]:
@@ -183,6 +218,7 @@ class ScriptedServer:
         with self._lock:
             index = len(self._requests)
             self._requests.append(request)
+            self._arrivals.append(time.monotonic())
             answer: Answer | None = self._fault_for(index)
             if answer is None and self._compute is None:
                 answer = self._answers[self._replayed % len(self._answers)]
@@ -261,6 +297,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, _error("the request body is not JSON", "invalid_request_error"))
             return
+        with self.server.scripted.handling():
+            self._chat(request)
+
+    def _chat(self, request: dict[str, Any]) -> None:
         scripted = self.server.scripted
         try:
             index, answer = scripted.answer(request)
