@@ -36,6 +36,7 @@ from evoforge.evaluation._cleanup import remove_ipc_objects, remove_owned
 from evoforge.evaluation.capture import CappedBuffer, Capture
 from evoforge.evaluation.cgroups import SlotCgroup
 from evoforge.evaluation.launch import (
+    SHARED_MEMORY,
     Launch,
     build_launch,
     modules_to_preload,
@@ -59,8 +60,9 @@ MIB = 1024 * 1024
 PROCESSES = 256  # per slot uid; only set when slots have their own uid
 # Where a slot's uid can leave files outside its scratch directory (/dev/shm is memory, charged to the
 # slot's cgroup): what it owns there is removed after every evaluation. Without a uid or a mount
-# namespace of its own, candidates run as the controller's user, whose own files these are too.
-SHARED_TEMP = ("/tmp", "/dev/shm")
+# namespace of its own, candidates run as the controller's user, whose own files these are too; under
+# Landlock they can write only to /dev/shm (scanning /tmp costs ~10 µs per entry, every evaluation).
+SHARED_TEMP = ("/tmp", SHARED_MEMORY)
 SANE_MEMORY_MB = 256  # suggested at least, when memory_mb is too low for any evaluation to start
 
 
@@ -163,7 +165,8 @@ class Sandbox:
             raise
         self._evaluator = self._stage.evaluator
         apart = self.plan.uid_base is not None or self.plan.bwrap is not None
-        self._sweep = list(SHARED_TEMP) if apart else []
+        writable = [SHARED_MEMORY] if self.plan.landlock is not None else list(SHARED_TEMP)
+        self._sweep = writable if apart else []
         self._free_slots = list(range(config.parallel - 1, -1, -1))
         self._slots: dict[int, _Slot] = {}
         self._cgroups: dict[int, SlotCgroup] = {}
@@ -304,13 +307,13 @@ class Sandbox:
         await asyncio.to_thread(self._remove_leftovers, number, slot.scratch, why)
 
     def _remove_leftovers(self, number: int, scratch: Path, why: str | None) -> None:
-        """Remove a slot's scratch directory and what its uid owns in SHARED_TEMP and System V IPC;
-        log what stays."""
+        """Remove a slot's scratch directory and what its uid owns where it can write (``_sweep``) and
+        in System V IPC; log what stays."""
         stayed = [] if release_scratch(scratch) else [str(scratch)]
         uid = self._leases.slot_uid(number)
         if uid is not None:
             spared = (self._stage.root,)  # the stage, whoever owns it
-            stayed += [f"{d} (uid {uid})" for d in SHARED_TEMP if not remove_owned(d, uid, spared)]
+            stayed += [f"{d} (uid {uid})" for d in self._sweep if not remove_owned(d, uid, spared)]
             stayed += [] if remove_ipc_objects(uid) else [f"System V IPC (uid {uid})"]
         if why is not None or stayed:
             left = f"; left in place: {', '.join(stayed)}" if stayed else ""
