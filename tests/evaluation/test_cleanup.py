@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import struct
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -230,6 +231,7 @@ async def test_what_a_slot_leaves_in_tmp_and_dev_shm_is_removed_after_each_evalu
 @APART
 @SHARED_PLANS
 @pytest.mark.skipif(ALL_LAYERS.bwrap is not None, reason="bubblewrap's /dev/shm ends with its launcher")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the launcher in /proc")
 async def test_what_a_slot_leaves_is_removed_when_its_launcher_is_killed(
     tmp_path: Path, scratch_root: Path, others_files: list[Path], plan: SandboxPlan
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,9 @@ def evaluate(program_path):
     spec.loader.exec_module(module)
     return EvaluationResult({"combined_score": -((module.solve() - 3.7) ** 2)}, {"where": where})
 """
+
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches processes in /proc")
 
 
 def children() -> set[int]:
