@@ -15,9 +15,9 @@ message at a time:
   the program to ``scratch/name``, fork ``_child.run`` and supervise it: kill its process group at
   the deadline or when asked (``{"kill": true}``), then every descendant left (the launcher is a
   subreaper), empty the scratch directory, remove what its uid left in the ``sweep`` directories
-  (``/tmp``, ``/dev/shm``: only when the slot has a uid or a mount namespace of its own) and in System
-  V IPC (shared memory, message queues), and answer
-  ``{"exit": code, "timed_out", "clean"}`` (``clean``: all of that went; ``_cleanup.py``);
+  (``/dev/shm``, and ``/tmp`` where Landlock does not keep candidates out; only when the slot has a
+  uid or a mount namespace of its own) and in System V IPC, and answer ``{"exit": code, "timed_out",
+  "clean"}`` (``clean``: all of that went; ``_cleanup.py``);
 - end of file on the socket (the controller is gone or done): kill everything and leave.
 
 It makes itself non-dumpable, so a candidate running under the same uid can neither ptrace it nor
