@@ -94,10 +94,12 @@ def test_rewrite_mode_changes_rules_and_task() -> None:
     assert "fenced code block" in user["content"]
 
 
-def test_no_prior_programs_and_deterministic() -> None:
-    user = build(top=[], diverse=[])[1]["content"]
-    assert "Prior programs" not in user
-    assert build() == build()
+def test_without_prior_programs_their_section_is_left_out_and_nothing_else() -> None:
+    full_system, full_user = build()
+    system, user = build(top=[], diverse=[])
+    assert "Prior program" not in user["content"]
+    assert user["content"] == full_user["content"][full_user["content"].index("## Current program") :]
+    assert system == full_system
 
 
 GOLDEN_USER = """## Prior programs

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import evoforge
-from evoforge.testing.responders import tweak_constants_responder
+from evoforge.testing.programs import program_table
+from evoforge.testing.responders import Responder, tweak_constants_responder
 from evoforge.testing.scripted_server import Fault, ScriptedServer
 from evoforge.testing.tasks import evoforge_cli
 
@@ -40,7 +44,9 @@ def test_hundred_iterations_with_eight_in_flight(toy_task: Path, tmp_path: Path)
     assert status["running"] is False
     assert [p.id for p in programs] == list(range(100))
     assert len({p.submission for p in programs}) == 100
-    assert (tmp_path / "run" / "best_program.py").read_text() == result.best_code
+    best = max((p for p in programs if p.is_valid), key=lambda p: (p.score, -p.id))  # the oldest on a tie
+    assert (tmp_path / "run" / "best_program.py").read_text() == best.code
+    assert (result.best_program_id, result.best_score) == (best.id, best.score)
 
 
 def test_garbage_answers_are_failed_generations_not_iterations(toy_task: Path, tmp_path: Path) -> None:
@@ -55,14 +61,6 @@ def test_garbage_answers_are_failed_generations_not_iterations(toy_task: Path, t
         status = run.status()
     assert status["evaluated"] == 100
     assert status["failures_by_kind"].get("no_edit", 0) >= 10
-
-
-def program_table(run_dir: Path) -> list[tuple[object, ...]]:
-    """Programs by submission, parents named by their submission (ids follow completion order)."""
-    with evoforge.load_run(run_dir) as run:
-        programs = run.programs()
-    submission_of = {p.id: p.submission for p in programs}
-    return sorted((p.submission, p.code, submission_of.get(p.parent_id), p.island, p.score) for p in programs)
 
 
 @pytest.mark.parametrize(("inflight", "parallel"), [(1, 1), (6, 2)])
@@ -100,27 +98,19 @@ def status_json(run_dir: Path) -> dict[str, object]:
     return json.loads(result.stdout)
 
 
+def run_command(toy_task: Path, run_dir: Path, server: ScriptedServer, iterations: int) -> list[str]:
+    return [
+        sys.executable, "-m", "evoforge.cli", "run", str(toy_task), "--run-dir", str(run_dir),
+        "--iterations", str(iterations), "--model", "scripted", "--base-url", server.base_url,
+        "--set", "llm.max_inflight=4",
+    ]  # fmt: skip
+
+
 def start_cli_run(
     toy_task: Path, run_dir: Path, server: ScriptedServer, iterations: int
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "evoforge.cli",
-            "run",
-            str(toy_task),
-            "--run-dir",
-            str(run_dir),
-            "--iterations",
-            str(iterations),
-            "--model",
-            "scripted",
-            "--base-url",
-            server.base_url,
-            "--set",
-            "llm.max_inflight=4",
-        ],
+        run_command(toy_task, run_dir, server, iterations),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,25 +124,60 @@ def evaluated_so_far(run_dir: Path) -> int:
         return len(run.programs())
 
 
-def test_kill_nine_then_resume_continues_exactly(toy_task: Path, tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    with ScriptedServer(tweak_constants_responder(seed=7), latency_s=0.05) as server:
-        process = start_cli_run(toy_task, run_dir, server, iterations=400)
-        wait_for(lambda: evaluated_so_far(run_dir) >= 15)
+def unfinished_below_finished(run_dir: Path) -> list[int]:
+    """Submissions with no outcome stored although a later one has one: work a kill would cut off."""
+    if not (run_dir / "evoforge.db").exists():
+        return []
+    db = sqlite3.connect(f"{(run_dir / 'evoforge.db').as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute("SELECT submission FROM programs UNION SELECT submission FROM failed_generations")
+        done = {int(submission) for (submission,) in rows}
+    finally:
+        db.close()
+    return [s for s in range(max(done, default=0)) if s not in done]
+
+
+def uneven(responder: Responder) -> Responder:
+    """``responder`` answering one request in three (chosen by its content) 0.3 s late, so that model
+    calls finish out of submission order and a kill finds older work unfinished behind newer."""
+
+    def respond(request: dict[str, Any]) -> str:
+        answer = responder(request)
+        if hashlib.sha256(json.dumps(request["messages"]).encode()).digest()[0] % 3 == 0:
+            time.sleep(0.3)
+        return answer
+
+    return respond
+
+
+def test_kill_nine_then_resume_stores_the_programs_of_a_straight_run(toy_task: Path, tmp_path: Path) -> None:
+    """A model-driven run killed with SIGKILL, then resumed, ends with the same programs (code, parent,
+    mutator, by submission) as the same run never interrupted: the resume makes the cut-off work again."""
+    total = 40
+    with ScriptedServer(uneven(tweak_constants_responder(seed=7)), latency_s=0.02) as server:
+        straight = subprocess.run(
+            run_command(toy_task, tmp_path / "straight", server, total), capture_output=True, text=True
+        )
+        assert straight.returncode == 0, straight.stderr
+        run_dir = tmp_path / "run"
+        process = start_cli_run(toy_task, run_dir, server, iterations=total)
+        wait_for(lambda: evaluated_so_far(run_dir) >= 15 and bool(unfinished_below_finished(run_dir)))
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         before = status_json(run_dir)
-        assert before["running"] is False
-        assert before["evaluated"] >= 15
-        resumed = evoforge_cli("resume", str(run_dir), "--iterations", str(before["evaluated"] + 20))
+        assert before["running"] is False and before["evaluated"] < total
+        cut_off = unfinished_below_finished(run_dir)
+        resumed = evoforge_cli("resume", str(run_dir))
         assert resumed.returncode == 0, resumed.stderr
     after = status_json(run_dir)
-    assert after["evaluated"] == before["evaluated"] + 20
-    assert after["iterations"] == after["evaluated"]
+    assert after["evaluated"] == total
     with evoforge.load_run(run_dir) as run:
         programs = run.programs()
-    assert [p.id for p in programs] == list(range(after["evaluated"]))
-    assert len({p.submission for p in programs}) == len(programs)
+    assert [p.id for p in programs] == list(range(total))
+    table = program_table(run_dir)
+    assert table == program_table(tmp_path / "straight")
+    remade = {row[0] for row in table} & set(cut_off)
+    assert remade, f"no submission cut off by the kill ({cut_off}) was made again"
 
 
 def test_sigint_stops_cleanly_with_exit_130(toy_task: Path, tmp_path: Path) -> None:
