@@ -6,6 +6,8 @@ and with every model down the loop would spin through failed generations. A mode
 while the others keep waiting: a failure sends it back to rest, a success closes its breaker. One
 probe per rest keeps a dead provider from being hit by every waiting generation at once. Times are
 ``time.monotonic()`` seconds passed in by the caller, so the state machine is a plain, testable object.
+A model whose error is fatal (a bad key, an unknown model, an endpoint never reached) is retired: it is
+never asked again, and the ensemble goes on with the others.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ class Breaker:
     resting_until: float = -math.inf
     probing: bool = False
     last_error: ProviderError | None = None
+    retired: bool = False
 
     def awake(self, now: float) -> bool:
-        """May be asked now: not resting, and not half-open with its probe already in flight."""
-        return now >= self.resting_until and not self.probing
+        """May be asked now: not retired, not resting, and not half-open with its probe in flight."""
+        return not self.retired and now >= self.resting_until and not self.probing
 
     def taken(self) -> None:
         """A call was drawn for this model; after a rest that call is the probe."""
@@ -68,6 +71,19 @@ class Health:
 
     def take(self, index: int) -> None:
         self.breakers[index].taken()
+
+    def retire(self, index: int, error: ProviderError) -> bool:
+        """Take model ``index`` out for good after a fatal ``error``; False if it was out already."""
+        breaker = self.breakers[index]
+        if breaker.retired:
+            return False
+        breaker.retired = True
+        breaker.last_error = error
+        return True
+
+    def left(self) -> list[int]:
+        """Indices of the models not retired."""
+        return [index for index, breaker in enumerate(self.breakers) if not breaker.retired]
 
     def release(self, index: int) -> None:
         """A call of model ``index`` ended without an outcome (cancelled): it may be probed again."""

@@ -21,9 +21,12 @@ class Ensemble:
     """One long-lived client per configured model, chosen in proportion to its ``weight``.
 
     Clients are built up front, so a missing API key stops the run before the first generation.
-    Each model has a circuit breaker (``llm.breaker_failures``, ``llm.breaker_cooldown_s``): a
-    resting model is not drawn, and while no model may be asked callers wait for one to wake, until
-    the models have failed without a success for ``llm.give_up_after_s`` and the run stops.
+    A fatal error of one model (a bad key, an unknown model, an endpoint never reached) retires it
+    with one warning and that generation fails as an ordinary failure; only the fatal error of the
+    last model left is raised as fatal. Each model has a circuit breaker (``llm.breaker_failures``,
+    ``llm.breaker_cooldown_s``): a resting model is not drawn, and while no model may be asked
+    callers wait for one to wake, until the models have failed without a success for
+    ``llm.give_up_after_s`` and the run stops.
     """
 
     def __init__(self, llm: LLMConfig) -> None:
@@ -36,6 +39,7 @@ class Ensemble:
             [Breaker(llm.breaker_failures, llm.breaker_cooldown_s) for _ in llm.models], llm.give_up_after_s
         )
         self._changed = asyncio.Event()  # set (and replaced) whenever a call's outcome is recorded
+        self._last_fatal: ProviderError | None = None  # what retired the last model left
 
     @property
     def model_names(self) -> list[str]:
@@ -58,6 +62,8 @@ class Ensemble:
 
     async def _pause(self, now: float) -> None:
         """Wait until a model wakes, a call ends or it is time to give up, whichever comes first."""
+        if self._last_fatal is not None:
+            raise self._last_fatal
         until = self.health.give_up_at()
         if now >= until:
             raise self.health.give_up_error()
@@ -79,8 +85,9 @@ class Ensemble:
         try:
             completion = await self.clients[index].complete(messages, seed=seed)
         except ProviderError as error:
-            if not error.fatal:
-                self._record(index, error)
+            if error.fatal:
+                raise self._retire(index, error) from None
+            self._record(index, error)
             raise
         except BaseException:  # cancelled: no outcome, but a probe must not stay in flight forever
             self.health.release(index)
@@ -88,9 +95,30 @@ class Ensemble:
         self._record(index, None)
         return completion
 
+    def _retire(self, index: int, error: ProviderError) -> ProviderError:
+        """Take a model out after its fatal ``error``; what to raise: fatal only if none is left."""
+        if self.health.retire(index, error):
+            left = [self.clients[i].name for i in self.health.left()]
+            if left:
+                log.warning(
+                    "%s; going on without it (%d of %d models left: %s)",
+                    error,
+                    len(left),
+                    len(self.clients),
+                    ", ".join(left),
+                )
+            self._wake()
+        if not self.health.left():
+            self._last_fatal = self._last_fatal or error
+            return error
+        return ProviderError(str(error), fatal=False, kind=error.kind)
+
     def _record(self, index: int, error: ProviderError | None) -> None:
         """Note an outcome and wake the callers waiting for one."""
         self.health.record(index, error, time.monotonic())
+        self._wake()
+
+    def _wake(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
 
