@@ -45,6 +45,16 @@ class _Text(_NonEmpty, click.types.StringParamType):
     """A string that is not empty."""
 
 
+class _StoredInteger(click.IntRange):
+    """An integer the run database can store (an SQLite INTEGER), refused in one line otherwise."""
+
+    name = "integer"
+
+    def __init__(self) -> None:
+        super().__init__(-(2**63), 2**63 - 1)
+
+
+SQLITE_INTEGER = _StoredInteger()
 PATH = _Path(path_type=Path)
 TEXT = _Text()
 # An existing run directory (a missing one is a usage error naming the argument).
@@ -136,7 +146,7 @@ def _start(ctx: click.Context, run: Any) -> None:
 @config_options
 @click.option("--model", type=TEXT, help="Shorthand for a one-model ensemble: the model name.")
 @click.option("--base-url", type=TEXT, help="Shorthand: the OpenAI-compatible endpoint of --model.")
-@click.option("--seed", type=int, help="Random seed of the run.")
+@click.option("--seed", type=SQLITE_INTEGER, help="Random seed of the run.")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -241,7 +251,7 @@ def best(run_dir: Path, output: Path | None) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=RUN_DIR)
-@click.argument("program_id", type=int)
+@click.argument("program_id", type=SQLITE_INTEGER)
 def show(run_dir: Path, program_id: int) -> None:
     """Show one program: code, metrics, artifacts, parent, diff, prompt and response."""
     from evoforge.runview import RunView

@@ -21,7 +21,8 @@ from evoforge.errors import ConfigError
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # No infinities or NaN: `timeout_s: 1e400` is a typo, not a wish, and would fail deep inside a run.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
@@ -196,7 +197,7 @@ class GPConfig(_Strict):
 class Config(_Strict):
     """The whole configuration of a run. Every field has a default; see docs/config.md."""
 
-    seed: int = 0
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # stored as an SQLite INTEGER
     iterations: int = Field(default=100, ge=0)
     target_score: float | None = None
     max_wall_time_s: float | None = Field(default=None, gt=0)

@@ -17,6 +17,7 @@ from evoforge.testing.scripted_server import Fault, ScriptedServer
 
 CASES = Cases()
 case = CASES.case
+SQLITE_RANGE = "-9223372036854775808<=x<=9223372036854775807"  # what SQLite stores
 
 
 def failing_initial(evaluator: str, reason: str) -> Callable[[Setup], Bad]:
@@ -256,6 +257,31 @@ def set_wrong_type(s: Setup) -> Bad:
         [*run_args(task), "--set", "llm.max_inflight=lots"],
         "--set 'llm.max_inflight=lots': llm.max_inflight: Input should be a valid integer, unable to parse "
         "string as an integer (got 'lots')",
+    )
+
+
+@case
+def seed_out_of_range(s: Setup) -> Bad:
+    return Bad(
+        [*run_args(s.task()), "--seed", str(2**64)],
+        f"Invalid value for '--seed': {2**64} is not in the range {SQLITE_RANGE} (see 'evoforge run --help')",
+    )
+
+
+@case
+def set_seed_out_of_range(s: Setup) -> Bad:
+    return Bad(
+        [*run_args(s.task()), "--set", f"seed={2**64}"],
+        f"--set 'seed={2**64}': seed: Input should be less than or equal to {2**63 - 1} (got {2**64})",
+    )
+
+
+@case
+def set_an_infinite_timeout(s: Setup) -> Bad:
+    return Bad(
+        [*run_args(s.task()), "--set", "evaluation.timeout_s=1e400"],
+        "--set 'evaluation.timeout_s=1e400': evaluation.timeout_s: Input should be a finite number "
+        "(got '1e400')",
     )
 
 

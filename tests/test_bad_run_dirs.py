@@ -20,6 +20,7 @@ from evoforge.testing.badinput import Bad, Case, Cases, Setup, read_only, run_ar
 
 CASES = Cases()
 case = CASES.case
+SQLITE_RANGE = "-9223372036854775808<=x<=9223372036854775807"  # what SQLite stores
 RESTORE = "restore the run directory from a copy"
 
 
@@ -131,6 +132,15 @@ def show_of_a_program_id_that_is_not_a_number(s: Setup) -> Bad:
     return Bad(
         ["show", str(s.run), "best"],
         "Invalid value for 'PROGRAM_ID': 'best' is not a valid integer (see 'evoforge show --help')",
+    )
+
+
+@case
+def show_of_a_program_id_out_of_range(s: Setup) -> Bad:
+    return Bad(
+        ["show", str(s.run), str(2**64)],
+        f"Invalid value for 'PROGRAM_ID': {2**64} is not in the range {SQLITE_RANGE} "
+        "(see 'evoforge show --help')",
     )
 
 
