@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from evoforge.config import Config, load_config
+from evoforge.errors import StoreError
 from evoforge.runner import RunResult, run_evolution
 from evoforge.runview import RunView
 from evoforge.task import Task, load_task
@@ -72,18 +73,26 @@ def evolve(
     task = load_task(task_dir)
     sets = [f"{key.replace('__', '.')}={_yaml_scalar(value)}" for key, value in overrides.items()]
     resolved = resolve_config(task, config, sets)
-    target = Path(run_dir) if run_dir is not None else default_run_dir(task)
+    target = _run_dir(run_dir) if run_dir is not None else default_run_dir(task)
     return run_sync(run_evolution(target, task=task, config=resolved, iterations=iterations))
 
 
 def resume(run_dir: str | Path, iterations: int | None = None) -> RunResult:
     """Continue the run in ``run_dir`` (after a crash, a kill or a clean stop)."""
-    return run_sync(run_evolution(Path(run_dir), iterations=iterations))
+    return run_sync(run_evolution(_run_dir(run_dir), iterations=iterations))
 
 
 def load_run(run_dir: str | Path) -> RunView:
     """Open a finished or live run read-only."""
-    return RunView(run_dir)
+    return RunView(_run_dir(run_dir))
+
+
+def _run_dir(value: str | Path) -> Path:
+    """``value`` as a run directory; an empty string (an unset variable, say) is refused, never read as
+    the current directory."""
+    if isinstance(value, str) and not value.strip():
+        raise StoreError("run_dir is empty: name the folder the run is stored in")
+    return Path(value)
 
 
 def _yaml_scalar(value: Any) -> str:

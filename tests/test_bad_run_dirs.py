@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 
+import evoforge
+import evoforge.api
+from evoforge.errors import StoreError
 from evoforge.runlock import RunLock
 from evoforge.testing import badinput
 from evoforge.testing.badinput import Bad, Case, Cases, Setup, read_only, run_args
+from evoforge.testing.tasks import write_task
 
 CASES = Cases()
 case = CASES.case
@@ -303,3 +307,19 @@ def test_programs_of_a_run_whose_config_is_damaged_can_still_be_read(
     result = badinput.run([command, str(run), *(["0"] if command == "show" else [])])
     assert result.returncode == 0, result.stderr
     assert "EVOLVE-BLOCK-START" in result.stdout
+
+
+@pytest.mark.parametrize("call", ["evolve", "resume", "load_run"])
+def test_the_python_api_refuses_an_empty_run_dir(
+    call: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where an empty run_dir would otherwise put the run
+    task = write_task(tmp_path)
+    calls = {
+        "evolve": lambda: evoforge.evolve(task, run_dir="", iterations=1),
+        "resume": lambda: evoforge.api.resume(""),
+        "load_run": lambda: evoforge.load_run(""),
+    }
+    with pytest.raises(StoreError, match=r"^run_dir is empty: name the folder the run is stored in$"):
+        calls[call]()
+    assert not (tmp_path / "evoforge.db").exists()
