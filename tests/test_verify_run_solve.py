@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from evoforge.verify import run_solve
+
 REPOSITORY = Path(__file__).parents[1]
 
 # An evaluator process as the sandbox runs one: no site module, the site directories on sys.path
@@ -34,3 +36,12 @@ def test_the_candidate_imports_packages_found_through_site_directories_and_pth_f
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[1, 2.5, 'evoforge.records']"
+
+
+def test_the_candidate_is_a_registered_module_so_its_dataclasses_work(tmp_path: Path) -> None:
+    candidate = tmp_path / "candidate.py"
+    candidate.write_text(
+        "from __future__ import annotations\nimport dataclasses\n\n\n@dataclasses.dataclass\n"
+        "class Point:\n    x: float\n\n\ndef solve():\n    return [Point(1.5).x, __name__]\n"
+    )
+    assert run_solve(str(candidate), timeout_s=60) == [1.5, "candidate"]
