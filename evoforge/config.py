@@ -88,6 +88,7 @@ class LLMConfig(_Strict):
     breaker_failures: int = Field(default=5, gt=0)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
     give_up_after_s: float = Field(default=600.0, gt=0)
+    waiting_notice_s: float = Field(default=30.0, gt=0)
 
 
 class EvaluationConfig(_Strict):

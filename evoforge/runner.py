@@ -23,6 +23,7 @@ from evoforge.errors import ProviderError, StoreError, TaskError
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, RunStarted, RunStopped
+from evoforge.failstreak import FailureStreak
 from evoforge.mutators.base import Mutator
 from evoforge.mutators.mixing import Mix
 from evoforge.records import Candidate, Evaluation, Program, RunInfo
@@ -188,6 +189,8 @@ async def run_evolution(
             bus=bus,
             run_dir=run_dir,
         )
+        streak = FailureStreak()
+        bus.subscribe(streak)
         bus.emit(
             RunStarted(
                 run_dir=run_dir,
@@ -214,6 +217,8 @@ async def run_evolution(
             hint = f"; {run_dir} holds only the initial program: remove it to start over with other settings"
             raise ProviderError(f"{error}{hint}", fatal=True, kind=error.kind) from None
         best_path = _stopped(bus, run_dir, task, controller, reason)
+        if streak.stopped_the_run and signals.signal_received is None:
+            raise streak.error()  # a run that only failed is a failure, not an ordinary stop
         best = controller.best
         return RunResult(
             run_dir=run_dir,

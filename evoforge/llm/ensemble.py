@@ -13,6 +13,7 @@ from evoforge.config import LLMConfig
 from evoforge.errors import ConfigError, ProviderError
 from evoforge.llm.breaker import Breaker, Health
 from evoforge.llm.openai_compat import Completion, OpenAICompatClient
+from evoforge.llm.waiting import WaitingNotice
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class Ensemble:
         )
         self._changed = asyncio.Event()  # set (and replaced) whenever a call's outcome is recorded
         self._last_fatal: ProviderError | None = None  # what retired the last model left
+        timeouts = [model.timeout for model in llm.models]
+        self._waiting = WaitingNotice(self.model_names, timeouts, llm.waiting_notice_s)
 
     @property
     def model_names(self) -> list[str]:
@@ -82,16 +85,20 @@ class Ensemble:
         self, index: int, messages: list[dict[str, str]], seed: int | None = None
     ) -> Completion:
         """Ask model ``index`` and note the outcome in its breaker; raises the client's ProviderError."""
+        self._waiting.started(index)
         try:
             completion = await self.clients[index].complete(messages, seed=seed)
         except ProviderError as error:
+            self._waiting.ended(index, answered=error.kind != "timeout")
             if error.fatal:
                 raise self._retire(index, error) from None
             self._record(index, error)
             raise
         except BaseException:  # cancelled: no outcome, but a probe must not stay in flight forever
+            self._waiting.ended(index, answered=False)
             self.health.release(index)
             raise
+        self._waiting.ended(index, answered=True)
         self._record(index, None)
         return completion
 
@@ -123,6 +130,7 @@ class Ensemble:
         self._changed = asyncio.Event()
 
     async def aclose(self) -> None:
+        self._waiting.close()
         for client in self.clients:
             await client.aclose()
 
