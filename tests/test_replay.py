@@ -74,10 +74,12 @@ def config() -> Config:
     )
 
 
-async def run_controller(run_dir: Path, iterations: int, stop_after: int | None = None) -> Controller:
+async def run_controller(
+    run_dir: Path, iterations: int, stop_after: int | None = None
+) -> tuple[Controller, Recorder]:
     """A controller on ``run_dir`` (a new run, or the one there resumed), run until its budget stops it
     or, with ``stop_after``, until that many programs are stored (a stop, with work in flight)."""
-    task, settings = load_task(TOY), config()
+    task, settings, recorder = load_task(TOY), config(), Recorder()
     bus = EventBus()
     async with make_sandbox(task, settings) as sandbox:
         if (run_dir / DB_FILENAME).exists():
@@ -85,7 +87,7 @@ async def run_controller(run_dir: Path, iterations: int, stop_after: int | None 
         else:
             store = await create_run(task, settings, run_dir, sandbox)
         controller = Controller(
-            task=task, config=settings, store=store, sandbox=sandbox, mutator=Recorder(),
+            task=task, config=settings, store=store, sandbox=sandbox, mutator=recorder,
             budget=Budget.from_config(settings, iterations), bus=bus, run_dir=run_dir,
         )  # fmt: skip
 
@@ -100,7 +102,7 @@ async def run_controller(run_dir: Path, iterations: int, stop_after: int | None 
         bus.subscribe(stop)
         with store:
             await controller.run()
-    return controller
+    return controller, recorder
 
 
 def grids(controller: Controller) -> list[dict[object, int]]:
@@ -108,23 +110,16 @@ def grids(controller: Controller) -> list[dict[object, int]]:
     return [{cell: p.submission for cell, p in island.grid.items()} for island in controller.archive.islands]
 
 
-def recorded(controller: Controller) -> Recorder:
-    mutator = controller._mutator
-    assert isinstance(mutator, Recorder)
-    return mutator
-
-
 @pytest.mark.parametrize("stop", ["budget", "in flight"])
 def test_a_resumed_controller_continues_as_the_uninterrupted_one(tmp_path: Path, stop: str) -> None:
-    straight = asyncio.run(run_controller(tmp_path / "straight", ITERATIONS))
+    straight, full = asyncio.run(run_controller(tmp_path / "straight", ITERATIONS))
     if stop == "budget":
-        first = asyncio.run(run_controller(tmp_path / "stopped", 20))
+        _, before = asyncio.run(run_controller(tmp_path / "stopped", 20))
     else:
-        first = asyncio.run(run_controller(tmp_path / "stopped", ITERATIONS, stop_after=20))
-    second = asyncio.run(run_controller(tmp_path / "stopped", ITERATIONS))
+        _, before = asyncio.run(run_controller(tmp_path / "stopped", ITERATIONS, stop_after=20))
+    second, after = asyncio.run(run_controller(tmp_path / "stopped", ITERATIONS))
 
     assert program_table(tmp_path / "stopped") == program_table(tmp_path / "straight")
-    full, before, after = recorded(straight), recorded(first), recorded(second)
     # The resume told the mutator again everything it had been told, then went on, in order.
     assert after.tells == full.tells
     assert before.tells == full.tells[: len(before.tells)]
