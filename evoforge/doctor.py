@@ -8,7 +8,9 @@ import sys
 from typing import get_args
 
 from evoforge.config import SandboxConfig, SandboxProperty
+from evoforge.errors import EvaluatorError
 from evoforge.evaluation.layers import plan_sandbox
+from evoforge.evaluation.leases import holder_token, lease_directory
 
 PROPERTIES = get_args(SandboxProperty)
 
@@ -31,8 +33,21 @@ def report(config: SandboxConfig) -> list[str]:
         "properties: "
         + ", ".join(f"{name} {'yes' if name in plan.properties else 'no'}" for name in PROPERTIES)
     )
+    lines.append(_leases())
     if sys.platform == "darwin":
         lines.append(
             "macOS does not enforce RLIMIT_AS: memory_mb is not a limit there (see docs/security.md)"
         )
     return lines
+
+
+def _leases() -> str:
+    """Where slot uids and sandbox names are leased, and how many are held now (docs/security.md)."""
+    try:
+        directory = lease_directory()
+    except EvaluatorError as error:
+        return f"sandbox leases: {error}"
+    held = sum(
+        holder_token(int(path.stem)) is not None for path in directory.glob("*.lock") if path.stem.isdigit()
+    )
+    return f"sandbox leases: {directory} ({held} held by running evoforge processes)"

@@ -15,7 +15,7 @@ import pytest
 
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
-from evoforge.evaluation.leases import SandboxLeases, take_lease, try_lease
+from evoforge.evaluation.leases import SandboxLeases, lease_directory, take_lease, try_lease
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.testing.processes import alive
 
@@ -95,3 +95,18 @@ def test_two_sandboxes_never_share_a_slot_uid(tmp_path: Path) -> None:
     with Sandbox(evaluator, config, plan=plan) as first, Sandbox(evaluator, config, plan=plan) as second:
         first_uids, second_uids = asyncio.run(uids(first)), asyncio.run(uids(second))
     assert len(first_uids) == len(second_uids) == 2 and not first_uids & second_uids
+
+
+def test_doctor_shows_the_landlock_layer_and_where_leases_are_held() -> None:
+    process, _ = holder()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "evoforge.cli", "doctor"], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        process.kill()
+        process.wait()
+    assert done.returncode == 0, done.stderr
+    assert "] L1' landlock: " in done.stdout and "writes_confined" in done.stdout
+    held = done.stdout.split(f"sandbox leases: {lease_directory()} (", 1)[1].split()[0]
+    assert int(held) >= 1  # the holder's, at least
