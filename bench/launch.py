@@ -67,7 +67,7 @@ def launcher_rss_mb() -> float:
     sizes = [0]
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"_launcher.py" in (entry / "cmdline").read_bytes():
+            if entry.name.isdigit() and b"sandboxed_launcher.py" in (entry / "cmdline").read_bytes():
                 status = (entry / "status").read_text()
                 sizes.append(int(status.split("VmRSS:")[1].split()[0]))
         except (OSError, IndexError):

@@ -8,9 +8,8 @@ from pathlib import Path
 from types import TracebackType
 
 from evoforge.errors import StoreError
+from evoforge.runfiles import LOCK_FILENAME
 from evoforge.storage.sqlite_open import read_only
-
-LOCK_FILENAME = "run.lock"
 
 
 class RunLock:

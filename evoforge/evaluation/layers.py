@@ -34,7 +34,7 @@ from pathlib import Path
 
 from evoforge.config import SandboxConfig
 from evoforge.errors import ConfigError
-from evoforge.evaluation import _landlock
+from evoforge.evaluation import landlock
 from evoforge.evaluation.cgroups import CgroupRoots, probe_cgroups
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class SandboxPlan:
             properties.add("tree_kill")
         if self.landlock is not None:
             properties.add("writes_confined")
-            if self.landlock >= _landlock.SCOPE_ABI:
+            if self.landlock >= landlock.SCOPE_ABI:
                 properties.add("signals_confined")
         if self.bwrap is not None:
             properties.update(
@@ -262,15 +262,15 @@ def probe_landlock() -> tuple[int | None, str]:
     if not sys.platform.startswith("linux"):
         return None, f"needs Linux (this is {sys.platform})"
     try:
-        version = _landlock.abi()
+        version = landlock.abi()
     except OSError as error:
         if error.errno == errno.ENOSYS:
             return None, "this kernel has no Landlock (Linux 5.13 or later has it)"
         return None, f"Landlock is not enabled in this kernel ({error.strerror}; see the lsm= boot option)"
     signals = (
         " and signal only their own processes"
-        if version >= _landlock.SCOPE_ABI
-        else f"; ABI {_landlock.SCOPE_ABI} (Linux 6.12) would also confine their signals"
+        if version >= landlock.SCOPE_ABI
+        else f"; ABI {landlock.SCOPE_ABI} (Linux 6.12) would also confine their signals"
     )
     return version, f"ABI {version}: evaluations write only beneath their scratch and /dev/shm{signals}"
 

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evoforge.evaluation.cgroups import remove_cgroup
-from evoforge.evaluation.launch import release_scratch
 from evoforge.evaluation.layers import SandboxPlan
 from evoforge.evaluation.leases import NAME_PREFIX, holder_token, try_lease
+from evoforge.evaluation.scratch import release_scratch
 
 Place = tuple[Path, Callable[[Path], object]]  # a directory, and how to remove what is left in it
 

@@ -1,14 +1,14 @@
 """Evaluations in isolated processes: the first sandbox layer, and the slots they run in.
 
-Each evaluation slot has a warm launcher (``_launcher.py``, started once under the slot's layers:
-its own uid, bubblewrap, cgroups) that forks a clean process per evaluation from an interpreter that
+Each evaluation slot has a warm launcher (``sandboxed_launcher.py``, started once under the slot's
+layers: its own uid, bubblewrap, cgroups) that forks a clean process per evaluation from an interpreter that
 has run no user code (never a fork of the controller, which would inherit its database handle and
-keys). The evaluation sets its own limits (``_child.py``), runs in the slot's scratch directory with
-an allow-listed environment, and writes stdout, stderr and its result to pipes of this controller,
-read through capped buffers (a child passing the cap is killed: its output is already useless and
-its time is better spent elsewhere). The launcher enforces the wall-clock timeout, kills every
+keys). The evaluation sets its own limits (``sandboxed_evaluation.py``), runs in the slot's scratch
+directory with an allow-listed environment, and writes stdout, stderr and its result to pipes of this
+controller, read through capped buffers (a child passing the cap is killed: its output is already
+useless and its time is better spent elsewhere). The launcher enforces the wall-clock timeout, kills every
 process the evaluation left, empties the scratch directory and removes what the slot's uid left in
-``/tmp`` and ``/dev/shm`` (``_cleanup.py``); a launcher that dies, hangs or could not clean up is
+``/tmp`` and ``/dev/shm`` (``cleanup.py``); a launcher that dies, hangs or could not clean up is
 replaced, and the controller removes what it could not. Nothing a candidate does raises here: it
 becomes a failed Evaluation. Only controller-side problems raise (no scratch directory, no
 interpreter, a memory limit too low for any evaluation to start).
@@ -32,20 +32,15 @@ from pathlib import Path
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import ConfigError, EvaluatorError
 from evoforge.evaluation import leftovers
-from evoforge.evaluation._cleanup import remove_ipc_objects, remove_owned
 from evoforge.evaluation.capture import CappedBuffer, Capture
 from evoforge.evaluation.cgroups import SlotCgroup
-from evoforge.evaluation.launch import (
-    SHARED_MEMORY,
-    Launch,
-    build_launch,
-    modules_to_preload,
-    prepare_scratch,
-    release_scratch,
-)
-from evoforge.evaluation.launcher import LauncherGone, Reply, SlotLauncher, signal_name
+from evoforge.evaluation.cleanup import remove_ipc_objects, remove_owned
+from evoforge.evaluation.launch_command import SHARED_MEMORY, Launch, build_launch
+from evoforge.evaluation.launcher_handle import LauncherGone, Reply, SlotLauncher, signal_name
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.evaluation.leases import SandboxLeases
+from evoforge.evaluation.preload import modules_to_preload
+from evoforge.evaluation.scratch import prepare_scratch, release_scratch
 from evoforge.evaluation.staging import Stage
 from evoforge.records import Evaluation
 

@@ -22,9 +22,8 @@ import tempfile
 from pathlib import Path
 
 from evoforge.errors import EvaluatorError
-from evoforge.evaluation.launch import release_scratch
-from evoforge.runlock import LOCK_FILENAME
-from evoforge.storage import DB_FILENAME
+from evoforge.evaluation.scratch import release_scratch
+from evoforge.runfiles import DB_FILENAME, LOCK_FILENAME
 
 TAMPERED = "the candidate modified the evaluator's files (the staged task folder); it was staged afresh"
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, Program, RunInfo
+from evoforge.runfiles import DB_FILENAME
 from evoforge.storage.base import ProgramStore
 from evoforge.storage.sqlite_open import RESTORE, atomic, open_database
 from evoforge.storage.sqlite_schema import (
@@ -44,7 +45,6 @@ from evoforge.storage.sqlite_schema import (
 
 log = logging.getLogger(__name__)
 
-DB_FILENAME = "evoforge.db"
 _PAGE = 1000  # rows per query while streaming programs
 CLOSE_WAIT_MS = 200  # how long the closing checkpoint waits for a reader to finish its read
 

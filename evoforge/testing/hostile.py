@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig
-from evoforge.evaluation import _landlock
+from evoforge.evaluation import landlock
 from evoforge.evaluation.layers import SandboxPlan
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.records import Evaluation
@@ -91,7 +91,7 @@ def candidates_are_root(plan: SandboxPlan) -> bool:
 
 def signals_scoped(plan: SandboxPlan) -> bool:
     """Whether Landlock refuses an evaluation's signals to any process outside it (its launcher too)."""
-    return plan.landlock is not None and plan.landlock >= _landlock.SCOPE_ABI
+    return plan.landlock is not None and plan.landlock >= landlock.SCOPE_ABI
 
 
 def check_signals_contained(plan: SandboxPlan, tmp_path: Path, bystander: subprocess.Popen[bytes]) -> None:

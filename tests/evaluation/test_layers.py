@@ -15,8 +15,9 @@ import pytest
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.errors import ConfigError
 from evoforge.evaluation.cgroups import probe_cgroups
-from evoforge.evaluation.launch import build_launch, modules_to_preload
+from evoforge.evaluation.launch_command import build_launch
 from evoforge.evaluation.layers import find_seccomp, plan_sandbox
+from evoforge.evaluation.preload import modules_to_preload
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.testing.processes import alive
 
@@ -161,3 +162,23 @@ def test_evaluations_start_with_the_preloaded_modules_and_fresh_seeds(tmp_path: 
         results = [asyncio.run(sandbox.evaluate(code)) for _ in range(3)]
     assert [r.metrics["preloaded"] for r in results] == [1.0] * 3, results[0].error
     assert len({r.metrics["draw"] for r in results}) == 3  # forks of one launcher, not one seed
+
+
+def test_a_preload_that_fails_in_the_sandbox_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each slot's launcher reports it; the run hears it once, and evaluations still run."""
+    evaluator = tmp_path / "evaluator.py"
+    evaluator.write_text(RUNNER)
+    plan = plan_sandbox(SandboxConfig(preload=["evoforge.testing.no_such_module"]))
+    code = "def result():\n    return {'combined_score': 1.0}\n"
+
+    async def evaluate_on_two_slots() -> list[bool]:
+        with Sandbox(evaluator, EvaluationConfig(parallel=2), plan=plan) as sandbox:
+            results = await asyncio.gather(*(sandbox.evaluate(code) for _ in range(4)))
+        return [result.ok for result in results]
+
+    with caplog.at_level("WARNING", logger="evoforge.evaluation.preload"):
+        assert asyncio.run(evaluate_on_two_slots()) == [True] * 4
+    failed = [r.getMessage() for r in caplog.records if "evoforge.testing.no_such_module" in r.getMessage()]
+    assert len(failed) == 1 and "ModuleNotFoundError" in failed[0], failed

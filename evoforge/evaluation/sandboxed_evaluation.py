@@ -1,4 +1,4 @@
-"""One evaluation, in the process the warm launcher (``_launcher.py``) forked for it.
+"""One evaluation, in the process the warm launcher (``sandboxed_launcher.py``) forked for it.
 
 Standard library only and never imported by the controller. The launcher forks this process from an
 interpreter that has run no user code; here it
@@ -110,10 +110,10 @@ def deny_network(library):
 
 
 def confine_writes(rules):
-    """Layer L1': Landlock (``_landlock.py``, loaded by path beside this file): from here on this
+    """Layer L1': Landlock (``landlock.py``, loaded by path beside this file): from here on this
     process and its children write only where ``rules`` allow and signal only each other."""
     here = os.path.dirname(os.path.abspath(__file__))
-    load_module(os.path.join(here, "_landlock.py"), "_evoforge_landlock").restrict(rules)
+    load_module(os.path.join(here, "landlock.py"), "_evoforge_landlock").restrict(rules)
 
 
 def children():

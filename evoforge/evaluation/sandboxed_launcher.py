@@ -12,12 +12,12 @@ checks the memory limit against it), then serves the controller there, one newli
 message at a time:
 
 - ``{"run": name}`` with four descriptors (stdout, stderr and result pipes, the program file): copy
-  the program to ``scratch/name``, fork ``_child.run`` and supervise it: kill its process group at
-  the deadline or when asked (``{"kill": true}``), then every descendant left (the launcher is a
+  the program to ``scratch/name``, fork ``sandboxed_evaluation.run`` and supervise it: kill its process
+  group at the deadline or when asked (``{"kill": true}``), then every descendant left (the launcher is a
   subreaper), empty the scratch directory, remove what its uid left in the ``sweep`` directories
   (``/dev/shm``, and ``/tmp`` where Landlock does not keep candidates out; only when the slot has a
   uid or a mount namespace of its own) and in System V IPC, and answer ``{"exit": code, "timed_out",
-  "clean"}`` (``clean``: all of that went; ``_cleanup.py``);
+  "clean"}`` (``clean``: all of that went; ``cleanup.py``);
 - end of file on the socket (the controller is gone or done): kill everything and leave.
 
 It makes itself non-dumpable, so a candidate running under the same uid can neither ptrace it nor
@@ -181,21 +181,24 @@ def main():
     if sys.path and sys.path[0] == HERE:
         del sys.path[0]  # keep evoforge's own modules from shadowing the evaluator's imports
     config = json.loads(sys.stdin.buffer.read())
-    child = load_sibling("_child")
-    cleanup = load_sibling("_cleanup")
+    child = load_sibling("sandboxed_evaluation")
+    cleanup = load_sibling("cleanup")
     if sys.platform.startswith("linux"):
         child.prctl(PR_SET_DUMPABLE, 0)
         child.prctl(child.PR_SET_CHILD_SUBREAPER, 1)
         child.prctl(child.PR_SET_PDEATHSIG, signal.SIGKILL)
     child.use_site_dirs(config["site_dirs"])
     contract = child.load_module(config["contract"], "_evoforge_contract")
+    failed = {}
     for name in config["preload"]:
-        with contextlib.suppress(BaseException):  # an evaluation that needs it reports the error itself
+        try:
             importlib.import_module(name)
+        except BaseException as error:  # an evaluation that needs it reports the error itself
+            failed[name] = f"{type(error).__name__}: {error}"[:200]
     os.chdir(config["scratch"])
     channel = Channel(socket.socket(fileno=config["control_fd"]))
     try:
-        channel.send({"ready": True, "address_space_mb": address_space_mb()})
+        channel.send({"ready": True, "address_space_mb": address_space_mb(), "preload_failed": failed})
         serve(config, channel, child, contract, cleanup)
     finally:
         child.kill_descendants()

@@ -2,8 +2,8 @@
 
 The launcher and its evaluations never see the controller's files: they load the evaluator from the
 sandbox's private copy of the task folder (staging.py), and each slot gets its own scratch directory
-owned by its uid (under bubblewrap, a size-capped tmpfs), emptied by the launcher after every
-evaluation; with Landlock, the only place besides /dev/shm where an evaluation may write.
+owned by its uid (scratch.py; under bubblewrap, a size-capped tmpfs), emptied by the launcher after
+every evaluation; with Landlock, the only place besides /dev/shm where an evaluation may write.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import evoforge
-from evoforge.evaluation._cleanup import empty_directory
 from evoforge.evaluation.layers import SandboxPlan
 
-LAUNCHER = Path(__file__).with_name("_launcher.py")
+LAUNCHER = Path(__file__).with_name("sandboxed_launcher.py")
 # No site module: the launcher puts the controller's site directories on sys.path itself and reads
 # their .pth files only if an import needs them (an editable install's finder costs ~11 ms).
 CHILD_FLAGS = ("-S",)
@@ -84,12 +83,6 @@ def _drop_privileges(
         keep = f"--groups={group}" if group is not None else "--clear-groups"
         return [plan.setpriv, f"--reuid={uid}", f"--regid={uid}", keep, "--"], {}
     return [], {"user": uid, "group": uid, "extra_groups": groups}
-
-
-def prepare_scratch(scratch: Path, uid: int | None) -> None:
-    """Hand the scratch directory to the slot's uid (0700: other slots cannot look inside)."""
-    if uid is not None:
-        os.chown(scratch, uid, uid)
 
 
 def build_launch(
@@ -164,41 +157,3 @@ def _private_binds(plan: SandboxPlan, evaluator: Path) -> list[str]:
     chosen = sorted(p for p in wanted if not (p + "/").startswith(system) and os.path.isdir(p))
     # A directory inside another one already bound comes with it.
     return [p for p in chosen if not any(p != q and p.startswith(q + "/") for q in chosen)]
-
-
-def modules_to_preload(plan: SandboxPlan, evaluator: Path) -> list[str]:
-    """What the launchers import before forking: ``sandbox.preload``, by default the evaluator's imports.
-
-    Those are the top-level ``import`` and ``from ... import`` statements of the evaluator file, less
-    its own sibling modules (imported afresh by each evaluation, like the evaluator itself). Each
-    evaluation then starts with them loaded (circle_packing_26: 90 → 26 ms, bench/launch.py).
-    """
-    if plan.preload is not None:
-        return list(plan.preload)
-    import ast
-
-    try:
-        tree = ast.parse(evaluator.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        return []
-    names = []
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
-    local = {path.stem for path in evaluator.parent.iterdir()} | {"__future__"}
-    return [name for name in dict.fromkeys(names) if name.split(".")[0] not in local]
-
-
-def release_scratch(scratch: Path) -> bool:
-    """Remove a slot's scratch directory, whatever the candidate left in it; False if some stays."""
-    if not empty_directory(str(scratch)):
-        return False
-    try:
-        scratch.rmdir()
-    except FileNotFoundError:
-        pass
-    except OSError:
-        return False
-    return True
