@@ -1,4 +1,4 @@
-"""The controller's handle on one slot's warm launcher (``_launcher.py``): start it, run, stop it.
+"""The controller's side of one slot's warm launcher (``sandboxed_launcher.py``): start, run, stop.
 
 A launcher holds no secret and no database handle: it gets the allow-listed environment, the paths
 of the staged evaluator and the contract, and the slot's limits. Each evaluation sends it the write
@@ -22,7 +22,8 @@ from typing import Any
 
 from evoforge.errors import EvaluatorError
 from evoforge.evaluation.cgroups import SlotCgroup
-from evoforge.evaluation.launch import Launch
+from evoforge.evaluation.launch_command import Launch
+from evoforge.evaluation.preload import report_failed_preloads
 
 MAX_MESSAGE = 65536
 STDERR_TAIL = 400
@@ -114,6 +115,7 @@ class SlotLauncher:
             launcher.stop()
             raise
         launcher.address_space_mb = ready.get("address_space_mb")
+        report_failed_preloads(ready.get("preload_failed") or {})
         return launcher
 
     @property
