@@ -13,6 +13,7 @@ probe the ABI. Syscall numbers are the same on every architecture (444-446).
 """
 
 import ctypes
+import functools
 import os
 
 CREATE_RULESET = 444
@@ -66,14 +67,17 @@ class PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+@functools.cache
 def _libc():
-    return ctypes.CDLL(None, use_errno=True)
+    """The C library, loaded once (by the launcher, before it forks the evaluations)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
 
 
 def abi():
     """The kernel's Landlock ABI version, or an OSError saying why there is none."""
     libc = _libc()
-    libc.syscall.restype = ctypes.c_long
     version = libc.syscall(ctypes.c_long(CREATE_RULESET), None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
     if version < 0:
         number = ctypes.get_errno()
@@ -95,7 +99,6 @@ def restrict(rules):
     """Confine this process and its future children: ``rules`` is ``{"abi", "directories", "files"}``;
     paths that do not exist are left out. Raises OSError if the kernel refuses."""
     libc = _libc()
-    libc.syscall.restype = ctypes.c_long
     version = int(rules["abi"])
     handled = handled_writes(version)
     scoped = (SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET) if version >= SCOPE_ABI else 0

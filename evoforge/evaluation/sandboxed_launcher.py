@@ -188,6 +188,8 @@ def main():
         child.prctl(child.PR_SET_CHILD_SUBREAPER, 1)
         child.prctl(child.PR_SET_PDEATHSIG, signal.SIGKILL)
     child.use_site_dirs(config["site_dirs"])
+    if config.get("landlock"):
+        child.landlock_module()  # once here, not in every evaluation
     contract = child.load_module(config["contract"], "_evoforge_contract")
     failed = {}
     for name in config["preload"]:
