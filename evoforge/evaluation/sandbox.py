@@ -270,7 +270,9 @@ class Sandbox:
     def _cannot_start(self, gone: LauncherGone) -> ConfigError | EvaluatorError:
         """Why no evaluation can run, when the first launcher ended before it was ready."""
         cgroups = self.plan.cgroups
-        if gone.returncode == -signal.SIGKILL and cgroups is not None and cgroups.limits_memory:
+        # bubblewrap reports a child killed by a signal as its own exit code 128 + signal
+        killed = gone.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL if self.plan.bwrap else None)
+        if killed and cgroups is not None and cgroups.limits_memory:
             why = "the evaluation launcher was killed under that limit before it was ready"
             return _too_little_memory(self._config.memory_mb, 0, why)
         return EvaluatorError(f"cannot start evaluations: {gone}")
