@@ -54,13 +54,18 @@ class Response:
 
 
 class Pool:
-    """An ``httpx.AsyncClient`` that POSTs to ``url``, keeping up to ``connections`` alive.
+    """httpx clients that POST to ``url``, keeping up to ``connections`` alive in all.
 
-    ``headers`` go with every request. Requests are built directly, not through ``client.post``,
-    whose merging and parsing cost about 15 % more CPU per call (measured). Local hosts never go
-    through a proxy (a proxy variable set for the internet must not capture a model served on this
-    machine). ``connections_opened`` counts the connections made, to show keep-alive at work.
+    httpcore scans every connection of a client's pool on each request and answer, so one client
+    holding 64 connections cost 11-13 ms of CPU per call where clients of 8 cost 5
+    (bench/RESULTS.md): the connections are split among clients of at most ``SHARD`` each, and a
+    call goes to the least busy one. Requests are built directly, not through ``client.post``,
+    whose merging and parsing cost about 15 % more CPU per call. ``headers`` go with every request.
+    Local hosts never go through a proxy (a proxy variable set for the internet must not capture a
+    model served on this machine). ``connections_opened`` counts the connections made.
     """
+
+    SHARD = 8
 
     def __init__(self, url: str, connect_timeout: float, headers: dict[str, str], connections: int) -> None:
         self.connect_timeout = connect_timeout
@@ -74,20 +79,26 @@ class Pool:
         direct: dict[str, httpx.AsyncBaseTransport | None] = (
             {f"all://{name}": None} if host in LOCAL_HOSTS else {}
         )
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        sizes = [min(self.SHARD, connections - start) for start in range(0, connections, self.SHARD)]
         try:
-            self._client = httpx.AsyncClient(
-                headers=headers,
-                timeout=httpx.Timeout(None, connect=connect_timeout),
-                limits=limits,
-                trust_env=True,
-                mounts=direct,
-            )
+            tls = httpx.create_ssl_context(trust_env=True)  # certifi, or SSL_CERT_FILE / SSL_CERT_DIR
+            self._clients = [
+                httpx.AsyncClient(
+                    headers=headers,
+                    verify=tls,
+                    timeout=httpx.Timeout(None, connect=connect_timeout),
+                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                    trust_env=True,
+                    mounts=direct,
+                )
+                for size in sizes
+            ]
         except ImportError as error:  # httpx names the missing package (socksio for a socks5:// proxy)
             raise ConnectFailed(f"{error} (pip install 'evoforge[socks]')") from None
         except ValueError as error:  # a proxy URL httpx cannot use
             raise ConnectFailed(f"unusable proxy setting: {error}") from None
-        self._headers = self._client.headers  # httpx's defaults overridden by ``headers``
+        self._busy = [0] * len(self._clients)
+        self._headers = self._clients[0].headers  # httpx's defaults overridden by ``headers``
 
     async def post(self, body: bytes, timeout: float) -> Response:
         """POST ``body``; the answer must be complete within ``timeout`` seconds.
@@ -117,7 +128,8 @@ class Pool:
 
     async def aclose(self) -> None:
         """Close the connections; a call still in flight fails as a broken exchange."""
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     async def _exchange(self, body: bytes, opened: list[bool]) -> Response:
         async def trace(event: str, info: object) -> None:
@@ -127,7 +139,15 @@ class Pool:
 
         extensions = {"timeout": self._timeouts, "trace": trace}
         request = httpx.Request("POST", self._url, headers=self._headers, content=body, extensions=extensions)
-        response = await self._client.send(request, stream=True)
+        shard = min(range(len(self._busy)), key=self._busy.__getitem__)
+        self._busy[shard] += 1
+        try:
+            return await self._read(await self._clients[shard].send(request, stream=True))
+        finally:
+            self._busy[shard] -= 1
+
+    async def _read(self, response: httpx.Response) -> Response:
+        """The whole body of a streamed ``response``, given up as soon as it passes the cap."""
         try:
             length = response.headers.get("content-length", "")
             if length.isdigit() and int(length) > MAX_BODY_BYTES:

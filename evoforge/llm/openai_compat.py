@@ -1,15 +1,15 @@
 """One client for any OpenAI-compatible endpoint (OpenAI, Gemini, OpenRouter, vLLM, Ollama, llama.cpp).
 
-It speaks the chat-completions protocol itself, over httpx (evoforge.llm.http): the openai SDK
-costs about 1 ms more CPU per call in request typing (bench/llm_client.py). Retries follow the SDK's
+It speaks the chat-completions protocol itself, over httpx (evoforge.llm.http): the openai SDK's
+layers on top of httpx cost about 2 ms more CPU per call (bench/RESULTS.md). Retries follow the SDK's
 policy: 408, 409, 429, 5xx, timeouts and connection errors are retried up to ``llm.retries`` times
 with exponential backoff (0.5 s doubling, at most 8 s, up to 25 % jitter), waiting what
 ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms`` asks when that is at most two
 minutes; a server asking for longer is not retried. ``llm.connect_timeout`` bounds opening a
 connection and the model's ``timeout`` the whole answer. Every failure (including a 200 that is
 HTML, truncated, has no choices or no content) becomes a ProviderError with a kind. An unusable
-provider (bad key, unknown model, an endpoint that never answered) is fatal: the run stops at once
-instead of recording failures.
+provider (bad key, unknown model, an endpoint that never answered) is fatal: the ensemble takes the
+model out instead of recording failures, and the run stops when no model is left.
 """
 
 from __future__ import annotations
