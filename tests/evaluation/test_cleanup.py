@@ -27,6 +27,7 @@ import pytest
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
+from evoforge.testing.processes import children
 
 RUNNER = (
     "import runpy\n\n\ndef evaluate(program_path):\n    return runpy.run_path(program_path)['result']()\n"
@@ -167,15 +168,6 @@ LOOK = (
     "import os\n\ndef result():\n"
     "    return {{'seen': sum(os.path.exists(path) for path, _ in {targets!r})}}\n"
 )
-
-
-def children() -> set[int]:
-    """This process's children: the sandbox's launchers (or what stands in front of them)."""
-    found = set()
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as listing:
-            found.update(int(pid) for pid in listing.read().split())
-    return found
 
 
 @pytest.fixture

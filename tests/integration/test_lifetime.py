@@ -9,7 +9,6 @@ and its scratch directory; the launchers are this test process's children (the A
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 import evoforge
 from evoforge.errors import ProviderError, TaskError
+from evoforge.testing.processes import children
 from evoforge.testing.scripted_server import Fault, ScriptedServer
 from evoforge.testing.tasks import evoforge_cli, write_task
 
@@ -37,15 +37,6 @@ def evaluate(program_path):
 
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches processes in /proc")
-
-
-def children() -> set[int]:
-    """This process's living children (launchers, or the bubblewrap and shims in front of them)."""
-    found = set()
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as listing:
-            found.update(int(pid) for pid in listing.read().split())
-    return found
 
 
 def task_reporting_where(tmp_path: Path, program_marker: str = "") -> Path:
