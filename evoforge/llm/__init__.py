@@ -1,4 +1,4 @@
-"""Language-model access over the OpenAI chat-completions protocol, with evoforge's own HTTP client."""
+"""Language-model access over the OpenAI chat-completions protocol, spoken by evoforge over httpx."""
 
 from evoforge.llm.ensemble import Ensemble
 from evoforge.llm.openai_compat import Completion, OpenAICompatClient
