@@ -79,7 +79,9 @@ def layer_stacks() -> list[tuple[str, SandboxPlan]]:
     """The stacks to compare, cheapest first, each adding one layer; one this machine lacks is left out."""
     full = plan_sandbox(SandboxConfig())
     process = plan_sandbox(SandboxConfig(isolation="process"))
-    stacks = [("L0+L1 (process limits, supervisor)", process)]
+    stacks = [("L0+L1 (process limits, supervisor)", dataclasses.replace(process, landlock=None))]
+    if process.landlock is not None:
+        stacks.append(("+ Landlock (writes and signals confined)", process))
     if full.uid_base is not None:
         stacks.append(("+ separate uid", dataclasses.replace(full, bwrap=None, seccomp=None, cgroups=None)))
     if full.bwrap is not None:
