@@ -29,12 +29,14 @@ def evaluate(program_path):
 """
 
 
-def write_task(root: Path, config: str = "") -> Path:
-    """A toy task in ``root/toy``: one constant whose best value is 3.7."""
-    task = root / "toy"
+def write_task(
+    root: Path, config: str = "", *, name: str = "toy", program: str = PROGRAM, evaluator: str = EVALUATOR
+) -> Path:
+    """A task in ``root/name``; by default the toy: one constant whose best value is 3.7."""
+    task = root / name
     task.mkdir()
-    (task / "initial_program.py").write_text(PROGRAM)
-    (task / "evaluator.py").write_text(EVALUATOR)
+    (task / "initial_program.py").write_text(program)
+    (task / "evaluator.py").write_text(evaluator)
     (task / "config.yaml").write_text(config or "evaluation:\n  timeout_s: 20\n  parallel: 2\n")
     return task
 

@@ -20,7 +20,7 @@ import pytest
 import evoforge
 from evoforge.config import SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
-from evoforge.testing.tasks import evoforge_command
+from evoforge.testing.tasks import evoforge_command, write_task
 
 COMBINATIONS = {  # the layers the machine offers, and the same without Landlock: uids alone then
     "every-layer": [],
@@ -122,25 +122,7 @@ def solve():
     return X
 """
 
-EVALUATOR = """import importlib.util
-
-
-def evaluate(program_path):
-    spec = importlib.util.spec_from_file_location("candidate", program_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return {"combined_score": -((module.solve() - 3.7) ** 2)}
-"""
-
 CONFIG = "evaluation:\n  timeout_s: 20\n  parallel: 2\nmutators: {tune: 1.0}\n"
-
-
-def write_task(directory: Path, program: str, evaluator: str) -> Path:
-    directory.mkdir()
-    (directory / "initial_program.py").write_text(program)
-    (directory / "evaluator.py").write_text(evaluator)
-    (directory / "config.yaml").write_text(CONFIG)
-    return directory
 
 
 def evaluated(run_dir: Path) -> int:
@@ -167,10 +149,12 @@ def skip_unless_contained(landlock: bool) -> None:
 def test_a_hostile_run_cannot_touch_a_concurrent_run(tmp_path: Path, combination: str) -> None:
     options = COMBINATIONS[combination]
     skip_unless_contained(landlock=not options)
-    victim_task = write_task(tmp_path / "victim", VICTIM_PROGRAM, VICTIM_EVALUATOR)
+    victim_task = write_task(
+        tmp_path, CONFIG, name="victim", program=VICTIM_PROGRAM, evaluator=VICTIM_EVALUATOR
+    )
     victim_run = tmp_path / "victim-run"
     attacker_program = ATTACKER_PROGRAM.format(victim_dirs=[str(victim_task), str(victim_run)])
-    attacker_task = write_task(tmp_path / "attacker", attacker_program, EVALUATOR)
+    attacker_task = write_task(tmp_path, CONFIG, name="attacker", program=attacker_program)
     attacker_run = tmp_path / "attacker-run"
     attacker = subprocess.Popen(
         evoforge_command(
