@@ -15,10 +15,10 @@ import contextlib
 import dataclasses
 import functools
 import os
-import signal
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from evoforge.evaluation.cleanup import kill_until_gone
 
 KILL_WAIT_S = 2.0
 
@@ -191,15 +191,11 @@ def kill_members(directories: list[Path]) -> None:
         if (directory / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
                 (directory / "cgroup.kill").write_text("1")
-    deadline = time.monotonic() + KILL_WAIT_S
-    while time.monotonic() < deadline:
-        pids = {int(p) for d in directories for p in _read(d / "cgroup.procs").split()}
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.001)
+
+    def members() -> set[int]:
+        return {int(pid) for d in directories for pid in _read(d / "cgroup.procs").split()}
+
+    kill_until_gone(members, KILL_WAIT_S, pause_s=0.001)
 
 
 def remove_cgroup(directory: Path) -> None:

@@ -16,7 +16,9 @@ import contextlib
 import errno
 import functools
 import os
+import signal
 import stat
+import time
 
 OPEN_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NOT_EMPTY = (errno.ENOTEMPTY, errno.EEXIST)  # POSIX allows either for rmdir of a non-empty directory
@@ -65,6 +67,20 @@ def remove_owned(directory, uid, keep=()):
         return False
     finally:
         os.close(parent)
+
+
+def kill_until_gone(find_pids, within_s, pause_s):
+    """SIGKILL what ``find_pids()`` returns, again and again, until it returns nothing or ``within_s``
+    has passed: a process can fork between one look and the next."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        pids = find_pids()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(pause_s)
 
 
 def remove_ipc_objects(uid):

@@ -18,20 +18,18 @@ whose it is: a holding that is over (the number is free, or held under another t
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
 import os
 import secrets
-import signal
 import stat
-import time
 from pathlib import Path
 
 from evoforge.errors import EvaluatorError
+from evoforge.evaluation.cleanup import kill_until_gone
 
 SEARCH_SPAN = 4096  # numbers tried from the start (sandbox.uid_base) before giving up
-KILL_ROUNDS = 50
+KILL_WITHIN_S = 0.5
 TOKEN_BYTES = 4
 
 
@@ -137,14 +135,7 @@ def take_lease(start: int) -> Lease:
 def kill_processes_of(uid: int) -> None:
     """Kill every process running as ``uid``: what a dead holder's candidates left (a leased uid has
     no other legitimate user)."""
-    for _ in range(KILL_ROUNDS):
-        found = [pid for pid in _pids() if _real_uid(pid) == uid]
-        if not found:
-            return
-        for pid in found:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
+    kill_until_gone(lambda: [pid for pid in _pids() if _real_uid(pid) == uid], KILL_WITHIN_S, pause_s=0.01)
 
 
 def _pids() -> list[int]:
