@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 import pytest
 
 import evoforge
-from evoforge.config import load_config
+from evoforge.config import SandboxConfig, load_config
+from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.runner import make_sandbox
 from evoforge.task import load_task
@@ -52,7 +54,18 @@ FAILS_WITH = {
     "forge_the_result_then_exit": "the candidate failed: exit code 0",
     "forge_the_result_then_kill_the_parent": "killed by signal SIGKILL",
 }
-CASES = [(name, cheat) for name, target in TARGETS.items() for cheat in target.cheats]
+# As root without a separate uid (a checkout other uids cannot read turns that layer off), a candidate is
+# root: it can open the evaluator's result pipe through /proc whatever else confines it (docs/security.md).
+CANDIDATES_ARE_ROOT = os.geteuid() == 0 and plan_sandbox(SandboxConfig()).uid_base is None
+not_as_root = pytest.mark.skipif(
+    CANDIDATES_ARE_ROOT,
+    reason="candidates run as root here (no separate uid): root can forge the pipe",
+)
+CASES = [
+    pytest.param(name, cheat, marks=[not_as_root] if cheat.startswith("forge") else [])
+    for name, target in TARGETS.items()
+    for cheat in target.cheats
+]
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +118,7 @@ def cheating_responder(openings: list[str]) -> Any:
     return respond
 
 
+@not_as_root
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_a_model_proposing_only_cheats_never_gets_a_better_program(
     task_dirs: dict[str, Path], tmp_path: Path, name: str

@@ -82,6 +82,10 @@ def test_taking_a_uid_kills_what_a_dead_holder_left_under_it() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="slot uids exist only when evoforge runs as root")
+@pytest.mark.skipif(
+    plan_sandbox(SandboxConfig()).uid_base is None,
+    reason="no separate uid per slot here (see evoforge doctor)",
+)
 def test_two_sandboxes_never_share_a_slot_uid(tmp_path: Path) -> None:
     evaluator = tmp_path / "evaluator.py"
     evaluator.write_text("import os\n\ndef evaluate(path):\n    return {'uid': os.getuid()}\n")
