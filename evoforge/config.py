@@ -15,21 +15,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from evoforge.config_base import Strict
 from evoforge.errors import ConfigError
-
-
-class _Strict(BaseModel):
-    # No infinities or NaN: `timeout_s: 1e400` is a typo, not a wish, and would fail deep inside a run.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
-
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a whole header value "${NAME}"
 
 
-class ModelConfig(_Strict):
+class ModelConfig(Strict):
     """One language model of the ensemble, reached over the OpenAI chat-completions protocol."""
 
     name: str = Field(min_length=1)
@@ -80,7 +75,7 @@ class ModelConfig(_Strict):
         return headers
 
 
-class LLMConfig(_Strict):
+class LLMConfig(Strict):
     models: list[ModelConfig] = Field(default_factory=list)
     max_inflight: int = Field(default=8, gt=0)
     retries: int = Field(default=3, ge=0)
@@ -91,7 +86,7 @@ class LLMConfig(_Strict):
     waiting_notice_s: float = Field(default=30.0, gt=0)
 
 
-class EvaluationConfig(_Strict):
+class EvaluationConfig(Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     cpu_s: float | None = Field(default=None, gt=0)
     memory_mb: int = Field(default=2048, gt=0)
@@ -134,7 +129,7 @@ SandboxProperty = Literal[
 ]
 
 
-class SandboxConfig(_Strict):
+class SandboxConfig(Strict):
     """How candidates are isolated beyond the limits of ``evaluation`` (docs/security.md)."""
 
     isolation: Literal["auto", "process"] = "auto"
@@ -146,7 +141,7 @@ class SandboxConfig(_Strict):
     preload: Literal["auto"] | list[str] = "auto"
 
 
-class DatabaseConfig(_Strict):
+class DatabaseConfig(Strict):
     num_islands: int = Field(default=4, gt=0)
     feature_dimensions: list[str] = Field(default_factory=lambda: ["code_length", "diversity"])
     feature_bins: int = Field(default=10, gt=0)
@@ -166,7 +161,7 @@ class DatabaseConfig(_Strict):
         return self
 
 
-class PromptConfig(_Strict):
+class PromptConfig(Strict):
     system_message: str | None = None
     include_artifacts: bool = True
     max_artifact_chars: int = Field(default=2000, gt=0)
@@ -177,7 +172,7 @@ class PromptConfig(_Strict):
 MutatorName = Literal["llm", "tune", "gp"]
 
 
-class TuneConfig(_Strict):
+class TuneConfig(Strict):
     """CMA-ES over the numeric literals of the EVOLVE blocks (docs/mutators.md)."""
 
     population: int | None = Field(default=None, ge=2)
@@ -188,14 +183,14 @@ class TuneConfig(_Strict):
     generations: int = Field(default=50, gt=0)
 
 
-class GPConfig(_Strict):
+class GPConfig(Strict):
     """AST mutations and crossover of Python blocks (docs/mutators.md)."""
 
     crossover_rate: float = Field(default=0.2, ge=0, le=1)
     max_tries: int = Field(default=20, gt=0)
 
 
-class Config(_Strict):
+class Config(Strict):
     """The whole configuration of a run. Every field has a default; see docs/config.md."""
 
     seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # stored as an SQLite INTEGER
