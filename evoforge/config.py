@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from evoforge.config_base import Strict
+from evoforge.database.settings import DatabaseConfig, Objective
 from evoforge.errors import ConfigError
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
@@ -141,26 +142,6 @@ class SandboxConfig(Strict):
     preload: Literal["auto"] | list[str] = "auto"
 
 
-class DatabaseConfig(Strict):
-    num_islands: int = Field(default=4, gt=0)
-    feature_dimensions: list[str] = Field(default_factory=lambda: ["code_length", "diversity"])
-    feature_bins: int = Field(default=10, gt=0)
-    exploration_ratio: float = Field(default=0.2, ge=0, le=1)
-    exploitation_ratio: float = Field(default=0.7, ge=0, le=1)
-    elite_ratio: float = Field(default=0.1, ge=0, le=1)
-    num_top_inspirations: int = Field(default=2, ge=0)
-    num_diverse_inspirations: int = Field(default=1, ge=0)
-    migration_interval: int = Field(default=20, gt=0)
-    migration_count: int = Field(default=1, ge=0)
-
-    @model_validator(mode="after")
-    def _ratios_sum_to_one(self) -> DatabaseConfig:
-        total = self.exploration_ratio + self.exploitation_ratio + self.elite_ratio
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"exploration_ratio + exploitation_ratio + elite_ratio must be 1, got {total:g}")
-        return self
-
-
 class PromptConfig(Strict):
     system_message: str | None = None
     include_artifacts: bool = True
@@ -202,6 +183,7 @@ class Config(Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    objectives: list[Objective] = Field(default_factory=list)  # two or more: a Pareto front per island
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     mutators: dict[MutatorName, Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1)
     tune: TuneConfig = Field(default_factory=TuneConfig)

@@ -19,16 +19,19 @@ import math
 import time
 from pathlib import Path
 
+from evoforge import codebase
 from evoforge.budgets import Budget
 from evoforge.config import Config
 from evoforge.database.archive import Archive
 from evoforge.database.features import FeatureReference, compute_features
 from evoforge.errors import TaskError
+from evoforge.evaluation.launcher_handle import Inputs
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
 from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
 from evoforge.records import Candidate, Evaluation, FailedGeneration, Program
 from evoforge.replay import CodeIndex, Outcome, SubmissionOrder, replay
+from evoforge.search_mode import SearchMode
 from evoforge.storage.base import ProgramStore
 from evoforge.task import Task
 
@@ -41,9 +44,9 @@ def _score(program: Program | None) -> float:
     return program.score if program is not None else -math.inf
 
 
-async def evaluate_initial(task: Task, sandbox: Sandbox) -> Evaluation:
+async def evaluate_initial(task: Task, sandbox: Sandbox, inputs: Inputs | None = None) -> Evaluation:
     """Evaluate the task's initial program in the sandbox; it must succeed for a run to start."""
-    evaluation = await sandbox.evaluate(task.initial_code, task.program_filename)
+    evaluation = await codebase.evaluate(sandbox, task, task.initial_code, inputs)
     if not evaluation.ok or not math.isfinite(evaluation.score):
         reason = evaluation.error or f"score is {evaluation.score}"
         raise TaskError(f"{task.program_path}: the initial program failed evaluation: {reason}")
@@ -87,12 +90,14 @@ class Controller:
         if saved is not None:  # first: replay tells it again what it was told (and it ignores)
             mutator.restore(saved)
             self._saved_state = json.dumps(saved, sort_keys=True)
-        archive = Archive(config.database, self._reference)
+        archive = Archive(config.database, self._reference, objectives=config.objectives, seed=config.seed)
         self._order = SubmissionOrder(archive, mutator, window=self.window, seed=config.seed)
         self._seen = CodeIndex(self.window)
         self._next_submission = store.max_submission() + 1
+        self._search = SearchMode(config.search_mode, store)
         self._remakes = replay(store, self._order, self._seen, self._next_submission)
         self.archive = archive
+        self._saved_island_revision = 0
         self.evaluated = store.count_programs()
         self.failed = store.count_failed_generations()
         held = (o.program for o in self._order.ready.values() if o.program is not None and o.program.is_valid)
@@ -154,11 +159,13 @@ class Controller:
             request, island = self._order.request(submission)
             self._launch(request, self._mutator.ask(request), island)
         self._save_mutator_state()
+        self._save_island_log()
 
     def _may_submit(self) -> bool:
         return not self._budget.stopping and self.evaluated + len(self._inflight) < self._budget.iterations
 
     def _launch(self, request: ProposalRequest, proposal: Proposal | None, island: int) -> None:
+        self._search.pin(request.submission, self.archive.best())
         task = asyncio.create_task(
             self._generate(request, proposal, island), name=f"generation-{request.submission}"
         )
@@ -173,6 +180,13 @@ class Controller:
         if text != self._saved_state:
             self._store.set_state(MUTATOR_STATE_KEY, state)
             self._saved_state = text
+
+    def _save_island_log(self) -> None:
+        """Keep the migrations and resets the archive made where the dashboard reads them."""
+        log = self.archive.log
+        if log.revision != self._saved_island_revision:
+            self._store.set_state(log.STATE_KEY, log.as_state())
+            self._saved_island_revision = log.revision
 
     def _record(self, outcome: Outcome) -> None:
         """Count a finished submission and announce it; archive application waits for its turn."""
@@ -203,6 +217,7 @@ class Controller:
         self._completed.put_nowait(outcome)
 
     async def _attempt(self, request: ProposalRequest, proposal: Proposal | None, island: int) -> Outcome:
+        inputs = self._search.inputs(request.submission)
         if proposal is None:
             async with self._llm_slots:
                 proposal = await self._mutator.propose(request)
@@ -225,7 +240,7 @@ class Controller:
             llm_call_id=llm_call_id,
         )
         async with self._eval_slots:
-            evaluation = await self._sandbox.evaluate(candidate.code, self._task.program_filename)
+            evaluation = await codebase.evaluate(self._sandbox, self._task, candidate.code, inputs)
         features = compute_features(
             candidate.code, evaluation.metrics, self._reference, self._config.database.feature_dimensions
         )

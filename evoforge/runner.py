@@ -8,17 +8,19 @@ and directories) is entered in one exit stack, so every way out closes all of it
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from evoforge import __version__
+from evoforge import __version__, codebase
 from evoforge.budgets import Budget
 from evoforge.config import Config, parse_config
 from evoforge.controller import Controller, evaluate_initial
 from evoforge.database.features import FeatureReference, check_dimensions, compute_features
+from evoforge.database.pareto import check_objectives
 from evoforge.errors import ProviderError, StoreError, TaskError
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
@@ -28,6 +30,7 @@ from evoforge.mutators.base import Mutator
 from evoforge.mutators.mixing import Mix
 from evoforge.records import Candidate, Evaluation, Program, RunInfo
 from evoforge.runlock import RunLock
+from evoforge.search_mode import check_search_mode, evaluation_inputs
 from evoforge.stopsignals import SignalStop
 from evoforge.storage import DB_FILENAME, SQLiteStore
 from evoforge.task import Task, load_task
@@ -69,9 +72,12 @@ def make_sandbox(task: Task, config: Config) -> Sandbox:
 
 
 async def evaluate_program(task: Task, config: Config, code: str) -> Evaluation:
-    """Evaluate one program as a run would, in a sandbox of its own (``evoforge eval``)."""
+    """Evaluate one program as a run would, in a sandbox of its own (``evoforge eval``); the other
+    files of a multi-file task are read from the task folder, and search mode hands it no solution."""
+    if not codebase.is_bundle(code):
+        code = codebase.with_files(dataclasses.replace(task, initial_code=code), config.files).initial_code
     async with make_sandbox(task, config) as sandbox:
-        return await sandbox.evaluate(code, task.program_filename)
+        return await codebase.evaluate(sandbox, task, code, evaluation_inputs(config.search_mode))
 
 
 def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
@@ -107,8 +113,9 @@ def _check_new_run_dir(run_dir: Path, task: Task) -> None:
 
 async def create_run(task: Task, config: Config, run_dir: Path, sandbox: Sandbox) -> SQLiteStore:
     """Evaluate the initial program, then create the run's store holding it as program 0."""
-    evaluation = await evaluate_initial(task, sandbox)
+    evaluation = await evaluate_initial(task, sandbox, evaluation_inputs(config.search_mode))
     check_dimensions(config.database.feature_dimensions, evaluation.metrics)
+    check_objectives(config.objectives, evaluation.metrics)
     info = RunInfo(
         task_dir=str(task.directory),
         task_name=task.name,
@@ -172,6 +179,10 @@ async def run_evolution(
             if iterations is not None:
                 config = config.model_copy(update={"iterations": iterations})
             _check_new_run_dir(run_dir, task)
+        task = codebase.with_files(task, config.files)
+        check_search_mode(
+            config.search_mode, config.evaluation.timeout_s, {task.program_filename, *task.files}
+        )
         mutator = make_mutator(task, config)
         stack.push_async_callback(mutator.aclose)  # its network clients must not outlive the run
         sandbox = await stack.enter_async_context(make_sandbox(task, config))  # the one of this run

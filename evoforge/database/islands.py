@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections import deque
 from collections.abc import Iterator
+from typing import Any
 
 from evoforge.database.features import Cell
 from evoforge.records import Program
@@ -73,6 +75,13 @@ class Island:
     def best(self) -> Program | None:
         return self.elites.at_rank(0) if self.elites else None
 
+    def clear(self) -> tuple[Program, ...]:
+        """Empty the grid (an island reset); return the elites it held."""
+        dropped = self.elites.members
+        self.grid = {}
+        self.elites = ElitePool()
+        return dropped
+
     def place(self, cell: Cell, program: Program) -> tuple[bool, Program | None]:
         """Make ``program`` the elite of ``cell`` if it beats the incumbent (a tie keeps the incumbent).
 
@@ -86,3 +95,38 @@ class Island:
         self.grid[cell] = program
         self.elites.add(program)
         return True, incumbent
+
+
+class IslandLog:
+    """What migrations and resets did, for the dashboard: counts and the latest events.
+
+    Kept in the store's state table under ``STATE_KEY`` (docs/search.md, "Island management"). Each
+    event names the number of programs the archive had been offered when it happened (``at``), which
+    makes it a pure function of the run: a resume rebuilds the same log.
+    """
+
+    STATE_KEY = "islands"
+    KEPT = 100
+
+    def __init__(self) -> None:
+        self.migrations = 0
+        self.resets = 0
+        self.revision = 0  # changes with every event, so a writer knows when to save
+        self._events: deque[dict[str, Any]] = deque(maxlen=self.KEPT)
+
+    def migration(self, at: int, moves: list[tuple[int, int, int]]) -> None:
+        """Programs that moved, as (from island, to island, program id); only those that took a cell."""
+        self.migrations += 1
+        self._record({"kind": "migration", "at": at, "moves": [list(move) for move in moves]})
+
+    def reset(self, at: int, islands: list[int], founders: list[tuple[int, int]]) -> None:
+        """Islands emptied, and each one's founder as (island it came from, program id)."""
+        self.resets += 1
+        self._record({"kind": "reset", "at": at, "islands": islands, "founders": [list(f) for f in founders]})
+
+    def _record(self, event: dict[str, Any]) -> None:
+        self._events.append(event)
+        self.revision += 1
+
+    def as_state(self) -> dict[str, Any]:
+        return {"migrations": self.migrations, "resets": self.resets, "events": list(self._events)}

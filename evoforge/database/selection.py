@@ -14,8 +14,8 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from evoforge.config import DatabaseConfig
 from evoforge.database.islands import ElitePool
+from evoforge.database.settings import DatabaseConfig
 from evoforge.records import Program
 
 _cumulative_weights: list[float] = []  # sum of 1 / (rank + 1) over ranks 0..i, grown on demand
