@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import copy
 import difflib
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from evoforge.config_base import Strict
+from evoforge.database.dedup import DedupConfig
 from evoforge.database.settings import DatabaseConfig, Objective
 from evoforge.errors import ConfigError
+from evoforge.evaluation.settings import EvaluationConfig
+from evoforge.search_mode import SearchModeConfig
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a whole header value "${NAME}"
@@ -87,37 +89,6 @@ class LLMConfig(Strict):
     waiting_notice_s: float = Field(default=30.0, gt=0)
 
 
-class EvaluationConfig(Strict):
-    timeout_s: float = Field(default=60.0, gt=0)
-    cpu_s: float | None = Field(default=None, gt=0)
-    memory_mb: int = Field(default=2048, gt=0)
-    max_output_bytes: int = Field(default=1_000_000, gt=0)
-    max_file_mb: int = Field(default=256, gt=0)
-    parallel: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), gt=0)
-    # What one program's record keeps (docs/config.md): below 1 KiB a cut text is mostly its marker.
-    max_stored_output_bytes: int = Field(default=32 * 1024, ge=1024)
-    max_artifact_bytes: int = Field(default=32 * 1024, ge=1024)
-    max_total_artifact_bytes: int = Field(default=128 * 1024, ge=1024)
-    max_metrics: int = Field(default=256, gt=0)
-
-    @model_validator(mode="after")
-    def _total_holds_one_artifact(self) -> EvaluationConfig:
-        if self.max_total_artifact_bytes < self.max_artifact_bytes:
-            raise ValueError(
-                f"max_total_artifact_bytes ({self.max_total_artifact_bytes}) is less than "
-                f"max_artifact_bytes ({self.max_artifact_bytes})"
-            )
-        return self
-
-    def record_limits(self) -> dict[str, int]:
-        """The limits ``contract.bound_record`` applies, as the sandbox child receives them."""
-        return {
-            "max_metrics": self.max_metrics,
-            "max_artifact_bytes": self.max_artifact_bytes,
-            "max_total_artifact_bytes": self.max_total_artifact_bytes,
-        }
-
-
 SandboxProperty = Literal[
     "separate_uid",
     "tree_kill",
@@ -181,6 +152,7 @@ class Config(Strict):
     score_metric: str | None = None
     llm: LLMConfig = Field(default_factory=LLMConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     objectives: list[Objective] = Field(default_factory=list)  # two or more: a Pareto front per island
@@ -188,6 +160,8 @@ class Config(Strict):
     mutators: dict[MutatorName, Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1)
     tune: TuneConfig = Field(default_factory=TuneConfig)
     gp: GPConfig = Field(default_factory=GPConfig)
+    files: list[str] = Field(default_factory=list)  # evolved beside the program: see codebase.py
+    search_mode: SearchModeConfig | None = None  # off unless given: see search_mode.py
 
 
 def _format_validation_error(error: ValidationError, source: str, overrides: Sequence[str] = ()) -> str:

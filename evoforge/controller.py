@@ -13,6 +13,7 @@ are applied, so what they learn follows the same order (see mutators/base.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -23,6 +24,7 @@ from evoforge import codebase
 from evoforge.budgets import Budget
 from evoforge.config import Config
 from evoforge.database.archive import Archive
+from evoforge.database.dedup_evaluation import Deduplicator
 from evoforge.database.features import FeatureReference, compute_features
 from evoforge.errors import TaskError
 from evoforge.evaluation.launcher_handle import Inputs
@@ -30,7 +32,7 @@ from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
 from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
 from evoforge.records import Candidate, Evaluation, FailedGeneration, Program
-from evoforge.replay import CodeIndex, Outcome, SubmissionOrder, replay
+from evoforge.replay import Outcome, SubmissionOrder, replay
 from evoforge.search_mode import SearchMode
 from evoforge.storage.base import ProgramStore
 from evoforge.task import Task
@@ -92,10 +94,10 @@ class Controller:
             self._saved_state = json.dumps(saved, sort_keys=True)
         archive = Archive(config.database, self._reference, objectives=config.objectives, seed=config.seed)
         self._order = SubmissionOrder(archive, mutator, window=self.window, seed=config.seed)
-        self._seen = CodeIndex(self.window)
+        self._dedup = Deduplicator(config.dedup, self.window, task.program_filename, store)
         self._next_submission = store.max_submission() + 1
         self._search = SearchMode(config.search_mode, store)
-        self._remakes = replay(store, self._order, self._seen, self._next_submission)
+        self._remakes = replay(store, self._order, self._dedup.code, self._next_submission)
         self.archive = archive
         self._saved_island_revision = 0
         self.evaluated = store.count_programs()
@@ -224,10 +226,10 @@ class Controller:
         llm_call_id = self._store_llm_call(proposal)
         if proposal.code is None:
             return self._fail(request, proposal.failure_kind or "no_edit", proposal.reason or "", llm_call_id)
-        if self._seen.is_duplicate(proposal.code, request.submission):
-            return self._fail(
-                request, "duplicate", "the child is identical to a program already evaluated", llm_call_id
-            )
+        twin = self._dedup.twin(proposal.code, request.submission)
+        if twin is not None:
+            reason = f"the child is identical to program {twin}, already evaluated"
+            return self._fail(request, "duplicate", reason, llm_call_id, duplicate_of=twin)
         parent = proposal.parent or request.parent
         candidate = Candidate(
             submission=request.submission,
@@ -240,11 +242,13 @@ class Controller:
             llm_call_id=llm_call_id,
         )
         async with self._eval_slots:
-            evaluation = await codebase.evaluate(self._sandbox, self._task, candidate.code, inputs)
+            evaluate = functools.partial(codebase.evaluate, self._sandbox, self._task, candidate.code, inputs)
+            evaluation = await self._dedup.evaluate(request.submission, evaluate)
         features = compute_features(
             candidate.code, evaluation.metrics, self._reference, self._config.database.feature_dimensions
         )
         program = self._store.add_program(candidate, evaluation, features)
+        self._dedup.stored(program, evaluation)
         return Outcome(request.submission, program=program)
 
     def _store_llm_call(self, proposal: Proposal) -> int | None:
@@ -254,7 +258,14 @@ class Controller:
         self._bus.emit(TokensUsed(call.prompt_tokens, call.completion_tokens))
         return self._store.add_llm_call(call)
 
-    def _fail(self, request: ProposalRequest, kind: str, reason: str, llm_call_id: int | None) -> Outcome:
+    def _fail(
+        self,
+        request: ProposalRequest,
+        kind: str,
+        reason: str,
+        llm_call_id: int | None,
+        duplicate_of: int | None = None,
+    ) -> Outcome:
         failure = FailedGeneration(
             submission=request.submission,
             kind=kind,
@@ -262,6 +273,7 @@ class Controller:
             parent_id=request.parent.id,
             created_at=time.time(),
             llm_call_id=llm_call_id,
+            duplicate_of=duplicate_of,
         )
         self._store.add_failed_generation(failure)
         return Outcome(request.submission, failure=failure)

@@ -250,7 +250,7 @@ def _label(search: str) -> str:
     return f"SEARCH '{first}'"
 
 
-def _apply_one(contents: list[str], edit: SearchReplace, code: str, where: str) -> None:
+def apply_replacement(contents: list[str], edit: SearchReplace, code: str, where: str) -> None:
     """Apply one SEARCH/REPLACE to the block contents in place, or raise EditError saying why not."""
     if not edit.search.strip():
         raise EditError(f"a SEARCH section{where} is empty; copy the lines to change from the program")
@@ -301,7 +301,9 @@ def apply_edit(code: str, edit: ParsedEdit) -> str:
     else:
         count = len(edit.replacements)
         for position, replacement in enumerate(edit.replacements, start=1):
-            _apply_one(contents, replacement, code, f" (edit {position} of {count})" if count > 1 else "")
+            apply_replacement(
+                contents, replacement, code, f" (edit {position} of {count})" if count > 1 else ""
+            )
     child = replace_block_contents(code, contents)
     if child == code:
         raise EditError("the edit leaves the program unchanged")

@@ -20,6 +20,7 @@ class EvaluationResult:
 
     metrics: dict[str, Any]
     artifacts: dict[str, Any] = field(default_factory=dict)
+    solution: Any = None  # search mode: the improved solution (plain JSON data), see search_mode.py
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class Evaluation:
     ok: bool
     error: str | None = None
     duration_s: float = 0.0
+    solution: str | None = None  # search mode: the solution the evaluator returned, as JSON text
+    # The cascade (evaluation/cascade.py): stages passed and each run stage's seconds; None: no cascade.
+    stages_passed: int | None = None
+    stage_times_s: tuple[float, ...] = ()
+    fingerprint: str | None = None  # digest of the evaluator's fingerprint() (database/dedup.py)
+    duplicate_of: int | None = None  # the program whose evaluation this one reuses (same fingerprint)
 
     @classmethod
     def failure(
@@ -113,8 +120,9 @@ class FailedGeneration:
 
     ``kind`` is one of ``no_edit`` (nothing parseable), ``edit_rejected`` (parse ok, apply failed),
     a ProviderError kind such as ``rate_limit``, ``server_error``, ``timeout``, ``connection``,
-    ``bad_response``, ``empty_content`` (the model call failed; see docs/llm.md), ``duplicate`` (same
-    code as an evaluated program), ``cancelled`` (stopped before it finished).
+    ``bad_response``, ``empty_content`` (the model call failed; see docs/llm.md), ``duplicate`` (the
+    same code as an evaluated program, up to what database/dedup.py normalises), ``cancelled``
+    (stopped before it finished).
     """
 
     submission: int
@@ -123,6 +131,7 @@ class FailedGeneration:
     parent_id: int | None
     created_at: float
     llm_call_id: int | None = None
+    duplicate_of: int | None = None  # a ``duplicate``: the program it is structurally identical to
 
 
 @dataclass(frozen=True)

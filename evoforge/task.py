@@ -43,6 +43,7 @@ class Task:
     evaluator_path: Path
     config_path: Path | None
     context: str | None
+    files: tuple[str, ...] = ()  # evolved beside the program (config ``files``): see codebase.py
 
     @property
     def language(self) -> str:

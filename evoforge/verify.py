@@ -56,7 +56,7 @@ module = sys.modules["candidate"] = type(sys)("candidate")
 module.__file__ = sys.argv[1]
 with open(sys.argv[1], "rb") as source:
     exec(compile(source.read(), sys.argv[1], "exec"), module.__dict__)
-result = module.solve()
+result = module.solve(*json.loads(sys.stdin.read() or "[]"))
 def plain(obj):
     if hasattr(obj, "tolist"):
         return obj.tolist()
@@ -73,8 +73,11 @@ class InvalidObject(Exception):
     """The returned object breaks a rule of the problem; the message names the rule and the item."""
 
 
-def run_solve(program_path: str, timeout_s: float = 60.0) -> Any:
-    """``solve()``'s return value as plain JSON data, computed in a separate interpreter.
+def run_solve(program_path: str, timeout_s: float = 60.0, args: tuple[Any, ...] = ()) -> Any:
+    """``solve(*args)``'s return value as plain JSON data, computed in a separate interpreter.
+
+    ``args`` must be plain JSON data (search mode passes the best solution so far and the budget);
+    they reach the candidate through its stdin.
 
     The candidate's output is forwarded (tail only) to this process's stdout/stderr, which the
     sandbox turns into artifacts shown to the model. A crash or timeout raises RuntimeError (the
@@ -83,6 +86,7 @@ def run_solve(program_path: str, timeout_s: float = 60.0) -> Any:
     try:
         completed = subprocess.run(
             [sys.executable, "-S", "-c", _DRIVER, program_path, RESULT_MARKER, json.dumps(sys.path)],
+            input=json.dumps(args),  # stdin: a best solution may pass the 128 KiB limit of one argument
             capture_output=True,
             text=True,
             errors="replace",

@@ -11,16 +11,18 @@ validated and bounded again, since it was computed next to the candidate.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 
-from evoforge.config import EvaluationConfig
 from evoforge.evaluation.contract import (
     MAX_ERROR_CHARS,
     MAX_NAME_CHARS,
+    MAX_SOLUTION_BYTES,
     NOTE_KEY,
     ContractError,
     bound_record,
+    check_solution,
     cut_note,
     cut_sizes,
     join_ends,
@@ -28,6 +30,8 @@ from evoforge.evaluation.contract import (
     normalize_metrics,
     primary_score,
 )
+from evoforge.evaluation.settings import EvaluationConfig
+from evoforge.evaluation.stages import answer_extras
 from evoforge.records import NEG_INF, Evaluation
 
 RESULT_SLACK = 1024 * 1024  # room in the result pipe for the error line, traceback and JSON syntax
@@ -140,14 +144,22 @@ class Capture:
                 self.notes(),
             )
             score = primary_score(metrics, score_metric) if ok else NEG_INF
+            solution = check_solution(answer["solution"]) if ok and "solution" in answer else None
         except ContractError as error:
             return Evaluation.failure(f"invalid result: {error}", self.artifacts())
         artifacts = self.streams() | extra  # the evaluator's own artifacts win over captured output
         if not ok:
             error = str(answer.get("error") or "the evaluation failed")[:MAX_ERROR_CHARS]
-            return Evaluation.failure(error, artifacts)
+            return dataclasses.replace(Evaluation.failure(error, artifacts), **answer_extras(answer))
         metrics = {name: float(value) for name, value in metrics.items()}
-        return Evaluation(metrics=metrics, artifacts=artifacts, score=score, ok=True)
+        return Evaluation(
+            metrics=metrics,
+            artifacts=artifacts,
+            score=score,
+            ok=True,
+            solution=solution,
+            **answer_extras(answer),
+        )
 
 
 def result_size_cap(config: EvaluationConfig) -> int:
@@ -157,5 +169,5 @@ def result_size_cap(config: EvaluationConfig) -> int:
     into at most 12 (a surrogate pair); anything larger was not written by evoforge's child.
     """
     metrics = config.max_metrics * (12 * MAX_NAME_CHARS + 32)
-    artifacts = 6 * (config.max_total_artifact_bytes + config.max_artifact_bytes)
+    artifacts = 6 * (config.max_total_artifact_bytes + config.max_artifact_bytes + MAX_SOLUTION_BYTES)
     return metrics + artifacts + RESULT_SLACK

@@ -24,6 +24,7 @@ raises its own ``ContractError`` rather than ``evoforge.errors.EvaluatorError``.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Iterable, Mapping
 
@@ -33,6 +34,7 @@ MAX_NAME_CHARS = 256
 MAX_ERROR_CHARS = 2000  # an error line, on both sides of the result pipe
 MARKER_BYTES = 48  # room kept for the "[truncated N bytes]" marker inside a cut text
 SHOWN_NAMES = 5  # names listed in a note about dropped artifacts or a missing score metric
+MAX_SOLUTION_BYTES = 256 * 1024  # search mode: the JSON text of a returned solution
 
 
 class ContractError(ValueError):
@@ -262,3 +264,35 @@ def cut_note(name: str, head: int, tail: int, total: int) -> str:
 
 def _utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def solution_text(raw: object) -> str | None:
+    """Search mode: the ``solution`` attribute of an evaluator's result as compact JSON text, or None.
+
+    Plain JSON data only (no NaN or infinities), at most MAX_SOLUTION_BYTES: it is stored with the
+    program and handed to later evaluations, so a solution that cannot be is an invalid result.
+    """
+    if isinstance(raw, Mapping):
+        return None
+    try:
+        value = getattr(raw, "solution", None)
+        if value is None:
+            return None
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ContractError(f"the solution is not plain JSON data: {describe(error)}") from None
+    return check_solution(text)
+
+
+def check_solution(text: object) -> str:
+    """``text`` if it is a solution's JSON text within MAX_SOLUTION_BYTES, else ContractError."""
+    if not isinstance(text, str):
+        raise ContractError(f"the solution must be JSON text, got {type(text).__name__}")
+    size = _utf8_size(text)
+    if size > MAX_SOLUTION_BYTES:
+        raise ContractError(f"the solution is {size:,} bytes of JSON, more than {MAX_SOLUTION_BYTES:,}")
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        raise ContractError("the solution is not valid JSON") from None
+    return text

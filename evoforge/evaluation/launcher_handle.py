@@ -16,7 +16,8 @@ import signal
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,14 @@ class LauncherGone(Exception):
     def __init__(self, message: str, returncode: int | None = None) -> None:
         super().__init__(message)
         self.returncode = returncode
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What an evaluation gets besides its program: files written beside it and environment variables."""
+
+    files: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,13 +131,33 @@ class SlotLauncher:
     def running(self) -> bool:
         return self._process.poll() is None
 
-    async def run(self, code: str, filename: str, pipes: tuple[int, int, int], wait_s: float) -> Reply:
-        """Evaluate ``code`` as ``scratch/filename``; LauncherGone, or TimeoutError after ``wait_s``."""
+    async def run(
+        self,
+        code: str,
+        filename: str,
+        pipes: tuple[int, int, int],
+        wait_s: float,
+        inputs: Inputs | None = None,
+        call: str = "evaluate",
+    ) -> Reply:
+        """Evaluate ``code`` as ``scratch/filename``; LauncherGone, or TimeoutError after ``wait_s``.
+        ``call`` is ``evaluate`` or ``fingerprint`` (the evaluator's function to run, cascade.py).
+
+        With ``inputs.files`` the program file carries every file as JSON (``{path: text}``, the
+        program included) for the launcher to write; ``inputs.env`` goes in the message.
+        """
+        request: dict[str, object] = {"run": filename, "call": call}
+        data = code.encode("utf-8")
+        if inputs is not None and inputs.files:
+            request["files"] = True
+            data = json.dumps({**inputs.files, filename: code}).encode("utf-8")
+        if inputs is not None and inputs.env:
+            request["env"] = dict(inputs.env)
         with tempfile.TemporaryFile() as program:
-            program.write(code.encode("utf-8"))
+            program.write(data)
             program.flush()
             program.seek(0)
-            message = json.dumps({"run": filename}).encode() + b"\n"
+            message = json.dumps(request).encode() + b"\n"
             try:
                 socket.send_fds(self._control, [message], [*pipes, program.fileno()])
             except OSError:

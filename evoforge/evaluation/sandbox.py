@@ -27,6 +27,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from evoforge.config import EvaluationConfig, SandboxConfig
@@ -36,7 +37,7 @@ from evoforge.evaluation.capture import CappedBuffer, Capture
 from evoforge.evaluation.cgroups import SlotCgroup
 from evoforge.evaluation.cleanup import remove_ipc_objects, remove_owned
 from evoforge.evaluation.launch_command import SHARED_MEMORY, Launch, build_launch
-from evoforge.evaluation.launcher_handle import LauncherGone, Reply, SlotLauncher, signal_name
+from evoforge.evaluation.launcher_handle import Inputs, LauncherGone, Reply, SlotLauncher, signal_name
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
 from evoforge.evaluation.leases import SandboxLeases
 from evoforge.evaluation.preload import modules_to_preload
@@ -291,6 +292,7 @@ class Sandbox:
             "sweep": self._sweep,
             "records": self._config.record_limits(),
             "score_metric": self._score_metric,
+            "cascade": self._config.cascade.for_child() if self._config.cascade is not None else None,
         }
 
     async def _retire(self, number: int, why: str | None = None) -> None:
@@ -316,8 +318,21 @@ class Sandbox:
             left = f"; left in place: {', '.join(stayed)}" if stayed else ""
             log.warning("evaluation slot %d: %s; its launcher is replaced%s", number, why or "retired", left)
 
-    async def evaluate(self, code: str, filename: str = "program.py") -> Evaluation:
-        """Evaluate ``code``, saved as ``filename`` in the slot's scratch directory (emptied afterwards)."""
+    async def evaluate(
+        self,
+        code: str,
+        filename: str = "program.py",
+        files: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        call: str = "evaluate",
+    ) -> Evaluation:
+        """Evaluate ``code``, saved as ``filename`` in the slot's scratch directory (emptied afterwards).
+
+        ``files`` are written beside it (relative paths: a multi-file task's other files, search mode's
+        best solution); ``env`` is added to the evaluation's environment (search mode's inputs).
+        ``call="fingerprint"`` runs the evaluator's ``fingerprint()`` instead (its digest in the result's
+        ``fingerprint``; database/dedup.py).
+        """
         started = time.monotonic()
         number = self._take_slot()
         generation = self._stage.generation
@@ -327,7 +342,8 @@ class Sandbox:
             except LauncherGone as gone:
                 evaluation = Evaluation.failure(str(gone))
             else:
-                evaluation = await self._run(number, slot, code, filename)
+                inputs = Inputs(files or {}, env or {})
+                evaluation = await self._run(number, slot, code, filename, inputs, call)
         finally:
             self._free_slots.append(number)
         tampered = self._stage.check(generation)
@@ -335,12 +351,15 @@ class Sandbox:
             evaluation = Evaluation.failure(tampered, evaluation.artifacts)
         return dataclasses.replace(evaluation, duration_s=time.monotonic() - started)
 
-    async def _run(self, number: int, slot: _Slot, code: str, filename: str) -> Evaluation:
+    async def _run(
+        self, number: int, slot: _Slot, code: str, filename: str, inputs: Inputs, call: str
+    ) -> Evaluation:
         capture = Capture(self._config, slot.launcher.interrupt)
         transports, pipes = await _open_pipes(capture)
         reply: Reply | None = None
         try:
-            reply = await slot.launcher.run(code, filename, pipes, self._config.timeout_s + STUCK_AFTER_S)
+            wait_s = self._config.timeout_s + STUCK_AFTER_S
+            reply = await slot.launcher.run(code, filename, pipes, wait_s, inputs, call)
         except LauncherGone as gone:
             failure = str(gone)
         except TimeoutError:  # the launcher itself is stuck (stopped by a candidate, say)

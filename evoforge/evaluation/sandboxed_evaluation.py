@@ -224,6 +224,10 @@ def run_evaluator(request, contract):
         evaluator = load_module(path, os.path.splitext(os.path.basename(path))[0])
     except BaseException as error:
         return failure(f"the evaluator failed to import: {contract.describe(error)}", error)
+    if request.get("call") == "fingerprint":
+        return cascade_module().run_fingerprint(evaluator, request, contract, failure)
+    if request.get("cascade") is not None:
+        return cascade_module().run_cascade(evaluator, request, contract, failure)
     function = getattr(evaluator, "evaluate", None)
     if not callable(function):
         return failure(f"the evaluator {path} defines no evaluate(program_path) function")
@@ -236,11 +240,22 @@ def run_evaluator(request, contract):
         metrics, artifacts = contract.bound_record(
             metrics, artifacts, request["records"], request["score_metric"]
         )
+        solution = contract.solution_text(raw)
     except contract.ContractError as error:  # with a cause when the evaluator's own code raised
         return failure(f"invalid result: {error}", error if error.__cause__ is not None else None)
     except BaseException as error:  # what the contract leaves to the caller: SystemExit, say
         return failure(f"invalid result: reading it raised {contract.describe(error)}", error)
-    return {"ok": True, "metrics": metrics, "artifacts": artifacts}
+    answer = {"ok": True, "metrics": metrics, "artifacts": artifacts}
+    if solution is not None:
+        answer["solution"] = solution
+    return answer
+
+
+@functools.cache
+def cascade_module():
+    """``cascade.py`` (stages, fingerprint), loaded by path beside this file, once per launcher."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return load_module(os.path.join(here, "cascade.py"), "_evoforge_cascade")
 
 
 def failure(line, error=None):
@@ -283,8 +298,9 @@ def reseed():
             sys.modules["numpy.random"].seed()
 
 
-def run(config, contract, program, fds):
-    """The forked evaluation; never returns. ``fds`` are the stdout, stderr and result pipes."""
+def run(config, contract, program, fds, call="evaluate"):
+    """The forked evaluation; never returns. ``fds`` are the stdout, stderr and result pipes; ``call``
+    is ``evaluate`` or ``fingerprint`` (cascade.py)."""
     code = 1  # a failure before the answer is written (e.g. no seccomp filter) shows as exit code 1
     try:
         os.setsid()  # its own process group: the launcher kills it as a whole
@@ -300,8 +316,8 @@ def run(config, contract, program, fds):
             confine_writes(config["landlock"])
         set_limits(config["limits"])
         reseed()
-        request = {key: config[key] for key in ("evaluator", "records", "score_metric")}
-        data = encode(evaluate(request | {"program": program}, contract))
+        request = {key: config.get(key) for key in ("evaluator", "records", "score_metric", "cascade")}
+        data = encode(evaluate(request | {"program": program, "call": call}, contract))
         with open(result_fd, "wb", closefd=True) as result:
             result.write(data)
         for stream in (sys.stdout, sys.stderr):

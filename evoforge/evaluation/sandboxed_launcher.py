@@ -11,13 +11,15 @@ socket once it can serve (the size is what every evaluation it forks starts with
 checks the memory limit against it), then serves the controller there, one newline-terminated JSON
 message at a time:
 
-- ``{"run": name}`` with four descriptors (stdout, stderr and result pipes, the program file): copy
-  the program to ``scratch/name``, fork ``sandboxed_evaluation.run`` and supervise it: kill its process
-  group at the deadline or when asked (``{"kill": true}``), then every descendant left (the launcher is a
-  subreaper), empty the scratch directory, remove what its uid left in the ``sweep`` directories
-  (``/dev/shm``, and ``/tmp`` where Landlock does not keep candidates out; only when the slot has a
-  uid or a mount namespace of its own) and in System V IPC, and answer ``{"exit": code, "timed_out",
-  "clean"}`` (``clean``: all of that went; ``cleanup.py``);
+- ``{"run": name, "call": "evaluate"}`` (or ``"fingerprint"``, cascade.py) with four descriptors
+  (stdout, stderr and result pipes, the program file): copy the program to ``scratch/name`` (with
+  ``"files": true`` the file is ``{path: text}`` JSON, the program and the files to write beside it;
+  ``"env"`` adds variables to the evaluation's environment), fork ``sandboxed_evaluation.run`` and
+  supervise it: kill its process group at the deadline or when asked (``{"kill": true}``), then every
+  descendant left (the launcher is a subreaper), empty the scratch directory, remove what its uid left
+  in the ``sweep`` directories (``/dev/shm``, and ``/tmp`` where Landlock does not keep candidates
+  out; only when the slot has a uid or a mount namespace of its own) and in System V IPC, and answer
+  ``{"exit": code, "timed_out", "clean"}`` (``clean``: all of that went; ``cleanup.py``);
 - end of file on the socket (the controller is gone or done): kill everything and leave.
 
 It makes itself non-dumpable, so a candidate running under the same uid can neither ptrace it nor
@@ -142,6 +144,19 @@ def address_space_mb():
     return None
 
 
+def write_files(scratch, files):
+    """Write ``{relative path: text}`` under ``scratch`` (a multi-file program, search mode's solution);
+    a path that would leave it is skipped (the controller never sends one)."""
+    root = os.path.realpath(scratch)
+    for name, text in files.items():
+        target = os.path.realpath(os.path.join(root, name))
+        if not target.startswith(root + os.sep):
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as file:
+            file.write(text)
+
+
 def serve(config, channel, child, contract, cleanup):
     wake, wake_in = os.pipe()
     os.set_blocking(wake, False)
@@ -160,13 +175,18 @@ def serve(config, channel, child, contract, cleanup):
             continue  # a late kill, for an evaluation that has ended already
         *pipes, program = fds
         path = os.path.join(scratch, message["run"])
-        with open(program, "rb") as source, open(path, "wb") as target:
-            shutil.copyfileobj(source, target)
+        with open(program, "rb") as source:
+            if message.get("files"):
+                write_files(scratch, json.load(source))
+            else:
+                with open(path, "wb") as target:
+                    shutil.copyfileobj(source, target)
         pid = os.fork()
         if pid == 0:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            child.run(config, contract, path, pipes)
+            os.environ.update(message.get("env") or {})
+            child.run(config, contract, path, pipes, message.get("call", "evaluate"))
         for fd in pipes:
             os.close(fd)
         status, timed_out, gone = watch(pid, channel, wake, config["timeout_s"])

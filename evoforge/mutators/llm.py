@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
+from evoforge import codebase
 from evoforge.config import Config
-from evoforge.edits import apply_edit, parse_response
+from evoforge.edits import parse_response
 from evoforge.errors import EditError, ProviderError
 from evoforge.llm.ensemble import Ensemble
 from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
@@ -83,7 +84,7 @@ class LLMMutator(Mutator):
                 llm_call=call,
             )
         try:
-            code = apply_edit(request.parent.code, edit)
+            code = codebase.apply_answer(request.parent.code, edit, completion.text)
         except EditError as error:
             return Proposal(code=None, failure_kind="edit_rejected", reason=str(error), llm_call=call)
         return Proposal(code=code, llm_call=call)

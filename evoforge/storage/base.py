@@ -78,6 +78,23 @@ class ProgramStore(ABC):
         """The successful program with the highest finite score; the oldest one on a tie."""
 
     @abstractmethod
+    def solution_of(self, program_id: int) -> str | None:
+        """Search mode: the solution (JSON text) the evaluation of program ``program_id`` returned."""
+
+    @abstractmethod
+    def best_solution(self) -> tuple[int, str] | None:
+        """Search mode: (program id, solution) of the best-scoring valid program that returned one."""
+
+    @abstractmethod
+    def stage_rows(self) -> Iterator[tuple[int, list[float]]]:
+        """(stages passed, seconds of each stage run) of each program evaluated through a cascade."""
+
+    @abstractmethod
+    def fingerprint_rows(self) -> Iterator[tuple[int, int, str, int | None, bool, float]]:
+        """(program id, submission, fingerprint, duplicate_of, ok, score) of each program with a
+        fingerprint, in submission order (database/dedup.py)."""
+
+    @abstractmethod
     def count_programs(self) -> int: ...
 
     @abstractmethod

@@ -33,6 +33,7 @@ from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, Program, RunInfo
 from evoforge.runfiles import DB_FILENAME
 from evoforge.storage.base import ProgramStore
+from evoforge.storage.sqlite_notes import add_notes, fingerprint_rows, stage_rows
 from evoforge.storage.sqlite_open import RESTORE, atomic, open_database
 from evoforge.storage.sqlite_schema import (
     LLM_CALL_COLUMNS,
@@ -72,7 +73,13 @@ def _as_program(
     )
 
 
-def _write_new_database(path: Path, info: RunInfo, initial: Program | None) -> None:
+def _write_new_database(
+    path: Path,
+    info: RunInfo,
+    initial: Program | None,
+    solution: str | None = None,
+    evaluation: Evaluation | None = None,
+) -> None:
     """Schema, run record and initial program in one transaction (rollback journal: no WAL files yet).
 
     One transaction, so a crash leaves either no run or a run that can be resumed.
@@ -91,8 +98,16 @@ def _write_new_database(path: Path, info: RunInfo, initial: Program | None) -> N
                     f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                     program_row(initial),
                 )
+                _add_solution(db, initial.id, solution)
+                if evaluation is not None:
+                    add_notes(db, initial.id, evaluation)
     finally:
         db.close()
+
+
+def _add_solution(db: sqlite3.Connection, program_id: int, solution: str | None) -> None:
+    if solution is not None:
+        db.execute("INSERT INTO solutions (program_id, solution) VALUES (?, ?)", (program_id, solution))
 
 
 class SQLiteStore(ProgramStore):
@@ -133,7 +148,8 @@ class SQLiteStore(ProgramStore):
             raise StoreError(f"{run_dir}: cannot create the run: {error.strerror}") from None
         draft = Path(name)
         try:
-            _write_new_database(draft, info, _as_program(0, *initial) if initial is not None else None)
+            program, solution = (_as_program(0, *initial), initial[1].solution) if initial else (None, None)
+            _write_new_database(draft, info, program, solution, initial[1] if initial else None)
             os.link(draft, path)
         except FileExistsError:
             raise taken from None
@@ -221,6 +237,8 @@ class SQLiteStore(ProgramStore):
                 f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                 program_row(program),
             )
+            _add_solution(self._db, program.id, evaluation.solution)
+            add_notes(self._db, program.id, evaluation)
         self._next_id += 1
         return program
 
@@ -238,9 +256,10 @@ class SQLiteStore(ProgramStore):
         with self._writing():
             self._db.execute(
                 "INSERT INTO failed_generations "
-                "(submission, kind, reason, parent_id, llm_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "(submission, kind, reason, parent_id, llm_call_id, created_at, duplicate_of) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (failure.submission, failure.kind, failure.reason, failure.parent_id,
-                 failure.llm_call_id, failure.created_at),
+                 failure.llm_call_id, failure.created_at, failure.duplicate_of),
             )  # fmt: skip
 
     def programs(self, after_id: int = -1) -> Iterator[Program]:
@@ -268,7 +287,8 @@ class SQLiteStore(ProgramStore):
 
     def failed_generations_by_submission(self) -> Iterator[FailedGeneration]:
         query = (
-            "SELECT submission, id, kind, reason, parent_id, created_at, llm_call_id FROM failed_generations "
+            "SELECT submission, id, kind, reason, parent_id, created_at, llm_call_id, duplicate_of "
+            "FROM failed_generations "
             "WHERE (submission, id) > (?, ?) ORDER BY submission, id LIMIT ?"
         )
         after = (-1, -1)
@@ -299,6 +319,26 @@ class SQLiteStore(ProgramStore):
             return None
         with self._decoding(f"the record of program {row[0]}"):
             return program_from_row(row)
+
+    def solution_of(self, program_id: int) -> str | None:
+        row = self._db.execute(
+            "SELECT solution FROM solutions WHERE program_id = ?", (program_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def best_solution(self) -> tuple[int, str] | None:
+        row = self._db.execute(
+            "SELECT p.id, s.solution FROM solutions AS s JOIN programs AS p ON p.id = s.program_id "
+            "WHERE p.ok = 1 AND p.score > ? ORDER BY p.score DESC, p.id LIMIT 1",
+            (-math.inf,),
+        ).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def stage_rows(self) -> Iterator[tuple[int, list[float]]]:
+        return stage_rows(self._db)
+
+    def fingerprint_rows(self) -> Iterator[tuple[int, int, str, int | None, bool, float]]:
+        return fingerprint_rows(self._db)
 
     def count_programs(self) -> int:
         return self._scalar("SELECT COUNT(*) FROM programs")

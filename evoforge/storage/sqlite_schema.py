@@ -46,6 +46,29 @@ MIGRATIONS = (
     CREATE INDEX failed_generations_kind ON failed_generations (kind);
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # search mode (search_mode.py): the solution a program's evaluation returned, as JSON text
+    """
+    CREATE TABLE solutions (
+        program_id INTEGER PRIMARY KEY REFERENCES programs (id), solution TEXT NOT NULL
+    );
+    """,
+)
+MIGRATIONS += (
+    # the cascade and deduplication (evaluation/stages.py, database/dedup.py): how far each program's
+    # cascade got, its fingerprint and the program whose evaluation it reused, and the program a
+    # ``duplicate`` failed generation repeats
+    """
+    CREATE TABLE stages (
+        program_id INTEGER PRIMARY KEY REFERENCES programs (id), passed INTEGER NOT NULL,
+        times_s TEXT NOT NULL
+    );
+    CREATE TABLE fingerprints (
+        program_id INTEGER PRIMARY KEY REFERENCES programs (id), fingerprint TEXT NOT NULL,
+        duplicate_of INTEGER REFERENCES programs (id)
+    );
+    CREATE INDEX fingerprints_fingerprint ON fingerprints (fingerprint);
+    ALTER TABLE failed_generations ADD COLUMN duplicate_of INTEGER;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
