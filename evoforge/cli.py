@@ -208,8 +208,8 @@ def resume(ctx: click.Context, run_dir: Path, iterations: int | None) -> None:
 @click.argument("run_dir", type=RUN_DIR)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(run_dir: Path, as_json: bool) -> None:
-    """Show the counts and the best score of a run."""
-    from evoforge.runview import RunView
+    """Show the counts and the best score of a run (and its Pareto front, with two or more objectives)."""
+    from evoforge.runview import RunView, front_lines
 
     with RunView(run_dir) as view:
         info = view.status()
@@ -226,17 +226,26 @@ def status(run_dir: Path, as_json: bool) -> None:
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(info["failures_by_kind"].items())) or "none"
     click.echo(f"failed generations: {info['failed_generations']} ({kinds})")
     click.echo(f"tokens: {info['prompt_tokens']:,} prompt, {info['completion_tokens']:,} completion")
+    for line in front_lines(info.get("pareto_front")):
+        click.echo(line)
 
 
 @cli.command()
 @click.argument("run_dir", type=RUN_DIR)
 @click.option("--output", "-o", type=PATH, help="Write the code to this file.")
-def best(run_dir: Path, output: Path | None) -> None:
-    """Print (or write) the best program of a run."""
-    from evoforge.runview import RunView
+@click.option("--front", is_flag=True, help="List the Pareto front instead (two or more objectives).")
+def best(run_dir: Path, output: Path | None, front: bool) -> None:
+    """Print (or write) the best program of a run, or list its Pareto front."""
+    from evoforge.runview import RunView, front_lines
 
     with RunView(run_dir) as view:
         program = view.best()
+        entries = view.pareto_front() if front else None
+    if front:
+        if entries is None:
+            _fail(f"{run_dir}: the run has fewer than two objectives, so no Pareto front")
+        click.echo("\n".join(front_lines(entries)))
+        return
     if program is None:
         _fail(f"{run_dir}: no valid program yet")
     if output is None:

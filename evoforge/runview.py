@@ -7,6 +7,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from evoforge.database.pareto import pareto_front
+from evoforge.database.settings import Objective
 from evoforge.diffs import unified_diff
 from evoforge.errors import StoreError
 from evoforge.records import LLMCall, Program
@@ -54,7 +56,23 @@ class RunView:
             "best_metrics": best.metrics if best is not None else {},
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
-        }
+        } | ({"pareto_front": front} if (front := self.pareto_front()) is not None else {})
+
+    def pareto_front(self) -> list[dict[str, Any]] | None:
+        """The programs of the run no other dominates on its objectives, in id order; None with fewer
+        than two objectives (the run then has a single score, and its best is the answer)."""
+        objectives = [Objective.model_validate(o) for o in self._store.info().config.get("objectives", [])]
+        if len(objectives) < 2:
+            return None
+        return [
+            {
+                "id": p.id,
+                "island": p.island,
+                "score": p.score,
+                "objectives": {o.metric: p.metrics[o.metric] for o in objectives},
+            }
+            for p in pareto_front(self._store.programs(), objectives)
+        ]
 
     def best(self) -> Program | None:
         return self._store.best_program()
@@ -76,3 +94,14 @@ class RunView:
             return None
         parent = self.program(program.parent_id)
         return unified_diff(parent.code, program.code, f"program {parent.id}", f"program {program.id}")
+
+
+def front_lines(front: list[dict[str, Any]] | None) -> list[str]:
+    """The Pareto front as text: a heading, then one line per program with its objectives."""
+    if front is None:
+        return []
+    lines = [f"Pareto front: {len(front)} program{'s' if len(front) != 1 else ''}"]
+    for entry in front:
+        values = "; ".join(f"{name} {value:.10g}" for name, value in entry["objectives"].items())
+        lines.append(f"  program {entry['id']} (island {entry['island']}): {values}")
+    return lines

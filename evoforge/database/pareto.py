@@ -48,7 +48,12 @@ def objective_vector(metrics: Mapping[str, float], objectives: Sequence[Objectiv
 
 def dominates(a: Vector, b: Vector) -> bool:
     """``a`` is at least as good as ``b`` everywhere and better somewhere."""
-    return all(x >= y for x, y in zip(a, b, strict=True)) and a != b
+    better = False
+    for x, y in zip(a, b, strict=True):
+        if x < y:
+            return False
+        better = better or x > y
+    return better
 
 
 def non_dominated_sort(vectors: Sequence[Vector]) -> list[list[int]]:
@@ -116,6 +121,7 @@ class ParetoPopulation:
         self._objectives = tuple(objectives)
         self._capacity = capacity
         self._members: list[tuple[Vector, Program]] = []
+        self._ranks: list[int] = []  # the non-dominated rank of each member
         self.front: tuple[Program, ...] = ()  # rank 0, most isolated first (then oldest)
         self.ranked: tuple[Program, ...] = ()  # every member, by (rank, -crowding, id)
 
@@ -123,12 +129,12 @@ class ParetoPopulation:
         return any(program.id == program_id for _, program in self._members)
 
     def clear(self) -> None:
-        self._members, self.front, self.ranked = [], (), ()
+        self._members, self._ranks, self.front, self.ranked = [], [], (), ()
 
     def offer(self, program: Program) -> bool:
         """Let ``program`` compete for a place; return whether it is on the front afterwards."""
         vector = objective_vector(program.metrics, self._objectives)
-        if vector is None or program.id in self:
+        if vector is None or program.id in self or self._below_the_last_rank(vector):
             return False
         self._members.append((vector, program))
         self._select()
@@ -138,6 +144,17 @@ class ParetoPopulation:
         """A crowded binary tournament on the front: of two members drawn, the more isolated one."""
         first, second = rng.randrange(len(self.front)), rng.randrange(len(self.front))
         return self.front[min(first, second)]  # the front is ordered most isolated first
+
+    def _below_the_last_rank(self, vector: Vector) -> bool:
+        """A full population whose last rank dominates ``vector`` would drop it: skip the re-sort (the
+        common case once a run has found its front)."""
+        if len(self._members) < self._capacity:
+            return False
+        last = self._ranks[-1]
+        return any(
+            rank == last and dominates(kept, vector)
+            for (kept, _), rank in zip(self._members, self._ranks, strict=True)
+        )
 
     def _select(self) -> None:
         """Keep whole fronts while they fit, then the most isolated of the next one (NSGA-II)."""
@@ -149,5 +166,6 @@ class ParetoPopulation:
         order.sort()
         kept = order[: self._capacity]
         self._members = [self._members[i] for *_, i in kept]
+        self._ranks = [rank for rank, *_ in kept]
         self.ranked = tuple(program for _, program in self._members)
         self.front = tuple(self._members[n][1] for n, entry in enumerate(kept) if entry[0] == 0)
