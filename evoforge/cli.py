@@ -210,6 +210,7 @@ def resume(ctx: click.Context, run_dir: Path, iterations: int | None) -> None:
 def status(run_dir: Path, as_json: bool) -> None:
     """Show the counts and the best score of a run (and its Pareto front, with two or more objectives)."""
     from evoforge.runview import RunView, front_lines
+    from evoforge.savings import savings_lines
 
     with RunView(run_dir) as view:
         info = view.status()
@@ -227,6 +228,8 @@ def status(run_dir: Path, as_json: bool) -> None:
     click.echo(f"failed generations: {info['failed_generations']} ({kinds})")
     click.echo(f"tokens: {info['prompt_tokens']:,} prompt, {info['completion_tokens']:,} completion")
     for line in front_lines(info.get("pareto_front")):
+        click.echo(line)
+    for line in savings_lines(info):
         click.echo(line)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from evoforge import __version__, codebase
 from evoforge.budgets import Budget
 from evoforge.config import Config, parse_config
 from evoforge.controller import Controller, evaluate_initial
+from evoforge.database.dedup_evaluation import initial_fingerprint
 from evoforge.database.features import FeatureReference, check_dimensions, compute_features
 from evoforge.database.pareto import check_objectives
 from evoforge.errors import ProviderError, StoreError, TaskError
@@ -113,7 +115,10 @@ def _check_new_run_dir(run_dir: Path, task: Task) -> None:
 
 async def create_run(task: Task, config: Config, run_dir: Path, sandbox: Sandbox) -> SQLiteStore:
     """Evaluate the initial program, then create the run's store holding it as program 0."""
-    evaluation = await evaluate_initial(task, sandbox, evaluation_inputs(config.search_mode))
+    inputs = evaluation_inputs(config.search_mode)
+    evaluation = await evaluate_initial(task, sandbox, inputs)
+    evaluate = functools.partial(codebase.evaluate, sandbox, task, task.initial_code, inputs)
+    evaluation = await initial_fingerprint(config.dedup, evaluation, evaluate)
     check_dimensions(config.database.feature_dimensions, evaluation.metrics)
     check_objectives(config.objectives, evaluation.metrics)
     info = RunInfo(

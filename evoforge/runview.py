@@ -13,6 +13,7 @@ from evoforge.diffs import unified_diff
 from evoforge.errors import StoreError
 from evoforge.records import LLMCall, Program
 from evoforge.runlock import is_running
+from evoforge.savings import savings
 from evoforge.storage import SQLiteStore
 
 
@@ -56,6 +57,7 @@ class RunView:
             "best_metrics": best.metrics if best is not None else {},
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
+            **savings(self._store, failures.get("duplicate", 0)),
         } | ({"pareto_front": front} if (front := self.pareto_front()) is not None else {})
 
     def pareto_front(self) -> list[dict[str, Any]] | None:
