@@ -26,6 +26,7 @@ from evoforge.config import Config
 from evoforge.database.archive import Archive
 from evoforge.database.dedup_evaluation import Deduplicator
 from evoforge.database.features import FeatureReference, compute_features
+from evoforge.database.novelty import TOO_SIMILAR, Novelty
 from evoforge.errors import TaskError
 from evoforge.evaluation.launcher_handle import Inputs
 from evoforge.evaluation.sandbox import Sandbox
@@ -93,7 +94,9 @@ class Controller:
             mutator.restore(saved)
             self._saved_state = json.dumps(saved, sort_keys=True)
         archive = Archive(config.database, self._reference, objectives=config.objectives, seed=config.seed)
-        self._order = SubmissionOrder(archive, mutator, window=self.window, seed=config.seed)
+        self._novelty = Novelty.from_config(config.database)
+        policy = self._novelty.policy if self._novelty is not None else None
+        self._order = SubmissionOrder(archive, mutator, window=self.window, seed=config.seed, novelty=policy)
         self._dedup = Deduplicator(config.dedup, self.window, task.program_filename, store)
         self._next_submission = store.max_submission() + 1
         self._search = SearchMode(config.search_mode, store)
@@ -139,6 +142,8 @@ class Controller:
             if timer is not None:
                 timer.cancel()
             await self._cancel_inflight()
+            if self._novelty is not None:
+                await self._novelty.aclose()
         return self._budget.stop_reason or "finished"
 
     def _fill_window(self) -> None:
@@ -230,6 +235,11 @@ class Controller:
         if twin is not None:
             reason = f"the child is identical to program {twin}, already evaluated"
             return self._fail(request, "duplicate", reason, llm_call_id, duplicate_of=twin)
+        verdict, too_similar = (None, None)
+        if self._novelty is not None:
+            verdict, too_similar = await self._novelty.judge(request.submission, proposal.code)
+            if too_similar is not None:
+                return self._fail(request, TOO_SIMILAR, too_similar, llm_call_id)
         parent = proposal.parent or request.parent
         candidate = Candidate(
             submission=request.submission,
@@ -244,9 +254,9 @@ class Controller:
         async with self._eval_slots:
             evaluate = functools.partial(codebase.evaluate, self._sandbox, self._task, candidate.code, inputs)
             evaluation = await self._dedup.evaluate(request.submission, evaluate)
-        features = compute_features(
-            candidate.code, evaluation.metrics, self._reference, self._config.database.feature_dimensions
-        )
+        novelty = verdict.novelty if verdict is not None else None
+        dimensions = self._config.database.feature_dimensions
+        features = compute_features(candidate.code, evaluation.metrics, self._reference, dimensions, novelty)
         program = self._store.add_program(candidate, evaluation, features)
         self._dedup.stored(program, evaluation)
         return Outcome(request.submission, program=program)

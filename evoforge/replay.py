@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from evoforge.database.archive import Archive
+from evoforge.database.novelty import TOO_SIMILAR, NoveltyPolicy
 from evoforge.mutators.base import Feedback, Mutator, ProposalRequest
 from evoforge.records import FailedGeneration, Program, code_digest
 from evoforge.storage.base import ProgramStore
 
 REJECTIONS_KEPT = 3  # notes on rejected edits shown per parent
+NOTED_FAILURES = ("edit_rejected", TOO_SIMILAR)  # kinds of failure shown to the model as notes
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,20 @@ class SubmissionOrder:
     past a running submission because the controller submits only while ``first_unfinished`` allows.
     """
 
-    def __init__(self, archive: Archive, mutator: Mutator, *, window: int, seed: int) -> None:
+    def __init__(
+        self,
+        archive: Archive,
+        mutator: Mutator,
+        *,
+        window: int,
+        seed: int,
+        novelty: NoveltyPolicy | None = None,
+    ) -> None:
         self.archive = archive
         self.mutator = mutator
         self.window = window
         self._seed = seed
+        self.novelty = novelty  # keeps each request's island snapshot, follows rejections (novelty.py)
         self.ready: dict[int, Outcome] = {}
         self.next_to_apply = 1  # submission 0, the initial program, is in the archive from the start
         self._rejections: dict[int, deque[str]] = defaultdict(lambda: deque(maxlen=REJECTIONS_KEPT))
@@ -77,8 +88,12 @@ class SubmissionOrder:
                 self.mutator.tell(
                     Feedback(outcome.submission, None, failure=failure.kind if failure else "lost")
                 )
-                if failure is not None and failure.kind == "edit_rejected" and failure.parent_id is not None:
+                if failure is not None and failure.kind in NOTED_FAILURES and failure.parent_id is not None:
                     self._rejections[failure.parent_id].append(failure.reason)
+            if self.novelty is not None:
+                failure_kind = outcome.failure.kind if outcome.failure is not None else None
+                island = outcome.submission % len(self.archive.islands)
+                self.novelty.applied(outcome.submission, island, outcome.program, failure_kind)
             self.next_to_apply += 1
 
     def request(self, submission: int) -> tuple[ProposalRequest, int]:
@@ -87,6 +102,8 @@ class SubmissionOrder:
         rng = submission_rng(self._seed, submission)
         island = submission % len(self.archive.islands)
         selection = self.archive.sample(island, rng)
+        if self.novelty is not None:
+            self.novelty.requested(submission, island, self.archive.islands[island].elites.members)
         request = ProposalRequest(
             submission=submission,
             parent=selection.parent,

@@ -8,6 +8,9 @@ Built-in dimensions:
 - ``diversity``: how far the program drifted from the initial one, the Jaccard distance between the
   sets of adjacent-token pairs of the two, in [0, 1], binned linearly. Lexical and cheap: one
   tokenisation per program, the initial program's pairs are computed once.
+- ``novelty``: one minus the highest cosine similarity between the program and the elites of its
+  island when it was made (database/novelty.py), in [0, 1], binned linearly. Measured only in a run
+  (the initial program, which had no island to compare with, records no value).
 
 Any other dimension is a metric of the evaluator, expected in [0, 1] (normalise it in the evaluator;
 values outside share the edge bins). Naming a metric that the initial program's evaluation lacks is
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 
 from evoforge.errors import ConfigError
 
-BUILTIN_DIMENSIONS = ("code_length", "diversity")
+BUILTIN_DIMENSIONS = ("code_length", "diversity", "novelty")
 LENGTH_SPAN_LOG2 = 2.0  # code_length bins span [initial / 2**2, initial * 2**2]
 
 _TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d*)?|[^\s\w]")
@@ -37,8 +40,13 @@ _TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d*)?|[^\s\w]")
 Cell = tuple[int, ...]
 
 
+def tokens(code: str) -> list[str]:
+    """Identifiers, numbers and single punctuation characters: the lexical view of a program."""
+    return _TOKEN.findall(code)
+
+
 def _token_pairs(code: str) -> frozenset[tuple[str, str]]:
-    return frozenset(itertools.pairwise(_TOKEN.findall(code)))
+    return frozenset(itertools.pairwise(tokens(code)))
 
 
 @dataclass(frozen=True)
@@ -72,15 +80,23 @@ def check_dimensions(dimensions: Sequence[str], metrics: Mapping[str, float]) ->
 
 
 def compute_features(
-    code: str, metrics: Mapping[str, float], reference: FeatureReference, dimensions: Sequence[str]
+    code: str,
+    metrics: Mapping[str, float],
+    reference: FeatureReference,
+    dimensions: Sequence[str],
+    novelty: float | None = None,
 ) -> dict[str, float]:
-    """The value of each feature dimension for one program; a missing or infinite metric is left out."""
+    """The value of each feature dimension for one program; a missing or infinite metric is left out,
+    and so is ``novelty`` when it was not measured."""
     features: dict[str, float] = {}
     for name in dimensions:
         if name == "code_length":
             features[name] = float(len(code))
         elif name == "diversity":
             features[name] = diversity(code, reference)
+        elif name == "novelty":
+            if novelty is not None:
+                features[name] = novelty
         elif math.isfinite(value := metrics.get(name, math.nan)):
             features[name] = float(value)
     return features

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from evoforge.config_base import Strict
 
@@ -21,12 +21,20 @@ class EmbeddingConfig(Strict):
     api_key_env: str = "OPENAI_API_KEY"
     timeout: float = Field(default=30.0, gt=0)
 
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        """The model endpoints' check: a malformed URL is a config error, not a failure mid-run."""
+        from evoforge.config import ModelConfig  # config.py imports this module first
+
+        return ModelConfig._http_url(url)
+
 
 class NoveltyConfig(Strict):
     """Rejection of children too similar to their island's elites (docs/search.md, "Novelty")."""
 
     enabled: bool = False
-    threshold: float = Field(default=0.95, gt=0, le=1)  # cosine similarity at or above it is rejected
+    threshold: float = Field(default=0.99, gt=0, le=1)  # cosine similarity at or above it is rejected
     max_resamples: int = Field(default=3, ge=0)  # rejections in a row per island before one is let through
     ngram: int = Field(default=3, gt=0)  # tokens per lexical n-gram
     dimensions: int = Field(default=1024, ge=16)  # hashed buckets of the lexical embedding

@@ -4,7 +4,8 @@ Every test of the model path goes through it over real HTTP, so the client, its 
 error mapping are exercised as in production. Latency and faults (429 with Retry-After, 500, hang,
 a dropped connection, truncated JSON, HTML, a body that is not UTF-8, empty or null content, no
 choices, garbage prose, 401, 403, 404) are injected by request index or at a seeded rate; the fault
-of request ``i`` depends only on ``(seed, i)``.
+of request ``i`` depends only on ``(seed, i)``. ``/v1/embeddings`` answers small deterministic vectors
+(``embedding_of``), for the novelty measure's remote path.
 
     python -m evoforge.testing.scripted_server --port 8000 --latency 0.5 --responder tweak-constants
 """
@@ -56,6 +57,7 @@ Responder = Callable[[dict[str, Any]], Answer]
 
 HANG_S = 3600.0
 POLL_S = 0.05  # how often the accept loop checks for stop(): the delay of leaving a `with` block
+EMBEDDING_SIZE = 16  # dimensions of the vectors `/v1/embeddings` answers
 GARBAGE_PROSE = (
     "I would consider several approaches here, but on reflection the current code looks fine.",
     "This is an interesting problem. A careful analysis suggests the existing approach is reasonable.",
@@ -87,6 +89,16 @@ def chat_completion(
             "total_tokens": prompt + completion,
         },
     }
+
+
+def embedding_of(text: str) -> list[float]:
+    """A small deterministic embedding: the text's characters counted in EMBEDDING_SIZE buckets by code
+    point, at unit length. Texts differing by a few characters get vectors with a cosine near 1."""
+    counts = [0.0] * EMBEDDING_SIZE
+    for character in text:
+        counts[ord(character) % EMBEDDING_SIZE] += 1.0
+    norm = math.sqrt(sum(count * count for count in counts)) or 1.0
+    return [count / norm for count in counts]
 
 
 def _error(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
@@ -132,6 +144,7 @@ class ScriptedServer:
         self.seed = seed
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
+        self._embedding_requests: list[dict[str, Any]] = []
         self._arrivals: list[float] = []
         self._concurrent = 0
         self._max_concurrent = 0
@@ -150,6 +163,16 @@ class ScriptedServer:
         """The chat-completion request bodies received so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        """The ``/v1/embeddings`` request bodies received so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._embedding_requests)
+
+    def record_embedding(self, request: dict[str, Any]) -> None:
+        with self._lock:
+            self._embedding_requests.append(request)
 
     @property
     def arrivals(self) -> list[float]:
@@ -289,6 +312,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.rstrip("/").endswith("/embeddings"):
+            self._embeddings(body)
+            return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
             return
@@ -314,6 +340,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, chat_completion(answer, request, index))
         else:
             self._fault(answer, request, index)
+
+    def _embeddings(self, body: bytes) -> None:
+        """``/v1/embeddings``: the vectors of ``embedding_of``, the request kept in ``embedding_requests``."""
+        try:
+            request = json.loads(body or b"{}")
+            texts = [request["input"]] if isinstance(request["input"], str) else list(request["input"])
+            if not all(isinstance(text, str) for text in texts):
+                raise TypeError("input holds a non-string")
+        except (ValueError, KeyError, TypeError):
+            self._json(400, _error("input must be a string or a list of strings", "invalid_request_error"))
+            return
+        self.server.scripted.record_embedding(request)
+        data = [
+            {"object": "embedding", "index": i, "embedding": embedding_of(t)} for i, t in enumerate(texts)
+        ]
+        usage = {"prompt_tokens": sum(map(_tokens, texts)), "total_tokens": sum(map(_tokens, texts))}
+        self._json(200, {"object": "list", "data": data, "model": request.get("model"), "usage": usage})
 
     def _fault(self, fault: Fault, request: dict[str, Any], index: int) -> None:
         scripted = self.server.scripted
