@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import itertools
 import json
 import math
@@ -218,6 +219,15 @@ def infeasible(error: InvalidObject, **metrics: float) -> EvaluationResult:
     return EvaluationResult(
         {"combined_score": float("-inf"), "valid": 0.0, **metrics}, {"infeasible": str(error)}
     )
+
+
+def solve_fingerprint(program_path: str, timeout_s: float) -> str:
+    """A digest of solve()'s result, for an evaluator's ``fingerprint()`` (``dedup.functional``,
+    docs/search.md): a verifier that reads only the returned object scores equal objects equally, so
+    programs written differently that return the same object need one evaluation. A solve() that fails
+    raises, and its program is evaluated as usual."""
+    result = run_solve(program_path, timeout_s)
+    return hashlib.sha256(json.dumps(result, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def evaluate_solve(

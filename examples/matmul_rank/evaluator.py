@@ -16,7 +16,7 @@ multiplied by denominator³). The score is -R.
 
 from fractions import Fraction
 
-from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence, solve_fingerprint
 
 SHAPE = (3, 3, 3)
 MAX_ABS = 10**6
@@ -107,3 +107,8 @@ def metrics(rank):
 
 def evaluate(program_path):
     return evaluate_solve(program_path, score_decomposition, metrics, SOLVE_TIMEOUT_S)
+
+
+def fingerprint(program_path):
+    """A digest of solve()'s result: the score depends on nothing else (dedup.functional)."""
+    return solve_fingerprint(program_path, SOLVE_TIMEOUT_S)

@@ -14,7 +14,7 @@ so no rounding can inflate a score; only the final logarithms are floating point
 
 import math
 
-from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence
+from evoforge.verify import InvalidObject, evaluate_solve, integer, sequence, solve_fingerprint
 
 MAX_ELEMENT = 10**7
 MAX_SIZE = 10**5
@@ -79,3 +79,8 @@ def metrics(scored):
 
 def evaluate(program_path):
     return evaluate_solve(program_path, score_set, metrics, SOLVE_TIMEOUT_S)
+
+
+def fingerprint(program_path):
+    """A digest of solve()'s result: the score depends on nothing else (dedup.functional)."""
+    return solve_fingerprint(program_path, SOLVE_TIMEOUT_S)

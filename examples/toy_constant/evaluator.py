@@ -7,7 +7,7 @@ descriptors) reaches the score computed here. The number must be a finite real (
 |x| <= 1e6); a bool, a string, NaN or inf scores -inf with the reason as an artifact.
 """
 
-from evoforge.verify import evaluate_solve, real
+from evoforge.verify import evaluate_solve, real, solve_fingerprint
 
 OPTIMUM = 3.7
 SOLVE_TIMEOUT_S = 8  # under evaluation.timeout_s (10 s): a slow solve() is reported as such
@@ -24,3 +24,8 @@ def metrics(x):
 
 def evaluate(program_path):
     return evaluate_solve(program_path, value, metrics, SOLVE_TIMEOUT_S)
+
+
+def fingerprint(program_path):
+    """A digest of solve()'s result: the score depends on nothing else (dedup.functional)."""
+    return solve_fingerprint(program_path, SOLVE_TIMEOUT_S)
