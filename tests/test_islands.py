@@ -83,7 +83,7 @@ def test_a_run_stores_its_migrations_and_resets(tmp_path: Path) -> None:
     )  # fmt: skip
     with SQLiteStore.open(tmp_path / "run", readonly=True) as store:
         log = store.get_state(IslandLog.STATE_KEY)
-    assert log["migrations"] >= 7 and log["resets"] >= 3
+    assert log["migrations"] >= 5 and log["resets"] >= 2  # the last window of programs is never applied
     kinds = [event["kind"] for event in log["events"]]
     assert "reset" in kinds and "migration" in kinds
     assert [event["at"] for event in log["events"]] == sorted(event["at"] for event in log["events"])
