@@ -6,6 +6,7 @@ real sandbox; the evaluator imports the helper from beside the program, as a rea
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -21,7 +22,7 @@ from evoforge.storage import DB_FILENAME
 from evoforge.task import load_task
 from evoforge.testing.responders import current_program
 from evoforge.testing.scripted_server import ScriptedServer
-from evoforge.testing.tasks import write_task
+from evoforge.testing.tasks import evoforge_cli, write_task
 
 MAIN = """import helper
 
@@ -171,3 +172,12 @@ def test_a_two_file_task_evolves_both_files(tmp_path: Path) -> None:
     assert all(
         '"helper_seen":1.0' in metrics for metrics in seen
     )  # the evaluator found the helper every time
+
+
+def test_evoforge_eval_writes_the_other_files_beside_the_program(tmp_path: Path) -> None:
+    task = two_file_task(tmp_path)
+    (task / "helper.py").write_text(HELPER.replace("B = 1", "B = 4"))
+    done = evoforge_cli("eval", str(task), str(task / "initial_program.py"), "--json")
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)["metrics"]
+    assert metrics["b"] == 4.0 and metrics["helper_seen"] == 1.0

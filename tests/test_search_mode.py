@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import evoforge
+from evoforge.api import resume
 from evoforge.errors import ConfigError
-from evoforge.evaluation.contract import MAX_SOLUTION_BYTES, ContractError, solution_text
+from evoforge.evaluation.contract import MAX_SOLUTION_BYTES, ContractError, check_solution, solution_text
 from evoforge.records import EvaluationResult
 from evoforge.search_mode import SearchModeConfig, check_search_mode
 from evoforge.storage import DB_FILENAME
@@ -147,3 +148,28 @@ def test_a_solution_is_plain_json_within_its_limit() -> None:
         solution_text(EvaluationResult({}, solution={1j}))
     with pytest.raises(ContractError, match="more than"):
         solution_text(EvaluationResult({}, solution="x" * MAX_SOLUTION_BYTES))
+
+
+@pytest.mark.parametrize(
+    ("forged", "reason"),
+    [(["a list"], "must be JSON text"), ("[1, 2", "not valid JSON"), ("[" * 100_000, "not valid")],
+)
+def test_the_controller_rechecks_the_solution_an_answer_carries(forged: object, reason: str) -> None:
+    """The answer crosses a pipe the candidate can write to: its solution is checked again on arrival."""
+    with pytest.raises(ContractError, match=reason):
+        check_solution(forged)
+
+
+def test_a_resumed_run_hands_on_the_solutions_it_stored(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    evoforge.evolve(search_task(tmp_path), run_dir=run_dir, iterations=4)
+    resume(run_dir, iterations=8)
+    programs = stored(run_dir)
+    with evoforge.load_run(run_dir) as run:
+        code = {p.id: p.code for p in run.programs()}
+    assert len(programs) == 8
+    for child in programs[4:]:
+        if math.isfinite(child[1]):
+            received = child[3] - step_of(code[child[0]])
+            assert any(math.isclose(received, p[3]) for p in programs[: child[0]] if p[3] is not None)
+            assert received > programs[0][3]  # a child's solution from before the resume, not the initial's
