@@ -131,6 +131,17 @@ async def test_a_stage_past_its_timeout_fails_even_if_it_catches_the_alarm(
     assert result.stages_passed == 1 and result.stage_times_s[1] >= 0.3
 
 
+async def test_a_stage_that_hangs_is_stopped_at_its_own_timeout(
+    make_sandbox: MakeSandbox, markers: Path
+) -> None:
+    """The stage's alarm ends it, not the whole evaluation's wall-clock limit (which would say so)."""
+    sandbox = make_sandbox(
+        {"thresholds": [0.5], "timeouts_s": [10, 0.5]}, stage2="time.sleep(600)", timeout_s=20
+    )
+    result = await sandbox.evaluate("VALUE = 5.0\n")
+    assert result.error == "evaluate_stage2 timed out after 0.5 s" and result.stages_passed == 1
+
+
 async def test_a_cascade_needs_stage_1(tmp_path: Path) -> None:
     path = tmp_path / "evaluator.py"
     path.write_text("def evaluate(program_path):\n    return {'combined_score': 1.0}\n")
