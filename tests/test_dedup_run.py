@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,50 @@ def test_equal_fingerprints_with_different_scores_are_collisions(tmp_path: Path)
     different = sum(p.score != initial.score for p in children)
     assert different > 0 and dedup["collisions"] == different
     assert f"{different} collisions" in evoforge_cli("status", str(tmp_path / "run")).stdout
+
+
+def submissions(run_dir: Path) -> tuple[list[tuple[int, str, int | None]], list[tuple[int, str, int | None]]]:
+    """Programs (submission, code, submission of the program reused) and failures (submission, kind,
+    submission of the program repeated): what a seeded run made, whatever the ids."""
+    with evoforge.load_run(run_dir) as view:
+        programs = view.programs()
+    submission_of = {p.id: p.submission for p in programs}
+    reused = {}
+    for p in programs:
+        if "reused" in p.artifacts:
+            reused[p.id] = submission_of[int(p.artifacts["reused"].split("program ")[1].split(",")[0])]
+    made = sorted((p.submission, p.code, reused.get(p.id)) for p in programs)
+    db = sqlite3.connect(f"{(run_dir / 'evoforge.db').as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT submission, kind, duplicate_of FROM failed_generations").fetchall()
+    finally:
+        db.close()
+    failed = sorted((s, kind, submission_of.get(of) if of is not None else None) for s, kind, of in rows)
+    return made, failed
+
+
+def test_a_seeded_run_dedups_the_same_children_every_time(tmp_path: Path) -> None:
+    """The offline mutators with both checks on, two evaluations at once: twice the same programs,
+    the same duplicates and the same reuses, however the evaluations' timing fell."""
+    log = tmp_path / "calls.log"
+    evaluator = LOGGING.format(
+        log=str(log), fingerprint="repr(round(runpy.run_path(program_path)['solve'](), 1))"
+    )
+    task = write_task(
+        tmp_path, CONFIG.replace("parallel: 1", "parallel: 2"), program=PROGRAM, evaluator=evaluator
+    )
+    made = []
+    for name in ("first", "second"):
+        evoforge.evolve(
+            task,
+            run_dir=tmp_path / name,
+            iterations=25,
+            seed=5,
+            dedup__structural="normalized",
+            dedup__functional="reuse",
+        )
+        made.append(submissions(tmp_path / name))
+    assert made[0] == made[1]
+    programs, failed = made[0]
+    assert any(reused is not None for *_, reused in programs)  # the rounded fingerprint matched
+    assert all(of is not None for _, kind, of in failed if kind == "duplicate")
