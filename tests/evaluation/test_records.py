@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from evoforge.config import EvaluationConfig, SandboxConfig
+from evoforge.evaluation.capture import result_size_cap
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.records import Evaluation
@@ -137,7 +138,9 @@ async def test_a_flood_on_the_result_pipe_fails_the_evaluation(tmp_path: Path) -
         result = await box.evaluate("x = 1\n")
     assert not result.ok and result.score == -math.inf
     assert result.error is not None
-    assert result.error.startswith("result too large: more than 2,"), result.error
+    cap = result_size_cap(EvaluationConfig(timeout_s=60, memory_mb=1024, parallel=1))
+    assert 2_000_000 < cap < 13_107_200  # what the flood writes
+    assert result.error.startswith(f"result too large: more than {cap:,} bytes"), result.error
     assert result.error.endswith(" bytes, more than the record limits allow")
 
 
