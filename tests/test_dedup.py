@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from evoforge.database.dedup import CodeIndex, FingerprintIndex, dedup_summary, structural_key
+from evoforge.evaluation.sandboxed_evaluation import load_module
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE = '''"""A module docstring."""
 import math
 
@@ -106,3 +110,18 @@ def test_the_summary_counts_reuse_matches_and_collisions() -> None:
         "fingerprint_matches_evaluated": 3,
         "collisions": 2,
     }
+
+
+def test_an_examples_fingerprint_sees_the_returned_object_only(tmp_path: Path) -> None:
+    """toy_constant's fingerprint(): equal for two ways of returning 3.5, different for 3.6."""
+    evaluator = load_module(str(EXAMPLES / "toy_constant" / "evaluator.py"), "toy_constant_evaluator")
+    programs = {
+        "plain": "def solve():\n    return 3.5\n",
+        "rewritten": "def solve():\n    half = 7 / 2  # the same number\n    return half\n",
+        "other": "def solve():\n    return 3.6\n",
+    }
+    prints = {}
+    for name, code in programs.items():
+        (tmp_path / f"{name}.py").write_text(code)
+        prints[name] = evaluator.fingerprint(str(tmp_path / f"{name}.py"))
+    assert prints["plain"] == prints["rewritten"] != prints["other"]
