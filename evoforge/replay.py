@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from evoforge.database.archive import Archive
+from evoforge.database.dedup import CodeIndex
 from evoforge.database.novelty import TOO_SIMILAR, NoveltyPolicy
 from evoforge.mutators.base import Feedback, Mutator, ProposalRequest
-from evoforge.records import FailedGeneration, Program, code_digest
+from evoforge.records import FailedGeneration, Program
 from evoforge.storage.base import ProgramStore
 
 REJECTIONS_KEPT = 3  # notes on rejected edits shown per parent
@@ -115,28 +116,6 @@ class SubmissionOrder:
         return request, island
 
 
-class CodeIndex:
-    """The earliest submission that produced each code: the duplicate check.
-
-    Only a twin older than the window counts: it is certain to have finished whatever the timing,
-    which keeps runs reproducible at any concurrency; a twin still inside the window is evaluated
-    again (rare).
-    """
-
-    def __init__(self, window: int) -> None:
-        self._window = window
-        self._first: dict[str, int] = {}
-
-    def note(self, code: str, submission: int) -> None:
-        digest = code_digest(code)
-        self._first[digest] = min(submission, self._first.get(digest, submission))
-
-    def is_duplicate(self, code: str, submission: int) -> bool:
-        first = self._first.get(code_digest(code))
-        self.note(code, submission)
-        return first is not None and first <= submission - self._window
-
-
 def stored_outcomes(store: ProgramStore) -> Iterator[Outcome]:
     """Each recorded submission's outcome in submission order, streamed.
 
@@ -171,14 +150,14 @@ def replay(
     initial = next(outcomes)
     assert initial.submission == 0 and initial.program is not None, "a run starts with its initial program"
     order.archive.add(initial.program)
-    seen.note(initial.program.code, 0)
+    seen.note(initial.program.code, 0, initial.program.id)
     remakes = []
     upcoming = next(outcomes, None)
     for submission in range(1, next_submission):
         order.apply_through(submission - order.window)
         if upcoming is not None and upcoming.submission == submission:
             if upcoming.program is not None:
-                seen.note(upcoming.program.code, submission)
+                seen.note(upcoming.program.code, submission, upcoming.program.id)
             order.finish(upcoming)
             upcoming = next(outcomes, None)
         elif submission < next_submission - order.window:
