@@ -121,8 +121,8 @@ class FailedGeneration:
     ``kind`` is one of ``no_edit`` (nothing parseable), ``edit_rejected`` (parse ok, apply failed),
     a ProviderError kind such as ``rate_limit``, ``server_error``, ``timeout``, ``connection``,
     ``bad_response``, ``empty_content`` (the model call failed; see docs/llm.md), ``duplicate`` (the
-    same code as an evaluated program, up to what database/dedup.py normalises), ``cancelled``
-    (stopped before it finished).
+    same code as an evaluated program, up to what database/dedup.py normalises), ``too_similar``
+    (too close to its island's elites, database/novelty.py), ``cancelled`` (stopped before it finished).
     """
 
     submission: int
