@@ -118,7 +118,9 @@ class Archive:
 
         ``top`` holds the island's best elites other than the parent; ``diverse`` holds elites drawn
         uniformly from all islands, neither the parent nor in ``top``. An island without elites
-        draws from the elites of all islands. Raises LookupError when no valid program exists.
+        draws from the elites of all islands. With objectives the parent comes from the island's
+        front and ``top`` from its Pareto population in rank order. Raises LookupError when no valid
+        program exists.
         """
         if not 0 <= island < len(self.islands):
             raise ValueError(f"island {island} does not exist (the archive has {len(self.islands)})")
