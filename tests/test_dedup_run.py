@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import evoforge
+from evoforge.api import resume
 from evoforge.testing.responders import current_program
 from evoforge.testing.scripted_server import ScriptedServer
 from evoforge.testing.tasks import evoforge_cli, write_task
@@ -193,3 +194,28 @@ def test_a_seeded_run_dedups_the_same_children_every_time(tmp_path: Path) -> Non
     programs, failed = made[0]
     assert any(reused is not None for *_, reused in programs)  # the rounded fingerprint matched
     assert all(of is not None for _, kind, of in failed if kind == "duplicate")
+
+
+def test_a_resumed_run_still_catches_twins_of_earlier_programs(tmp_path: Path) -> None:
+    """After a resume the indexes are rebuilt from the store: a twin of a program of the first session
+    is still caught, structurally with that program's id, functionally with its fingerprint."""
+    log = tmp_path / "calls.log"
+    fingerprint = "repr(runpy.run_path(program_path)['solve']())"
+    task = write_task(
+        tmp_path, CONFIG, program=PROGRAM, evaluator=LOGGING.format(log=str(log), fingerprint=fingerprint)
+    )
+    rewrites.seen = []
+    with ScriptedServer(rewrites, latency_s=0.0) as server:
+        models = [{"name": "scripted", "base_url": server.base_url}]
+        settings = {"llm__models": models, "llm__max_inflight": 1}
+        dedup = {"dedup__structural": "normalized", "dedup__functional": "reuse"}
+        evoforge.evolve(task, run_dir=tmp_path / "run", iterations=4, **settings, **dedup)
+        first_session = len(logged(log))
+        resume(tmp_path / "run", iterations=10)
+    later = logged(log)[first_session:]
+    assert later and not any("# the same program" in code for _, code in later)
+    assert any("first" in code for kind, code in later if kind == "fingerprint")
+    assert not any("first" in code for kind, code in later if kind == "evaluate")
+    _, failed = submissions(tmp_path / "run")
+    duplicates = [of for _, kind, of in failed if kind == "duplicate"]
+    assert len(duplicates) >= 3 and None not in duplicates
