@@ -39,10 +39,15 @@ if TYPE_CHECKING:
     from evoforge.records import Evaluation
 
 _HEADER = re.compile(r"==> (\S(?:.*\S)?) <==\n?")
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})[^`]*")
 _DECORATION = "`*#'\"=<> \t"
 _PATH_PREFIX = re.compile(r"(?i)(?:file|path|filename)\s*:\s*")
 RESERVED = ("evaluator.py", "config.yaml", "context.md")
+# Added to a multi-file task's context, so that the prompt (built elsewhere) says how to name a file.
+EDIT_RULE = (
+    "The program is several files, each after a line '==> path <=='. Before each SEARCH/REPLACE block, "
+    "write the path of the file it changes on a line of its own; to rewrite a file, write its path on "
+    "the line before the code fence. Never add or change a '==> path <==' line."
+)
 
 
 def header(path: str) -> str:
@@ -125,7 +130,8 @@ def with_files(task: Task, paths: Sequence[str]) -> Task:
         code = pack(files)
     except EditError as error:
         raise TaskError(f"{directory}/{error}") from None
-    return dataclasses.replace(task, initial_code=code, files=tuple(others))
+    context = "\n\n".join(filter(None, (task.context, EDIT_RULE)))
+    return dataclasses.replace(task, initial_code=code, files=tuple(others), context=context)
 
 
 def _check_markers(text: str, source: str) -> None:
@@ -173,28 +179,25 @@ def replacement_paths(answer: str, paths: Sequence[str]) -> list[str | None]:
 
 
 def file_rewrites(answer: str, files: Mapping[str, str]) -> dict[str, str]:
-    """New texts of the files a path line names right before a closed fence, from ``answer``."""
+    """New texts of the files a path line names right before a closed fence, from ``answer``.
+
+    Fences are read as ``edits`` reads them (its fence helpers: one reading of fences, not two).
+    """
     rewrites: dict[str, str] = {}
     path: str | None = None
     opener: str | None = None
     body: list[str] = []
     for line in answer.replace("\r\n", "\n").split("\n"):
         if opener is not None:
-            if (
-                line.strip()
-                and line.strip() == opener[0] * len(line.strip())
-                and len(line.strip()) >= len(opener)
-            ):
+            if edits._closes(line, opener):
                 if path is not None:
                     rewrites[path] = "".join(f"{row}\n" for row in body)
                 opener, path = None, None
             else:
                 body.append(line)
             continue
-        fence = _FENCE.fullmatch(line.rstrip())
-        if fence:
-            opener, body = fence.group(1), []
-        elif line.strip():
+        opener, body = edits._fence_opener(line), []
+        if opener is None and line.strip():
             path = named_path(line, list(files))
     return rewrites
 

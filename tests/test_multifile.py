@@ -163,6 +163,7 @@ def test_a_two_file_task_evolves_both_files(tmp_path: Path) -> None:
         )
         prompts = [m["content"] for body in server.requests for m in body["messages"]]
     assert any("==> helper.py <==" in prompt and "==> initial_program.py <==" in prompt for prompt in prompts)
+    assert any(codebase.EDIT_RULE in prompt for prompt in prompts)  # how to name a file, in the context
     best = codebase.unpack(result.best_code or "")
     assert "A = 3" in best["initial_program.py"] and "B = 4" in best["helper.py"]  # both files changed
     assert result.best_score == 0.0
