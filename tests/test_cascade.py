@@ -153,6 +153,23 @@ async def test_a_cascade_needs_stage_1(tmp_path: Path) -> None:
     )
 
 
+async def test_search_mode_takes_the_last_stages_solution(tmp_path: Path) -> None:
+    path = tmp_path / "evaluator.py"
+    path.write_text(
+        "from evoforge.records import EvaluationResult\n\n"
+        "def evaluate_stage1(program_path):\n"
+        "    return EvaluationResult({'combined_score': 1.0}, solution=[1])\n\n"
+        "def evaluate_stage2(program_path):\n"
+        "    return EvaluationResult({'combined_score': 2.0}, solution=[1, 2])\n\n"
+        "def evaluate_stage3(program_path):\n"
+        "    return {'combined_score': 3.0}\n"
+    )
+    config = EvaluationConfig(timeout_s=30, memory_mb=1024, parallel=1, cascade={"thresholds": [0.5, 0.5]})
+    with Sandbox(path, config, plan=PROCESS_ONLY) as sandbox:
+        result = await sandbox.evaluate("VALUE = 1\n")
+    assert result.score == 3.0 and result.stages_passed == 3 and result.solution == "[1,2]"
+
+
 PROGRAM = """# EVOLVE-BLOCK-START
 VALUE = 5.0
 # EVOLVE-BLOCK-END

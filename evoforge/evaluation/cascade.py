@@ -12,6 +12,7 @@ returns no metrics fails the whole evaluation (score ``-inf``), unlike OpenEvolv
 earlier stages' metrics: a candidate must not keep a good cheap-stage score by crashing the
 expensive stage. The answer says how far it got: ``cascade: {"passed": k, "times_s": [...]}``, one
 duration per stage that ran; ``passed < len(times_s)`` means the last stage that ran rejected it.
+In search mode, the solution is the one the last stage that returned one returned.
 
 **Fingerprint** (the ``fingerprint`` call): ``fingerprint(program_path) -> str``, a digest of what the
 candidate does on fixed probe inputs; the answer carries it as ``fingerprint`` (``None`` when the
@@ -50,7 +51,7 @@ def time_limit(seconds):
 
 
 def run_stage(number, function, program, timeout_s, contract):
-    """(metrics, artifacts) of one stage, or an error line and the exception behind it."""
+    """(metrics, artifacts, search mode's solution) of one stage, or an error line and its exception."""
     name = STAGES[number - 1]
     started = time.monotonic()
     try:
@@ -58,7 +59,7 @@ def run_stage(number, function, program, timeout_s, contract):
             raw = function(program)
         if timeout_s is not None and time.monotonic() - started > timeout_s:
             raise StageTimeout  # the alarm was caught or blocked: the stage still took too long
-        return contract.normalize_result(raw), None, None
+        return (*contract.normalize_result(raw), contract.solution_text(raw)), None, None
     except StageTimeout:
         return None, f"{name} timed out after {timeout_s:g} s", None
     except contract.ContractError as error:
@@ -75,7 +76,7 @@ def run_cascade(evaluator, request, contract, failure):
     settings = request["cascade"]
     thresholds, timeouts = settings["thresholds"], settings["timeouts_s"]
     defined = next((n for n, function in enumerate(functions) if not callable(function)), len(functions))
-    metrics, artifacts, times = {}, {}, []
+    metrics, artifacts, times, solution = {}, {}, [], None
     passed = 0
     for number in range(1, defined + 1):
         started = time.monotonic()
@@ -89,6 +90,7 @@ def run_cascade(evaluator, request, contract, failure):
             return failure(error, cause) | {"cascade": progress}
         metrics.update(result[0])
         artifacts.update(result[1])
+        solution = result[2] if result[2] is not None else solution
         if number < defined and number <= len(thresholds):
             try:
                 score = contract.primary_score(metrics, request["score_metric"])
@@ -103,12 +105,13 @@ def run_cascade(evaluator, request, contract, failure):
         )
     except contract.ContractError as error:
         return failure(f"invalid result: {error}") | {"cascade": {"passed": passed, "times_s": times}}
-    return {
+    answer = {
         "ok": True,
         "metrics": metrics,
         "artifacts": artifacts,
         "cascade": {"passed": passed, "times_s": times},
     }
+    return answer | ({"solution": solution} if solution is not None else {})
 
 
 def run_fingerprint(evaluator, request, contract, failure):
