@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import evoforge
+from evoforge.failstreak import NoProgressError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEFAULT = ("toy_constant", "sums_differences", "matmul_rank")
@@ -28,16 +29,20 @@ DEFAULT = ("toy_constant", "sums_differences", "matmul_rank")
 def measure(example: str, iterations: int, seed: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as scratch:
         started = time.monotonic()
-        evoforge.evolve(
-            EXAMPLES / example,
-            run_dir=Path(scratch) / "run",
-            iterations=iterations,
-            seed=seed,
-            target_score=None,
-            evaluation__parallel=2,
-            dedup__structural="normalized",
-            dedup__functional="evaluate",
-        )
+        stop = "iterations"
+        try:
+            evoforge.evolve(
+                EXAMPLES / example,
+                run_dir=Path(scratch) / "run",
+                iterations=iterations,
+                seed=seed,
+                target_score=None,
+                evaluation__parallel=2,
+                dedup__structural="normalized",
+                dedup__functional="evaluate",
+            )
+        except NoProgressError:  # the offline mutators found no new child: the run stopped early
+            stop = "no new child"
         wall = time.monotonic() - started
         with evoforge.load_run(Path(scratch) / "run") as run:
             status = run.status()
@@ -54,6 +59,7 @@ def measure(example: str, iterations: int, seed: int) -> dict[str, object]:
         "collisions": dedup["collisions"],
         "failed": status["failed_generations"],
         "wall_s": wall,
+        "stop": stop,
     }
 
 
@@ -74,7 +80,7 @@ def main() -> None:
         functional = f"{row['functional']} ({row['functional_share']:.1%})"
         cells = (
             row["example"],
-            row["evaluated"],
+            f"{row['evaluated']}" + (f" (stopped: {row['stop']})" if row["stop"] != "iterations" else ""),
             structural,
             functional,
             row["collisions"],
