@@ -173,3 +173,27 @@ def test_a_resumed_run_hands_on_the_solutions_it_stored(tmp_path: Path) -> None:
             received = child[3] - step_of(code[child[0]])
             assert any(math.isclose(received, p[3]) for p in programs[: child[0]] if p[3] is not None)
             assert received > programs[0][3]  # a child's solution from before the resume, not the initial's
+
+
+def test_a_seeded_run_hands_each_submission_the_same_solution(tmp_path: Path) -> None:
+    """Which solution a submission receives is fixed when it is submitted, by the outcomes older than the
+    window, not by which evaluations happen to have finished: two runs with the same window of four
+    (two evaluations and two proposals in flight, or one and three) store the same programs and
+    solutions, submission by submission."""
+    runs = []
+    for parallel, inflight in ((2, 2), (1, 3)):
+        config = CONFIG.replace("parallel: 1", f"parallel: {parallel}")
+        (tmp_path / f"{parallel}").mkdir()
+        task = search_task(
+            tmp_path / f"{parallel}", config.replace("max_inflight: 1", f"max_inflight: {inflight}")
+        )
+        evoforge.evolve(task, run_dir=tmp_path / f"run{parallel}", iterations=10)
+        db = sqlite3.connect(tmp_path / f"run{parallel}" / DB_FILENAME)
+        runs.append(
+            db.execute(
+                "SELECT p.submission, p.code, s.solution FROM programs AS p "
+                "LEFT JOIN solutions AS s ON s.program_id = p.id ORDER BY p.submission"
+            ).fetchall()
+        )
+        db.close()
+    assert runs[0] == runs[1]
