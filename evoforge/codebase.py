@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from evoforge import edits
@@ -94,6 +94,15 @@ def split(code: str, entry: str) -> tuple[str, dict[str, str]]:
         return code, {}
     text = files.pop(entry, "")
     return text, files
+
+
+def write_files(code: str, folder: Path) -> Path:
+    """Write the files of a bundle under ``folder`` (paths checked when the task was loaded)."""
+    for path, text in unpack(code).items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return folder
 
 
 def check_path(path: str, directory: str) -> str:

@@ -83,11 +83,15 @@ async def evaluate_program(task: Task, config: Config, code: str) -> Evaluation:
 
 
 def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
-    """Write the best program next to the database so it survives without evoforge."""
+    """Write the best program next to the database so it survives without evoforge (a multi-file
+    program as a folder of its files)."""
     if best is None:
         return None
-    path = run_dir / f"{BEST_STEM}{task.program_path.suffix}"
-    path.write_text(best.code, encoding="utf-8")
+    if codebase.is_bundle(best.code):
+        path = codebase.write_files(best.code, run_dir / BEST_STEM)
+    else:
+        path = run_dir / f"{BEST_STEM}{task.program_path.suffix}"
+        path.write_text(best.code, encoding="utf-8")
     (run_dir / f"{BEST_STEM}.json").write_text(
         json.dumps({"id": best.id, "score": best.score, "metrics": best.metrics}, indent=2), encoding="utf-8"
     )

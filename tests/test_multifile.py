@@ -167,6 +167,8 @@ def test_a_two_file_task_evolves_both_files(tmp_path: Path) -> None:
     best = codebase.unpack(result.best_code or "")
     assert "A = 3" in best["initial_program.py"] and "B = 4" in best["helper.py"]  # both files changed
     assert result.best_score == 0.0
+    assert result.best_path == tmp_path / "run" / "best_program"  # a folder of the files, ready to run
+    assert (result.best_path / "helper.py").read_text() == best["helper.py"]
     db = sqlite3.connect(tmp_path / "run" / DB_FILENAME)
     seen = [row[0] for row in db.execute("SELECT metrics FROM programs")]
     db.close()
