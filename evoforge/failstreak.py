@@ -21,6 +21,8 @@ HINTS = {
     "empty_content": "the model answers with empty content",
     "bad_response": "the endpoint's answers are not chat completions",
     "duplicate": "every child repeats a program already evaluated",
+    "too_similar": "every child is too similar to its island's elites: raise database.novelty.threshold "
+    "or lower database.novelty.max_resamples",
 }
 
 

@@ -14,9 +14,13 @@ import numpy as np
 import pytest
 
 import evoforge
+from evoforge.budgets import MAX_CONSECUTIVE_FAILURES
 from evoforge.database.embeddings import RemoteEmbedder, lexical_embedding
 from evoforge.database.novelty import TOO_SIMILAR, Novelty, NoveltyPolicy
 from evoforge.database.settings import EmbeddingConfig, NoveltyConfig
+from evoforge.events import GenerationFailed
+from evoforge.failstreak import FailureStreak
+from evoforge.records import FailedGeneration
 from evoforge.storage import SQLiteStore
 from evoforge.testing.programs import program, program_table
 from evoforge.testing.responders import current_program, tweak_constants_responder
@@ -184,3 +188,14 @@ def test_a_malformed_embeddings_url_is_one_config_line(tmp_path: Path) -> None:
     result = evoforge_cli("run", str(task), "--run-dir", str(tmp_path / "run"), "--iterations", "1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "database.novelty.embedding.base_url: expected an http:// or https:// URL" in result.stderr
+
+
+def test_a_run_stalled_by_rejections_says_which_keys_to_change() -> None:
+    streak = FailureStreak()
+    for count in range(1, MAX_CONSECUTIVE_FAILURES + 1):
+        rejected = FailedGeneration(
+            count, TOO_SIMILAR, "too similar to program 0", parent_id=0, created_at=0.0
+        )
+        streak(GenerationFailed(rejected, count))
+    assert streak.stopped_the_run
+    assert "raise database.novelty.threshold or lower database.novelty.max_resamples" in str(streak.error())
