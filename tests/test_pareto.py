@@ -79,6 +79,10 @@ def test_a_population_keeps_whole_fronts_then_the_most_isolated() -> None:
     front = {p.id for p in population.front}
     assert len(front) == 4 and {0, 3} <= front  # the extremes always stay
     assert not population.offer(scored(7, 0.1, 9.0))  # dominated by all: not on the front
+    crowded = ParetoPopulation(TWO, capacity=3)
+    for pid, (speed, size) in enumerate([(1, 1), (2.0, 2.0), (2.1, 2.1), (4, 4)]):
+        crowded.offer(scored(pid, speed, size))
+    assert {p.id for p in crowded.front} == {0, 2, 3}  # 1 sits closest to its neighbours: it goes
     assert not population.offer(scored(8, math.inf, 1.0)) and 8 not in population
 
 
