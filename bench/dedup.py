@@ -2,13 +2,14 @@
 
 Each example runs ``--iterations`` evaluated programs (1,000 by default; a run the offline mutators
 can take no further stops earlier, at a streak of failed generations) with
-``dedup.structural: normalized`` and ``dedup.functional: evaluate``: structural twins are not
+``dedup.structural: normalized`` (or ``exact``, to compare) and ``dedup.functional: evaluate``: structural twins are not
 evaluated (counted as failed generations of kind ``duplicate``), and every fingerprint match is
 evaluated anyway, so that it is counted both as an evaluation ``reuse`` would have saved and, when the
 scores differ, as a collision. Shares: structural = duplicates / (duplicates + evaluated), functional =
 matches / evaluated. The examples' ``target_score`` is lifted so that no run stops at its target.
 
     python bench/dedup.py [--iterations 1000] [--examples toy_constant sums_differences matmul_rank]
+                          [--structural normalized|exact]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEFAULT = ("toy_constant", "sums_differences", "matmul_rank")
 
 
-def measure(example: str, iterations: int, seed: int) -> dict[str, object]:
+def measure(example: str, iterations: int, seed: int, structural: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as scratch:
         started = time.monotonic()
         stop = "iterations"
@@ -38,7 +39,7 @@ def measure(example: str, iterations: int, seed: int) -> dict[str, object]:
                 seed=seed,
                 target_score=None,
                 evaluation__parallel=2,
-                dedup__structural="normalized",
+                dedup__structural=structural,
                 dedup__functional="evaluate",
             )
         except NoProgressError:  # the offline mutators found no new child: the run stopped early
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--examples", nargs="+", default=list(DEFAULT))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--structural", choices=("exact", "normalized"), default="normalized")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
     print(
@@ -75,7 +77,7 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- |", flush=True)
     for example in args.examples:
-        row = measure(example, args.iterations, args.seed)
+        row = measure(example, args.iterations, args.seed, args.structural)
         structural = f"{row['structural']} ({row['structural_share']:.1%})"
         functional = f"{row['functional']} ({row['functional_share']:.1%})"
         cells = (
