@@ -1,8 +1,8 @@
 """Evaluations deduplication saves on real examples with the offline mutators (no model).
 
 Each example runs ``--iterations`` evaluated programs (1,000 by default; a run the offline mutators
-can take no further stops earlier, at a streak of failed generations) with
-``dedup.structural: normalized`` (or ``exact``, to compare) and ``dedup.functional: evaluate``: structural twins are not
+can take no further stops earlier, at a streak of failed generations) with ``dedup.structural:
+normalized`` (or ``exact``, to compare) and ``dedup.functional: evaluate``: structural twins are not
 evaluated (counted as failed generations of kind ``duplicate``), and every fingerprint match is
 evaluated anyway, so that it is counted both as an evaluation ``reuse`` would have saved and, when the
 scores differ, as a collision. Shares: structural = duplicates / (duplicates + evaluated), functional =
