@@ -13,6 +13,7 @@ import pytest
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
+from evoforge.evaluation.stages import cascade_summary
 from evoforge.testing.tasks import evoforge_cli, write_task
 
 # No Landlock: the stages leave markers in the test's directory, outside the scratch directory.
@@ -197,3 +198,13 @@ def test_status_counts_rejections_by_stage_and_the_time_saved(tmp_path: Path, ma
     assert (markers / "stage1").exists() and (markers / "stage2").exists()
     text = evoforge_cli("status", str(tmp_path / "run")).stdout
     assert f"cascade: rejected by stage1 {rejected['stage1']}, stage2 {rejected['stage2']}" in text
+
+
+def test_the_time_saved_is_the_mean_time_of_the_stages_skipped() -> None:
+    records = [(3, [1.0, 4.0, 10.0]), (1, [1.0, 6.0]), (0, [2.0]), (2, [1.0, 5.0, 20.0])]
+    # stage 2 took 5 s on average, stage 3 15 s: the child stopped at stage 1 saved 5 + 15, the one
+    # stopped at stage 2 saved 15; the last one failed at stage 3, with nothing left to skip.
+    summary = cascade_summary(records)
+    assert summary["rejected_by_stage"] == {"stage1": 1, "stage2": 1, "stage3": 1}
+    assert summary["time_saved_s"] == pytest.approx(35.0)
+    assert summary["mean_stage_time_s"] == pytest.approx({"stage1": 1.25, "stage2": 5.0, "stage3": 15.0})
