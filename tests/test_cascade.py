@@ -13,7 +13,7 @@ import pytest
 from evoforge.config import EvaluationConfig, SandboxConfig
 from evoforge.evaluation.layers import plan_sandbox
 from evoforge.evaluation.sandbox import Sandbox
-from evoforge.evaluation.stages import cascade_summary
+from evoforge.evaluation.stages import answer_extras, cascade_summary
 from evoforge.testing.tasks import evoforge_cli, write_task
 
 # No Landlock: the stages leave markers in the test's directory, outside the scratch directory.
@@ -208,3 +208,24 @@ def test_the_time_saved_is_the_mean_time_of_the_stages_skipped() -> None:
     assert summary["rejected_by_stage"] == {"stage1": 1, "stage2": 1, "stage3": 1}
     assert summary["time_saved_s"] == pytest.approx(35.0)
     assert summary["mean_stage_time_s"] == pytest.approx({"stage1": 1.25, "stage2": 5.0, "stage3": 15.0})
+
+
+@pytest.mark.parametrize(
+    "cascade",
+    [{"passed": 2, "times_s": [1.0]}, {"passed": True, "times_s": [1.0]}, {"passed": 0, "times_s": [-1.0]},
+     {"passed": 0, "times_s": [1.0] * 4}, {"passed": 0, "times_s": "1"}, "all of them"],
+)  # fmt: skip
+def test_a_malformed_cascade_report_is_not_stored(cascade: object) -> None:
+    """The answer is written next to the candidate, which may forge it: what cannot be true is dropped."""
+    assert answer_extras({"ok": True, "cascade": cascade}) == {}
+    assert answer_extras({"ok": True, "cascade": {"passed": 1, "times_s": [0.5, 2]}}) == {
+        "stages_passed": 1,
+        "stage_times_s": (0.5, 2.0),
+    }
+
+
+def test_more_thresholds_than_gates_is_a_config_error(tmp_path: Path) -> None:
+    task = write_task(tmp_path, "evaluation:\n  cascade: {thresholds: [0.5, 0.75, 0.9]}\n")
+    result = evoforge_cli("run", str(task), "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "evaluation.cascade.thresholds" in result.stderr
