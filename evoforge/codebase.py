@@ -230,8 +230,9 @@ def apply_answer(code: str, edit: edits.ParsedEdit, answer: str) -> str:
     else:
         count = len(edit.replacements)
         paths = (replacement_paths(answer, list(files)) + [None] * count)[:count]
-        for position, (replacement, path) in enumerate(zip(edit.replacements, paths, strict=True)):
+        for position, (replacement, named) in enumerate(zip(edit.replacements, paths, strict=True)):
             where = f" (edit {position + 1} of {count})" if count > 1 else ""
+            replacement, path = _headed(replacement, files, named)
             if path is None:
                 edits.apply_replacement(contents, replacement, code, where)
                 continue
@@ -245,6 +246,19 @@ def apply_answer(code: str, edit: edits.ParsedEdit, answer: str) -> str:
     if child == code:
         raise EditError("the edit leaves the program unchanged")
     return _checked(code, child, files)
+
+
+def _headed(
+    replacement: edits.SearchReplace, files: Mapping[str, str], path: str | None
+) -> tuple[edits.SearchReplace, str | None]:
+    """A SEARCH that starts with its file's header line (copied with the code): the header names the
+    file and is dropped from the SEARCH, and from the REPLACE if it starts with it too."""
+    first, _, search = replacement.search.partition("\n")
+    match = _HEADER.fullmatch(first + "\n")
+    if match is None or match.group(1) not in files or not search.strip():
+        return replacement, path
+    replace = replacement.replace.removeprefix(first + "\n")
+    return edits.SearchReplace(search, replace), match.group(1)
 
 
 def _spans(counts: list[int]) -> list[tuple[int, int]]:

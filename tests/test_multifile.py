@@ -115,6 +115,24 @@ def test_a_path_line_limits_a_search_to_its_file(tmp_path: Path) -> None:
         codebase.apply_answer(code, edit, bare)
 
 
+def test_a_search_copied_with_its_file_header_edits_that_file(tmp_path: Path) -> None:
+    code = bundle_of(two_file_task(tmp_path))
+    answer = edit_named(
+        "x",
+        "==> helper.py <==\n# EVOLVE-BLOCK-START\nB = 1",
+        "==> helper.py <==\n# EVOLVE-BLOCK-START\nB = 2",
+    )
+    answer = answer.replace("`x`\n", "")
+    edit = parse_response(answer)
+    assert edit is not None
+    with pytest.raises(EditError, match="in helper.py includes an EVOLVE-BLOCK marker"):
+        codebase.apply_answer(code, edit, answer)
+    answer = edit_named("x", "==> helper.py <==\nB = 1", "B = 2").replace("`x`\n", "")
+    edit = parse_response(answer)
+    assert edit is not None
+    assert codebase.unpack(codebase.apply_answer(code, edit, answer))["helper.py"] == HELPER.replace("1", "2")
+
+
 def test_a_rewrite_after_a_path_line_rewrites_that_file_alone(tmp_path: Path) -> None:
     code = bundle_of(two_file_task(tmp_path))
     answer = "helper.py:\n```python\n" + HELPER.replace("B = 1", "B = 7") + "```\n"
