@@ -112,6 +112,11 @@ class Controller:
     def best_score(self) -> float:
         return self.best.score if self.best is not None else -math.inf
 
+    @property
+    def best_solution(self) -> str | None:
+        """Search mode: the solution (JSON text) the best program returned, if it returned one."""
+        return self._store.solution_of(self.best.id) if self.best is not None else None
+
     def request_stop(self, reason: str) -> None:
         """Stop submitting; in-flight work is cancelled and recorded. Safe from a signal handler."""
         self._budget.request_stop(reason)

@@ -82,11 +82,13 @@ async def evaluate_program(task: Task, config: Config, code: str) -> Evaluation:
         return await codebase.evaluate(sandbox, task, code, evaluation_inputs(config.search_mode))
 
 
-def export_best(run_dir: Path, task: Task, best: Program | None) -> Path | None:
+def export_best(run_dir: Path, task: Task, best: Program | None, solution: str | None = None) -> Path | None:
     """Write the best program next to the database so it survives without evoforge (a multi-file
-    program as a folder of its files)."""
+    program as a folder of its files), and in search mode its solution as ``best_solution.json``."""
     if best is None:
         return None
+    if solution is not None:
+        (run_dir / "best_solution.json").write_text(solution, encoding="utf-8")
     if codebase.is_bundle(best.code):
         path = codebase.write_files(best.code, run_dir / BEST_STEM)
     else:
@@ -226,7 +228,8 @@ async def run_evolution(
             with SignalStop(
                 controller.request_stop,
                 handle_signals,
-                on_abort=lambda: export_best(run_dir, task, controller.best),  # a late Ctrl-C still keeps it
+                # a late Ctrl-C still keeps the best program (and solution)
+                on_abort=lambda: export_best(run_dir, task, controller.best, controller.best_solution),
             ) as signals:
                 reason = await controller.run()
         except ProviderError as error:  # fatal (a revoked key, say): keep what the run found, then say why
@@ -259,6 +262,6 @@ SETTINGS_MISTAKES = frozenset({"auth", "unknown_model", "unreachable"})  # fatal
 
 def _stopped(bus: EventBus, run_dir: Path, task: Task, controller: Controller, reason: str) -> Path | None:
     """Export the best program and announce the stop; the path of ``best_program``, if any."""
-    best_path = export_best(run_dir, task, controller.best)
+    best_path = export_best(run_dir, task, controller.best, controller.best_solution)
     bus.emit(RunStopped(reason, controller.evaluated, controller.failed, controller.best, best_path))
     return best_path

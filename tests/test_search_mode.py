@@ -99,6 +99,7 @@ def test_search_mode_improves_the_stored_solution_across_generations(tmp_path: P
     # Later children received solutions that children made, better than the initial program's.
     assert max(received.values()) > initial[3] + 0.5
     assert result.best_score == max(p[3] for p in valid)
+    assert json.loads((tmp_path / "run" / "best_solution.json").read_text()) == result.best_score
     after_first = max(p[3] for p in programs[:2] if p[3] is not None)
     assert result.best_score > after_first + 1.0  # the stored best kept growing after the first child
 
