@@ -6,6 +6,7 @@ real sandbox; the evaluator imports the helper from beside the program, as a rea
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sqlite3
@@ -18,6 +19,7 @@ import evoforge
 from evoforge import codebase
 from evoforge.edits import parse_response
 from evoforge.errors import EditError, TaskError
+from evoforge.evaluation import sandbox
 from evoforge.storage import DB_FILENAME
 from evoforge.task import load_task
 from evoforge.testing.responders import current_program
@@ -125,7 +127,7 @@ def test_a_search_copied_with_its_file_header_edits_that_file(tmp_path: Path) ->
     answer = answer.replace("`x`\n", "")
     edit = parse_response(answer)
     assert edit is not None
-    with pytest.raises(EditError, match="in helper.py includes an EVOLVE-BLOCK marker"):
+    with pytest.raises(EditError, match=r"in helper\.py includes an EVOLVE-BLOCK marker"):
         codebase.apply_answer(code, edit, answer)
     answer = edit_named("x", "==> helper.py <==\nB = 1", "B = 2").replace("`x`\n", "")
     edit = parse_response(answer)
@@ -202,3 +204,24 @@ def test_evoforge_eval_writes_the_other_files_beside_the_program(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     metrics = json.loads(done.stdout)["metrics"]
     assert metrics["b"] == 4.0 and metrics["helper_seen"] == 1.0
+
+
+def test_the_launcher_writes_files_only_inside_the_scratch_folder(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "launcher", Path(sandbox.__file__).with_name("sandboxed_launcher.py")
+    )
+    assert spec is not None and spec.loader is not None
+    launcher = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launcher)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    files = {
+        "a.py": "a",
+        "sub/b.py": "b",
+        "../escaped.py": "x",
+        f"{tmp_path}/absolute.py": "x",
+        "sub/../../up.py": "x",
+    }
+    launcher.write_files(str(scratch), files)
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
+    assert written == ["scratch/a.py", "scratch/sub/b.py"]
