@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from evoforge.config_base import Strict
 from evoforge.errors import ConfigError
 from evoforge.llm.settings import ENV_REFERENCE, HEADER_NAME, LLMConfig, ModelConfig  # noqa: F401
+from evoforge.prompts.settings import PromptConfig
 
 
 class EvaluationConfig(Strict):
@@ -94,14 +95,6 @@ class DatabaseConfig(Strict):
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"exploration_ratio + exploitation_ratio + elite_ratio must be 1, got {total:g}")
         return self
-
-
-class PromptConfig(Strict):
-    system_message: str | None = None
-    include_artifacts: bool = True
-    max_artifact_chars: int = Field(default=2000, gt=0)
-    edit_mode: Literal["diff", "rewrite"] = "diff"
-    show_rejections: bool = True
 
 
 MutatorName = Literal["llm", "tune", "gp"]

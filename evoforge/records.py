@@ -105,6 +105,8 @@ class LLMCall:
     error: str | None
     created_at: float
     id: int | None = None
+    operator: str = ""  # the edit operator the prompt asked for (diff, rewrite, crossover)
+    variant: str = ""  # the prompt's stochastic variant: "role=expert,intent=idea,prior_order=best_first"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, RunInfo
 from evoforge.storage import DB_FILENAME, SQLiteStore
 from evoforge.storage.sqlite_open import WAL_SIZE_LIMIT
+from evoforge.storage.sqlite_schema import SCHEMA_VERSION
 from evoforge.testing.stores import INFO, candidate, corrupt_programs_table, fill, ok
 
 
@@ -28,7 +29,7 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 def test_every_record_round_trips(store: SQLiteStore) -> None:
     call = LLMCall(1, "m", ({"role": "system", "content": "s"}, {"role": "user", "content": "é"}), "a", 10, 4,
-                   0.2, None, 2.0)  # fmt: skip
+                   0.2, None, 2.0, operator="crossover", variant="role=concise")  # fmt: skip
     call_id = store.add_llm_call(call)
     assert store.get_llm_call(call_id) == LLMCall(**{**call.__dict__, "id": call_id})
     assert store.get_llm_call(call_id + 1) is None
@@ -257,7 +258,7 @@ def test_database_from_a_newer_evoforge_is_refused(tmp_path: Path) -> None:
     db.execute("PRAGMA user_version = 99")
     db.close()
     for readonly in (False, True):
-        with pytest.raises(StoreError, match=r"newer evoforge \(schema 99 > 1\)"):
+        with pytest.raises(StoreError, match=rf"newer evoforge \(schema 99 > {SCHEMA_VERSION}\)"):
             SQLiteStore.open(tmp_path / "run", readonly=readonly)
 
 

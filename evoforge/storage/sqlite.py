@@ -36,8 +36,11 @@ from evoforge.storage.base import ProgramStore
 from evoforge.storage.sqlite_open import RESTORE, atomic, open_database
 from evoforge.storage.sqlite_schema import (
     LLM_CALL_COLUMNS,
+    LLM_CALL_SLOTS,
     PROGRAM_COLUMNS,
     dumps,
+    llm_call_from_row,
+    llm_call_row,
     migrate,
     program_from_row,
     program_row,
@@ -227,10 +230,9 @@ class SQLiteStore(ProgramStore):
     def add_llm_call(self, call: LLMCall) -> int:
         with self._writing():
             cursor = self._db.execute(
-                f"INSERT INTO llm_calls ({LLM_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.submission, call.model, dumps(call.messages), call.response,
-                 call.prompt_tokens, call.completion_tokens, call.latency_s, call.error, call.created_at),
-            )  # fmt: skip
+                f"INSERT INTO llm_calls ({LLM_CALL_COLUMNS}) VALUES ({LLM_CALL_SLOTS})",
+                llm_call_row(call),
+            )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -317,7 +319,7 @@ class SQLiteStore(ProgramStore):
         if row is None:
             return None
         with self._decoding(f"the record of model call {call_id}"):
-            return LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
+            return llm_call_from_row(row[:-1], row[-1])
 
     def max_submission(self) -> int:
         """The last submission number used: a model call cut off by a crash counts, never reused."""

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from evoforge.records import Program
+from evoforge.records import LLMCall, Program
 
 # MIGRATIONS[v] upgrades schema version v to v + 1 (statements split on ';', so none inside one);
 # the schema version is their count.
@@ -46,6 +46,11 @@ MIGRATIONS = (
     CREATE INDEX failed_generations_kind ON failed_generations (kind);
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # The edit operator and prompt variant of each model call (docs/prompts.md).
+    """
+    ALTER TABLE llm_calls ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+    ALTER TABLE llm_calls ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -53,9 +58,13 @@ PROGRAM_COLUMNS = (
     "id, submission, code, parent_id, inspiration_ids, island, generation, mutator, metrics, "
     "artifacts, score, ok, features, created_at, eval_time_s, llm_call_id"
 )
-LLM_CALL_COLUMNS = (
-    "submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, error, created_at"
-)
+# The LLMCall fields stored in llm_calls (all but ``id``); ``messages`` is kept as JSON.
+LLM_CALL_FIELDS = (
+    "submission", "model", "messages", "response", "prompt_tokens", "completion_tokens", "latency_s",
+    "error", "created_at", "operator", "variant",
+)  # fmt: skip
+LLM_CALL_COLUMNS = ", ".join(LLM_CALL_FIELDS)
+LLM_CALL_SLOTS = ", ".join("?" * len(LLM_CALL_FIELDS))  # the placeholders of an INSERT
 
 
 def dumps(value: Any) -> str:
@@ -74,6 +83,20 @@ def program_row(p: Program) -> tuple[Any, ...]:
         p.mutator, dumps(p.metrics), dumps(p.artifacts), p.score, p.ok, dumps(p.features),
         p.created_at, p.eval_time_s, p.llm_call_id,
     )  # fmt: skip
+
+
+def llm_call_row(call: LLMCall) -> tuple[Any, ...]:
+    """The row of ``call`` in LLM_CALL_FIELDS order."""
+    return tuple(
+        dumps(call.messages) if name == "messages" else getattr(call, name) for name in LLM_CALL_FIELDS
+    )
+
+
+def llm_call_from_row(row: tuple[Any, ...], call_id: int) -> LLMCall:
+    """The LLMCall of a row read in LLM_CALL_FIELDS order."""
+    values = dict(zip(LLM_CALL_FIELDS, row, strict=True))
+    values["messages"] = tuple(json.loads(values["messages"]))
+    return LLMCall(**values, id=call_id)
 
 
 def program_from_row(row: tuple[Any, ...]) -> Program:
