@@ -80,3 +80,16 @@ class Templates:
         if frames:
             return f"{frames[-1].filename}:{frames[-1].lineno}"
         return str(self.override or SHIPPED)
+
+
+def load_context_files(task_dir: Path, names: list[str]) -> list[tuple[str, str]]:
+    """(name, text) of each of ``prompt.context_files``, read once at start-up; a missing one is an error."""
+    from evoforge.task import read_text
+
+    files = []
+    for name in names:
+        path = task_dir / name
+        if not path.is_file():
+            raise ConfigError(f"prompt.context_files: {path}: file not found")
+        files.append((name, read_text(path, "a context file").strip()))
+    return files
