@@ -6,10 +6,16 @@ parent with one inspiration (drawn from the request's; without one it runs as a 
 (model, operator) arm makes a child is llm/selection.py's choice (fixed weights or a bandit); the arm,
 the crossover partner and the prompt variant are all decided in ``ask``, in submission order, from the
 request's RNG, so a seeded run makes the same prompts at any concurrency and again on resume.
+
+``prompt.evolution: false`` (AlphaEvolve's "no evolution" ablation) builds every prompt around the
+initial program, with no prior programs, and records each child as a child of the initial program.
+The mutator meets the initial program as the parent of the run's first request and keeps it in its
+state, so a resume has it too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from random import Random
@@ -29,6 +35,7 @@ from evoforge.records import NEG_INF, LLMCall, Program
 from evoforge.task import Task
 
 SELECTION_STATE_KEY = "selection"
+INITIAL_STATE_KEY = "initial"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class _Plan:
 
     arm: Arm
     operator: str
+    parent: Program
     partner: Program | None
     variant: dict[str, str]
 
@@ -63,6 +71,7 @@ class LLMMutator(Mutator):
         self._ensemble = Ensemble(config.llm)
         self._selector = ArmSelector.from_config(config.llm, operator_weights(prompt))
         self._plans: dict[int, _Plan] = {}
+        self._initial: Program | None = None  # kept only without evolution
 
     def ask(self, request: ProposalRequest) -> None:
         """Choose the arm, the crossover partner and the prompt variant now; ``propose`` asks the model."""
@@ -74,24 +83,30 @@ class LLMMutator(Mutator):
         return True
 
     def _plan(self, request: ProposalRequest, arm: Arm) -> _Plan:
-        operator, partner = arm.operator, None
+        operator, parent, partner = arm.operator, request.parent, None
+        if not self._config.prompt.evolution:
+            if self._initial is None and parent.id == 0:
+                self._initial = parent
+            assert self._initial is not None, "the first request's parent is the initial program"
+            parent, request = self._initial, dataclasses.replace(request, top=(), diverse=())
         if operator == "crossover":
-            others = [p for p in (*request.top, *request.diverse) if p.id != request.parent.id]
+            others = [p for p in (*request.top, *request.diverse) if p.id != parent.id]
             if others:
                 partner = request.rng.choice(others)
             else:
                 operator = "rewrite"
-        return _Plan(arm, operator, partner, draw_variant(self._config.prompt.variants, request.rng))
+        return _Plan(arm, operator, parent, partner, draw_variant(self._config.prompt.variants, request.rng))
 
     def _messages(self, request: ProposalRequest, plan: _Plan) -> list[dict[str, str]]:
+        evolution = self._config.prompt.evolution
         return build_messages(
             context=self._task.context,
-            parent=request.parent,
-            top=request.top,
-            diverse=request.diverse,
+            parent=plan.parent,
+            top=request.top if evolution else (),
+            diverse=request.diverse if evolution else (),
             config=self._config.prompt,
             language=self._task.language,
-            rejections=request.rejections,
+            rejections=request.rejections if evolution else (),
             score_metric=self._config.score_metric,
             operator=plan.operator,
             partner=plan.partner,
@@ -109,7 +124,9 @@ class LLMMutator(Mutator):
         )  # fmt: skip
         example = ProposalRequest(0, program, (program,), (program,), ("an example rejection",), Random(0))
         for operator in OPERATORS:
-            self._messages(example, _Plan(Arm(0, operator), operator, program, dict(DEFAULT_VARIANT)))
+            self._messages(
+                example, _Plan(Arm(0, operator), operator, program, program, dict(DEFAULT_VARIANT))
+            )
 
     async def propose(self, request: ProposalRequest) -> Proposal:
         plan = self._plans.pop(request.submission)
@@ -159,21 +176,27 @@ class LLMMutator(Mutator):
                 llm_call=call,
             )
         try:
-            code = apply_edit(request.parent.code, edit)
+            code = apply_edit(plan.parent.code, edit)
         except EditError as error:
             return Proposal(code=None, failure_kind="edit_rejected", reason=str(error), llm_call=call)
-        return Proposal(code=code, llm_call=call)
+        return Proposal(code=code, llm_call=call, parent=plan.parent)
 
     def tell(self, feedback: Feedback) -> None:
         self._plans.pop(feedback.submission, None)
         self._selector.tell(feedback)
 
     def state(self) -> dict[str, Any]:
-        return {SELECTION_STATE_KEY: self._selector.state()}
+        state: dict[str, Any] = {SELECTION_STATE_KEY: self._selector.state()}
+        if self._initial is not None:
+            state[INITIAL_STATE_KEY] = dataclasses.asdict(self._initial)
+        return state
 
     def restore(self, state: dict[str, Any]) -> None:
         if SELECTION_STATE_KEY in state:
             self._selector.restore(state[SELECTION_STATE_KEY])
+        if INITIAL_STATE_KEY in state:
+            saved = state[INITIAL_STATE_KEY]
+            self._initial = Program(**{**saved, "inspiration_ids": tuple(saved["inspiration_ids"])})
 
     async def aclose(self) -> None:
         await self._ensemble.aclose()

@@ -31,6 +31,8 @@ class PromptConfig(Strict):
     context_files: list[str] = Field(default_factory=list)
     template_dir: str | None = None  # None: the task's prompts/ folder, when it exists
     max_chars: int | None = Field(default=None, gt=0)
+    # False: every prompt changes the initial program and shows no other ("no evolution" ablation).
+    evolution: bool = True
 
     @field_validator("variants")
     @classmethod
