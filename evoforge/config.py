@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from evoforge.config_base import Strict
 from evoforge.errors import ConfigError
+from evoforge.llm.feedback_settings import JudgeList, RepairConfig
 from evoforge.llm.settings import ENV_REFERENCE, HEADER_NAME, LLMConfig, ModelConfig  # noqa: F401
+from evoforge.prompts.meta_settings import MetaPromptConfig
 from evoforge.prompts.settings import PromptConfig
 
 
@@ -125,6 +127,9 @@ class Config(Strict):
     iterations: int = Field(default=100, ge=0)
     target_score: float | None = None
     max_wall_time_s: float | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, gt=0)  # budgets.py: spend caps over all model calls
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_llm_calls: int | None = Field(default=None, gt=0)
     score_metric: str | None = None
     llm: LLMConfig = Field(default_factory=LLMConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
@@ -132,8 +137,11 @@ class Config(Strict):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     mutators: dict[MutatorName, Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1)
+    meta_prompts: MetaPromptConfig = Field(default_factory=MetaPromptConfig)
     tune: TuneConfig = Field(default_factory=TuneConfig)
     gp: GPConfig = Field(default_factory=GPConfig)
+    repair: RepairConfig = Field(default_factory=RepairConfig)
+    judges: JudgeList = Field(default_factory=list)
 
 
 def _format_validation_error(error: ValidationError, source: str, overrides: Sequence[str] = ()) -> str:

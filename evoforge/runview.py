@@ -9,6 +9,8 @@ from typing import Any
 
 from evoforge.diffs import unified_diff
 from evoforge.errors import StoreError
+from evoforge.llm.feedback_report import feedback_status
+from evoforge.llm.report import llm_status
 from evoforge.records import LLMCall, Program
 from evoforge.runlock import is_running
 from evoforge.storage import SQLiteStore
@@ -54,6 +56,8 @@ class RunView:
             "best_metrics": best.metrics if best is not None else {},
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
+            **llm_status(self._store),
+            **feedback_status(self._store),
         }
 
     def best(self) -> Program | None:
