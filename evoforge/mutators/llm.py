@@ -28,6 +28,8 @@ from evoforge.llm.ensemble import Ensemble
 from evoforge.llm.selection import Arm, ArmSelector
 from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
 from evoforge.prompts.builder import build_messages
+from evoforge.prompts.meta import STATE_KEY as META_STATE_KEY
+from evoforge.prompts.meta import MetaPrompts
 from evoforge.prompts.render import Templates, load_context_files, template_dir
 from evoforge.prompts.settings import OPERATORS, operator_weights
 from evoforge.prompts.variants import DEFAULT_VARIANT, draw_variant, variant_label
@@ -70,16 +72,24 @@ class LLMMutator(Mutator):
             self._templates.check(self._render_every_template)
         self._ensemble = Ensemble(config.llm)
         self._selector = ArmSelector.from_config(config.llm, operator_weights(prompt))
+        self._meta = MetaPrompts.from_config(config.meta_prompts, task.context)  # None when off
         self._plans: dict[int, _Plan] = {}
         self._initial: Program | None = None  # kept only without evolution
 
     def ask(self, request: ProposalRequest) -> None:
-        """Choose the arm, the crossover partner and the prompt variant now; ``propose`` asks the model."""
-        self._plans[request.submission] = self._plan(request, self._selector.ask(request))
+        """Choose the arm, the meta-prompt, the crossover partner and the prompt variant now (in that
+        order of draws); ``propose`` asks the model."""
+        arm = self._selector.ask(request)
+        if self._meta is not None:
+            self._meta.ask(request)
+        self._plans[request.submission] = self._plan(request, arm)
 
     def remake(self, request: ProposalRequest) -> bool:
         """Ask the model again: the same draws as ``ask`` make the same prompt and seed."""
-        self._plans[request.submission] = self._plan(request, self._selector.remake(request))
+        arm = self._selector.remake(request)
+        if self._meta is not None:
+            self._meta.remake(request)
+        self._plans[request.submission] = self._plan(request, arm)
         return True
 
     def _plan(self, request: ProposalRequest, arm: Arm) -> _Plan:
@@ -97,7 +107,9 @@ class LLMMutator(Mutator):
                 operator = "rewrite"
         return _Plan(arm, operator, parent, partner, draw_variant(self._config.prompt.variants, request.rng))
 
-    def _messages(self, request: ProposalRequest, plan: _Plan) -> list[dict[str, str]]:
+    def _messages(
+        self, request: ProposalRequest, plan: _Plan, instructions: list[str]
+    ) -> list[dict[str, str]]:
         evolution = self._config.prompt.evolution
         return build_messages(
             context=self._task.context,
@@ -112,6 +124,7 @@ class LLMMutator(Mutator):
             partner=plan.partner,
             variant=plan.variant,
             context_files=self._context_files,
+            instructions=instructions,
             templates=self._templates,
         )
 
@@ -125,12 +138,24 @@ class LLMMutator(Mutator):
         example = ProposalRequest(0, program, (program,), (program,), ("an example rejection",), Random(0))
         for operator in OPERATORS:
             self._messages(
-                example, _Plan(Arm(0, operator), operator, program, program, dict(DEFAULT_VARIANT))
+                example,
+                _Plan(Arm(0, operator), operator, program, program, dict(DEFAULT_VARIANT)),
+                ["Example instructions."],
             )
 
     async def propose(self, request: ProposalRequest) -> Proposal:
         plan = self._plans.pop(request.submission)
-        messages = self._messages(request, plan)
+        system_message = self._config.prompt.system_message
+        instructions = [system_message.strip()] if system_message else []
+        if self._meta is None:
+            return await self._ask_model(request, plan, instructions)
+        snippet, meta_call = await self._meta.instructions_for(request, self._ensemble)
+        proposal = await self._ask_model(request, plan, [*instructions, snippet])
+        return dataclasses.replace(proposal, side_calls=(meta_call,)) if meta_call is not None else proposal
+
+    async def _ask_model(self, request: ProposalRequest, plan: _Plan, instructions: list[str]) -> Proposal:
+        """The child of ``plan``: one model call, its answer parsed and applied to the plan's parent."""
+        messages = self._messages(request, plan, instructions)
         model = await self._ensemble.choose(request.rng, preferred=plan.arm.model)
         started = time.time()
         recorded: dict[str, Any] = {
@@ -159,6 +184,7 @@ class LLMMutator(Mutator):
         cost = self._ensemble.cost(model, completion.prompt_tokens, completion.completion_tokens)
         self._selector.charge(request.submission, model, cost)
         call = LLMCall(
+            cost_usd=cost,
             model=completion.model,
             response=completion.text,
             prompt_tokens=completion.prompt_tokens,
@@ -184,9 +210,13 @@ class LLMMutator(Mutator):
     def tell(self, feedback: Feedback) -> None:
         self._plans.pop(feedback.submission, None)
         self._selector.tell(feedback)
+        if self._meta is not None:
+            self._meta.tell(feedback)
 
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = {SELECTION_STATE_KEY: self._selector.state()}
+        if self._meta is not None:
+            state[META_STATE_KEY] = self._meta.state()
         if self._initial is not None:
             state[INITIAL_STATE_KEY] = dataclasses.asdict(self._initial)
         return state
@@ -194,6 +224,8 @@ class LLMMutator(Mutator):
     def restore(self, state: dict[str, Any]) -> None:
         if SELECTION_STATE_KEY in state:
             self._selector.restore(state[SELECTION_STATE_KEY])
+        if self._meta is not None and META_STATE_KEY in state:
+            self._meta.restore(state[META_STATE_KEY])
         if INITIAL_STATE_KEY in state:
             saved = state[INITIAL_STATE_KEY]
             self._initial = Program(**{**saved, "inspiration_ids": tuple(saved["inspiration_ids"])})

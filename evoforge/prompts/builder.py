@@ -101,7 +101,7 @@ def build_messages(
     instructions: Sequence[str] | None = None,
     templates: Templates | None = None,
 ) -> list[dict[str, str]]:
-    """The system and user messages asking ``operator`` (default: ``config.edit_mode``) of ``parent``.
+    """The system and user messages asking ``operator`` (default: ``config.edit_mode``, else diff).
 
     ``top`` are better programs and ``diverse`` different ones, shown before the parent (not for a
     crossover, which shows ``partner`` instead); ``rejections`` are reasons earlier edits of ``parent``
@@ -109,7 +109,7 @@ def build_messages(
     ``context_files`` are (name, text) pairs; ``instructions`` default to ``config.system_message``;
     ``variant`` names an alternative per slot (default: the first of each).
     """
-    operator = operator or config.edit_mode
+    operator = operator or config.edit_mode or "diff"
     variant = variant or DEFAULT_VARIANT
     if instructions is None:
         instructions = [config.system_message.strip()] if config.system_message else []

@@ -21,7 +21,7 @@ class PromptConfig(Strict):
     system_message: str | None = None
     include_artifacts: bool = True
     max_artifact_chars: int = Field(default=2000, gt=0)
-    edit_mode: Literal["diff", "rewrite"] = "diff"
+    edit_mode: Literal["diff", "rewrite"] | None = None  # None: diff, unless ``operators`` are given
     show_rejections: bool = True
     # Operators drawn per generation by weight; None: the one operator ``edit_mode`` names.
     operators: dict[Operator, Weight] | None = Field(default=None, min_length=1)
@@ -51,7 +51,7 @@ class PromptConfig(Strict):
 
     @model_validator(mode="after")
     def _one_way_to_name_operators(self) -> PromptConfig:
-        if self.operators is not None and "edit_mode" in self.model_fields_set:
+        if self.operators is not None and self.edit_mode is not None:
             raise ValueError("set prompt.operators or prompt.edit_mode, not both")
         return self
 
@@ -60,4 +60,4 @@ def operator_weights(config: PromptConfig) -> dict[str, float]:
     """The operators a run draws from, with their weights: ``operators``, else ``edit_mode`` alone."""
     if config.operators is not None:
         return dict(config.operators)
-    return {config.edit_mode: 1.0}
+    return {config.edit_mode or "diff": 1.0}
