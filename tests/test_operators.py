@@ -107,3 +107,25 @@ def test_each_operator_makes_applicable_children_in_a_run(tmp_path: Path, operat
     # A crossover needs another program: the first child (only the initial one exists) is a rewrite.
     expected = {"crossover", "rewrite"} if operator == "crossover" else {operator}
     assert {op for op, _ in made} <= expected and operator in {op for op, _ in made}
+
+
+def test_a_stopped_and_resumed_run_sends_the_prompts_of_one_uninterrupted_run(tmp_path: Path) -> None:
+    """Operators, crossover partners and variants are drawn in ask: a resume draws them again alike."""
+    task = write_task(tmp_path)
+    settings = {
+        "seed": 4, "target_score": None, "evaluation__parallel": 2, "llm__max_inflight": 3,
+        "prompt__operators": {"diff": 1, "rewrite": 1, "crossover": 1},
+        "prompt__variants": {"role": {"expert": 1, "concise": 1}, "intent": {"idea": 1, "bold": 1}},
+    }  # fmt: skip
+    with ScriptedServer(in_kind_responder(seed=3)) as server:
+        model = [{"name": "m", "base_url": server.base_url}]
+        evoforge.evolve(task, run_dir=tmp_path / "straight", iterations=10, llm__models=model, **settings)
+        evoforge.evolve(task, run_dir=tmp_path / "stopped", iterations=5, llm__models=model, **settings)
+        evoforge.api.resume(tmp_path / "stopped", iterations=10)
+    calls = "SELECT submission, operator, variant, messages FROM llm_calls ORDER BY submission"
+    with sqlite3.connect(tmp_path / "straight" / DB_FILENAME) as straight:
+        expected = straight.execute(calls).fetchall()
+    with sqlite3.connect(tmp_path / "stopped" / DB_FILENAME) as stopped:
+        assert stopped.execute(calls).fetchall() == expected
+    assert {operator for _, operator, _, _ in expected} == {"diff", "rewrite", "crossover"}
+    assert len({variant for _, _, variant, _ in expected}) > 1
