@@ -1,0 +1,205 @@
+"""How often a real small model's answers become applicable edits: SmolLM2-135M under llama.cpp.
+
+    python bench/real_model.py [--calls 30] [--modes diff,rewrite,crossover] [--keep DIR]
+    python bench/real_model.py --reparse DIR     # the answers of runs kept in DIR, through today's parser
+
+A live run starts llama.cpp's server (evoforge/testing/llama_server.py; needs evoforge[real-llm]) and,
+per edit mode, runs evoforge on a toy task until ``--calls`` model calls were made, with every prompt
+variant slot drawn at random. It prints, per mode and per prompt variant, the share of answers that
+parsed into an edit that applied (the child was evaluated), the failure kinds, and tokens per second.
+
+``--reparse`` reads the answers stored by earlier runs and parses and applies them again with the
+parser of the checkout, against the same parent programs: the parser's own gain on the same answers,
+free of the model's randomness (this is how bench/RESULTS.md compares the parser before and after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from evoforge import evolve
+from evoforge.edits import apply_edit, parse_response
+from evoforge.errors import EditError
+from evoforge.prompts.variants import SLOTS
+from evoforge.testing.llama_server import LlamaServer, missing
+
+PROGRAM = '''"""Approximate pi: the score is minus the error of the estimate."""
+
+
+# EVOLVE-BLOCK-START
+def estimate_pi():
+    terms = 10
+    total = 0.0
+    for k in range(terms):
+        total += (-1) ** k / (2 * k + 1)
+    return 4 * total
+# EVOLVE-BLOCK-END
+'''
+EVALUATOR = """import importlib.util
+import math
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("candidate", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    value = float(module.estimate_pi())
+    return {"combined_score": -abs(value - math.pi)}
+"""
+EDIT_KINDS = ("diff", "rewrite", "crossover")
+MODEL_OPERATORS = frozenset(EDIT_KINDS)  # repair and judge calls are not answers to a mutation prompt
+
+
+def write_task(root: Path) -> Path:
+    task = root / "pi"
+    task.mkdir(parents=True)
+    (task / "initial_program.py").write_text(PROGRAM)
+    (task / "evaluator.py").write_text(EVALUATOR)
+    return task
+
+
+def run_mode(task: Path, run_dir: Path, base_url: str, mode: str, calls: int, seed: int) -> float:
+    """One run of ``calls`` model calls with operator ``mode``; its wall time in seconds."""
+    config = {
+        "seed": seed,
+        "iterations": 10 * calls,  # the call cap ends the run, not the iterations
+        "max_llm_calls": calls,
+        "evaluation": {"timeout_s": 20, "parallel": 1},
+        "llm": {
+            "models": [{"name": "smollm2", "base_url": base_url, "max_tokens": 512, "timeout": 600}],
+            "max_inflight": 1,
+            "retries": 1,
+        },
+        "prompt": {
+            "operators": {mode: 1.0},
+            "variants": {slot: dict.fromkeys(alternatives, 1.0) for slot, alternatives in SLOTS.items()},
+        },
+        "database": {"num_islands": 1},
+    }
+    started = time.monotonic()
+    evolve(task, run_dir=run_dir, config=config)
+    return time.monotonic() - started
+
+
+def answers(run_dir: Path) -> list[dict[str, Any]]:
+    """Each mutation call of a run: operator, variant, answer, tokens, latency, its parent's code and
+    what became of it (``applied``, or the failure kind and reason)."""
+    db = sqlite3.connect(f"file:{run_dir / 'evoforge.db'}?mode=ro", uri=True)
+    rows = db.execute(
+        """
+        SELECT c.operator, c.variant, c.response, c.completion_tokens, c.latency_s, c.error,
+               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id
+        FROM llm_calls AS c
+        LEFT JOIN programs AS p ON p.llm_call_id = c.id
+        LEFT JOIN failed_generations AS f ON f.llm_call_id = c.id
+        ORDER BY c.id
+        """
+    ).fetchall()
+    codes = dict(db.execute("SELECT id, code FROM programs"))
+    db.close()
+    found = []
+    for operator, variant, response, tokens, latency, error, parent, kind, reason, program in rows:
+        if operator not in MODEL_OPERATORS:
+            continue
+        outcome = "applied" if program is not None else kind or ("call_failed" if error else "unrecorded")
+        found.append(
+            {"operator": operator, "variant": variant, "response": response, "tokens": tokens,
+             "latency_s": latency, "parent_code": codes.get(parent), "outcome": outcome,
+             "reason": reason or ""}
+        )  # fmt: skip
+    return found
+
+
+def reparsed(answer: dict[str, Any]) -> str:
+    """What today's parser makes of a stored answer: ``applied``, ``no_edit`` or ``edit_rejected``."""
+    if answer["response"] is None or answer["parent_code"] is None:
+        return answer["outcome"]
+    mode = "diff" if answer["operator"] == "diff" else "rewrite"
+    edit = parse_response(answer["response"], mode)
+    if edit is None:
+        return "no_edit"
+    try:
+        apply_edit(answer["parent_code"], edit)
+    except EditError:
+        return "edit_rejected"
+    return "applied"
+
+
+def share(outcomes: list[str]) -> str:
+    """``applied/total (percent)``, counting a duplicate child as applied: its edit parsed and applied."""
+    good = sum(outcome in ("applied", "duplicate") for outcome in outcomes)
+    return f"{good}/{len(outcomes)} ({100 * good / max(len(outcomes), 1):.0f} %)"
+
+
+def report(found: list[dict[str, Any]], outcome_key: str) -> dict[str, Any]:
+    """Parse rates per operator and per variant alternative, failure kinds, tokens per second."""
+    by_operator: dict[str, list[str]] = defaultdict(list)
+    by_variant: dict[str, list[str]] = defaultdict(list)
+    for answer in found:
+        by_operator[answer["operator"]].append(answer[outcome_key])
+        for part in filter(None, answer["variant"].split(",")):
+            by_variant[part].append(answer[outcome_key])
+    tokens = sum(answer["tokens"] for answer in found)
+    seconds = sum(answer["latency_s"] for answer in found)
+    return {
+        "answers": len(found),
+        "applicable": {operator: share(outcomes) for operator, outcomes in sorted(by_operator.items())},
+        "by_variant": {part: share(outcomes) for part, outcomes in sorted(by_variant.items())},
+        "outcomes": dict(Counter(answer[outcome_key] for answer in found).most_common()),
+        "completion_tokens_per_s": round(tokens / seconds, 1) if seconds else None,
+    }
+
+
+def rejection_reasons(found: list[dict[str, Any]], top: int = 8) -> dict[str, int]:
+    """The most common rejection messages, with the quoted SEARCH text cut out so that they group."""
+    reasons = Counter()
+    for answer in found:
+        if answer["outcome"] in ("edit_rejected", "no_edit"):
+            reasons[answer["reason"].split("'")[0] + "…" + answer["reason"].rsplit("'", 1)[-1]] += 1
+    return dict(reasons.most_common(top))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=30, help="model calls per edit mode")
+    parser.add_argument("--modes", default=",".join(EDIT_KINDS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="keep the runs in this directory (for --reparse later)")
+    parser.add_argument(
+        "--reparse", type=Path, help="re-parse the answers of the runs kept in this directory"
+    )
+    args = parser.parse_args()
+    if args.reparse is not None:
+        found = [a for run in sorted(args.reparse.glob("run-*")) for a in answers(run)]
+        for answer in found:
+            answer["now"] = reparsed(answer)
+        print(json.dumps({"stored": report(found, "outcome"), "parser_now": report(found, "now")}, indent=2))
+        return
+    why = missing()
+    if why is not None:
+        sys.exit(f"bench/real_model.py: {why}")
+    root = args.keep or Path(tempfile.mkdtemp(prefix="evoforge-real-model-"))
+    root.mkdir(parents=True, exist_ok=True)
+    results = {}
+    with LlamaServer() as server:
+        for mode in args.modes.split(","):
+            task = write_task(root / f"task-{mode}")
+            seconds = run_mode(task, root / f"run-{mode}", server.base_url, mode, args.calls, args.seed)
+            found = answers(root / f"run-{mode}")
+            results[mode] = {**report(found, "outcome"), "wall_s": round(seconds, 1),
+                             "rejections": rejection_reasons(found)}  # fmt: skip
+    print(json.dumps({"runs": str(root), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
