@@ -129,3 +129,34 @@ def test_a_stopped_and_resumed_run_sends_the_prompts_of_one_uninterrupted_run(tm
         assert stopped.execute(calls).fetchall() == expected
     assert {operator for _, operator, _, _ in expected} == {"diff", "rewrite", "crossover"}
     assert len({variant for _, _, variant, _ in expected}) > 1
+
+
+def test_a_remade_submission_draws_the_prompt_its_ask_drew(tmp_path: Path) -> None:
+    """On resume a cut-off submission is made again through ``remake``: the same operator, partner and
+    variant as its ``ask``, so the same prompt."""
+    prompt = {
+        "operators": {"diff": 1, "rewrite": 1, "crossover": 1},
+        "variants": {"role": {"expert": 1, "scientist": 1, "concise": 1}, "intent": {"idea": 1, "bold": 1}},
+    }
+    others = tuple(program(PARTNER.replace("2.5", f"2.{i}"), i, -1.0 - i) for i in range(4, 8))
+    with ScriptedServer(in_kind_responder(seed=1)) as server:
+        config = parse_config(
+            {"llm": {"models": [{"name": "m", "base_url": server.base_url}]}, "prompt": prompt}
+        )
+        task = load_task(write_task(tmp_path))
+
+        async def prompts(remade: bool) -> list[tuple]:
+            mutator, made = LLMMutator(task, config), []
+            for s in range(1, 13):
+                asked = request(s, top=others)
+                if remade:
+                    assert mutator.remake(asked)
+                else:
+                    mutator.ask(asked)
+                call = (await mutator.propose(asked)).llm_call
+                made.append((call.operator, call.variant, call.messages))
+            await mutator.aclose()
+            return made
+
+        asked, remade = asyncio.run(prompts(False)), asyncio.run(prompts(True))
+    assert remade == asked and len({variant for _, variant, _ in asked}) > 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -13,8 +15,13 @@ import evoforge
 from evoforge.api import resume
 from evoforge.config import parse_config
 from evoforge.llm.selection import ArmSelector
+from evoforge.mutators.base import ProposalRequest
+from evoforge.mutators.llm import LLMMutator
 from evoforge.prompts.settings import operator_weights
+from evoforge.replay import submission_rng
 from evoforge.runfiles import DB_FILENAME
+from evoforge.task import load_task
+from evoforge.testing.programs import program
 from evoforge.testing.responders import current_program, tweak_constants_responder
 from evoforge.testing.scripted_server import ScriptedServer
 from evoforge.testing.tasks import PROGRAM, write_task
@@ -89,3 +96,21 @@ def test_no_context_leaves_the_task_context_out(tmp_path: Path) -> None:
         without, _ = run(toy(tmp_path / "b"), server, presets()["no-context"])
     assert all(CONTEXT in request["messages"][0]["content"] for request in with_context)
     assert not any(CONTEXT in message["content"] for request in without for message in request["messages"])
+
+
+def test_without_evolution_the_initial_program_survives_in_the_mutator_state(tmp_path: Path) -> None:
+    task = load_task(write_task(tmp_path))
+    initial, child = program(PROGRAM, 0, -7.29), program(PROGRAM.replace("1.0", "3.0"), 5, -0.49)
+    with ScriptedServer(tweak_constants_responder(seed=4)) as server:
+        config = parse_config(
+            {"llm": {"models": [{"name": "m", "base_url": server.base_url}]}, **presets()["no-evolution"]}
+        )
+        first = LLMMutator(task, config)
+        first.ask(ProposalRequest(1, initial, (), (), (), submission_rng(1, 1)))
+        resumed = LLMMutator(task, config)
+        resumed.restore(json.loads(json.dumps(first.state())))
+        asked = ProposalRequest(7, child, (initial,), (), (), submission_rng(1, 7))
+        resumed.ask(asked)
+        proposal = asyncio.run(resumed.propose(asked))
+    assert proposal.parent == initial and proposal.code is not None
+    assert current_program(server.requests[0]).strip() == PROGRAM.strip()
