@@ -80,7 +80,7 @@ class _Pending:
     snippet: int
     parent_score: float | None
     draw: float
-    evolve: bool
+    rewrite: str | None  # the request for a rewrite, written in ``ask`` from the population as told so far
     made: str | None = None  # the rewritten text, once ``instructions_for`` made it
 
 
@@ -104,10 +104,10 @@ class MetaPrompts:
         """Choose the snippet of ``request``'s submission (one draw of its RNG)."""
         draw = request.rng.random()
         score = request.parent.score
-        evolve = request.submission % self.config.evolve_every == 0
         snippet = self._choose(draw)
+        rewrite = self._request(snippet) if request.submission % self.config.evolve_every == 0 else None
         self._pending[request.submission] = _Pending(
-            snippet.id, score if math.isfinite(score) else None, draw, evolve
+            snippet.id, score if math.isfinite(score) else None, draw, rewrite
         )
 
     def remake(self, request: ProposalRequest) -> None:
@@ -127,11 +127,11 @@ class MetaPrompts:
         """
         pending = self._pending[request.submission]
         parent = self._by_id(pending.snippet)
-        if not pending.evolve:
+        if pending.rewrite is None:
             return parent.text, None
         if pending.made is not None:  # made again after a resume
             return pending.made, None
-        call = await self._rewrite(request.submission, parent, random.Random(pending.draw), models)
+        call = await self._rewrite(request.submission, pending.rewrite, random.Random(pending.draw), models)
         text = _parse(call.response, self.config.max_chars) if call.response is not None else None
         pending.made = text
         return (text or parent.text), call
@@ -176,10 +176,8 @@ class MetaPrompts:
     def _by_id(self, snippet_id: int) -> Snippet:
         return next(s for s in self.snippets if s.id == snippet_id)
 
-    async def _rewrite(
-        self, submission: int, parent: Snippet, rng: random.Random, models: ModelAccess
-    ) -> LLMCall:
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": self._request(parent)}]
+    async def _rewrite(self, submission: int, ask: str, rng: random.Random, models: ModelAccess) -> LLMCall:
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
         model = await models.choose(rng)
         started = time.time()
         recorded: dict[str, Any] = {
@@ -231,7 +229,7 @@ class MetaPrompts:
             "next_id": self._next_id,
             "snippets": [asdict(s) for s in self.snippets],
             "pending": {
-                str(sub): [p.snippet, p.parent_score, p.draw, p.evolve, p.made]
+                str(sub): [p.snippet, p.parent_score, p.draw, p.rewrite, p.made]
                 for sub, p in sorted(self._pending.items())
             },
         }
