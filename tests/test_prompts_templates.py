@@ -123,7 +123,7 @@ def test_a_task_prompts_folder_overrides_templates_and_context_files_are_shown(t
         ("usr.j2", "{{ role }}", r"prompts/usr.j2: not a prompt template name"),
     ],
 )
-def test_a_broken_override_is_one_line_at_start_up_naming_the_file(
+def test_a_broken_override_is_an_error_at_start_up_naming_the_file(
     tmp_path: Path, name: str, text: str, message: str
 ) -> None:
     task = write_task(tmp_path)
@@ -132,6 +132,12 @@ def test_a_broken_override_is_one_line_at_start_up_naming_the_file(
     settings = parse_config({"llm": {"models": [{"name": "m", "base_url": "http://127.0.0.1:9/v1"}]}})
     with pytest.raises(TaskError, match=message):
         LLMMutator(load_task(task), settings)
+
+
+def test_a_broken_override_ends_the_run_command_in_one_line(tmp_path: Path) -> None:
+    task = write_task(tmp_path)
+    (task / "prompts").mkdir()
+    (task / "prompts" / "system.j2").write_text("{{ role }}\n{{ no_such_variable }}\n")
     result = evoforge_cli(
         "run",
         str(task),
@@ -143,7 +149,10 @@ def test_a_broken_override_is_one_line_at_start_up_naming_the_file(
         str(tmp_path / "r"),
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and f"prompts/{name}" in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"evoforge: {task / 'prompts' / 'system.j2'}:2: template error: 'no_such_variable' is undefined"
+    ]
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_missing_context_file_or_template_folder_is_a_config_error(tmp_path: Path) -> None:
@@ -194,7 +203,7 @@ def shown(system: str, user: str) -> tuple[str, ...]:
 def test_the_budget_cuts_the_least_useful_parts_first_never_the_current_program() -> None:
     full = sum(map(len, budgeted(None)))
     states = []
-    for budget in range(full, 0, -10):
+    for budget in range(full, 0, -25):
         system, user = budgeted(budget)
         assert f"```python\n{PARENT.code.rstrip()}\n```" in user
         assert len(system) + len(user) <= budget or not shown(system, user)
