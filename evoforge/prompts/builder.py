@@ -9,7 +9,7 @@ templates (``render.py``); the operator's template gives the rules and the task.
 same inputs (variant included) always give the same prompt, so runs replay and prompts compare.
 
 A size budget (``prompt.max_chars``, the characters of both messages) is met by leaving out the
-least useful parts first, re-rendering after each cut: the inspirations' evaluation output, then
+fewest of the least useful parts that make the prompt fit: the inspirations' evaluation output, then
 inspirations (the last shown first), the current program's evaluation output, extra context files,
 notes on rejected edits, ``context.md``, and last the crossover partner. The current program is never
 cut; when it alone passes the budget, the prompt is sent over budget.
@@ -17,7 +17,9 @@ cut; when it alone passes the budget, the prompt is sent over budget.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +32,6 @@ from evoforge.records import Program
 MAX_REJECTIONS = 3
 TOP_LABEL = "among the best so far"
 DIVERSE_LABEL = "a different approach"
-_DONE = object()
 
 
 @functools.cache
@@ -82,6 +83,24 @@ def _trimmings(parts: _Parts) -> Iterator[None]:
     if parts.partner is not None:
         parts.partner = None
         yield
+
+
+def _copy(parts: _Parts) -> _Parts:
+    return dataclasses.replace(
+        parts,
+        priors=[dataclasses.replace(shown) for shown in parts.priors],
+        partner=dataclasses.replace(parts.partner) if parts.partner is not None else None,
+        context_files=list(parts.context_files),
+        rejections=list(parts.rejections),
+    )
+
+
+def _cut(parts: _Parts, count: int) -> _Parts:
+    """A copy of ``parts`` without its ``count`` least useful parts."""
+    cut = _copy(parts)
+    for _ in itertools.islice(_trimmings(cut), count):
+        pass
+    return cut
 
 
 def build_messages(
@@ -137,11 +156,20 @@ def build_messages(
     }
     render = functools.partial(_render, templates or shipped_templates(), fixed, config, language)
     messages = render(parts)
-    if config.max_chars is not None:
-        trimming = _trimmings(parts)
-        while _size(messages) > config.max_chars and next(trimming, _DONE) is not _DONE:
-            messages = render(parts)
-    return messages
+    if config.max_chars is None or _size(messages) <= config.max_chars:
+        return messages
+    # The fewest cuts that fit, by bisection: every cut makes the prompt shorter, so a few renders
+    # find it where cutting one part at a time would render once per part.
+    low, high = 1, sum(1 for _ in _trimmings(_copy(parts)))
+    fitting = render(_cut(parts, high))
+    while low < high:
+        middle = (low + high) // 2
+        attempt = render(_cut(parts, middle))
+        if _size(attempt) <= config.max_chars:
+            high, fitting = middle, attempt
+        else:
+            low = middle + 1
+    return fitting
 
 
 def _size(messages: list[dict[str, str]]) -> int:

@@ -45,6 +45,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             autoescape=False,  # prompts are plain text, not HTML
+            auto_reload=False,  # read once: no stat() of every template file on every prompt
         )
         if override is not None:
             unknown = sorted(

@@ -69,7 +69,8 @@ def _artifacts(program: Program, config: PromptConfig) -> str:
 
 def fenced(code: str, language: str) -> str:
     """``code`` in a fence longer than any backtick run inside it (Markdown's rule): it cannot end early."""
-    longest = max((len(run) for run in _BACKTICK_RUN.findall(code)), default=0)
+    runs = _BACKTICK_RUN.findall(code) if "```" in code else ()  # the scan is most of a prompt's cost
+    longest = max((len(run) for run in runs), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{code.rstrip()}\n{fence}\n"
 
