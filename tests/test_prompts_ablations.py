@@ -9,11 +9,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import evoforge
 from evoforge.api import resume
 from evoforge.config import parse_config
+from evoforge.errors import ConfigError
 from evoforge.llm.selection import ArmSelector
 from evoforge.mutators.base import ProposalRequest
 from evoforge.mutators.llm import LLMMutator
@@ -114,3 +116,15 @@ def test_without_evolution_the_initial_program_survives_in_the_mutator_state(tmp
         proposal = asyncio.run(resumed.propose(asked))
     assert proposal.parent == initial and proposal.code is not None
     assert current_program(server.requests[0]).strip() == PROGRAM.strip()
+
+
+def test_without_evolution_other_mutators_are_refused(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "llm": {"models": [{"name": "m", "base_url": "http://127.0.0.1:9/v1"}]},
+            "mutators": {"llm": 1, "gp": 1},
+        }
+        | presets()["no-evolution"]
+    )
+    with pytest.raises(ConfigError, match=r"prompt.evolution: false works with the llm mutator alone"):
+        LLMMutator(load_task(write_task(tmp_path)), config)

@@ -23,7 +23,7 @@ from typing import Any
 
 from evoforge.config import Config
 from evoforge.edits import apply_edit, parse_response
-from evoforge.errors import EditError, ProviderError
+from evoforge.errors import ConfigError, EditError, ProviderError
 from evoforge.llm.ensemble import Ensemble
 from evoforge.llm.selection import Arm, ArmSelector
 from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
@@ -66,6 +66,9 @@ class LLMMutator(Mutator):
         self._task = task
         self._config = config
         prompt = config.prompt
+        if not prompt.evolution and set(config.mutators or {"llm"}) != {"llm"}:
+            # The initial program is met as the parent of the run's first request, which must be ours.
+            raise ConfigError("prompt.evolution: false works with the llm mutator alone (mutators: {llm: 1})")
         self._context_files = load_context_files(task.directory, prompt.context_files)
         self._templates = Templates(template_dir(task.directory, prompt.template_dir))
         if self._templates.override is not None:
