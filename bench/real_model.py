@@ -1,12 +1,15 @@
 """How often a real small model's answers become applicable edits: SmolLM2-135M under llama.cpp.
 
-    python bench/real_model.py [--calls 30] [--modes diff,rewrite,crossover] [--keep DIR]
+    python bench/real_model.py [--calls 30] [--modes diff,rewrite,crossover] [--repair N] [--keep DIR]
     python bench/real_model.py --reparse DIR     # the answers of runs kept in DIR, through today's parser
 
 A live run starts llama.cpp's server (evoforge/testing/llama_server.py; needs evoforge[real-llm]) and,
 per edit mode, runs evoforge on a toy task until ``--calls`` model calls were made, with every prompt
 variant slot drawn at random. It prints, per mode and per prompt variant, the share of answers that
 parsed into an edit that applied (the child was evaluated), the failure kinds, and tokens per second.
+
+``--repair N`` turns repair on (``repair.max_attempts``) and reports how often a follow-up made a child
+and how often that child evaluated ok; the parse rates then count first answers only.
 
 ``--reparse`` reads the answers stored by earlier runs and parses and applies them again with the
 parser of the checkout, against the same parent programs: the parser's own gain on the same answers,
@@ -66,9 +69,12 @@ def write_task(root: Path) -> Path:
     return task
 
 
-def run_mode(task: Path, run_dir: Path, base_url: str, mode: str, calls: int, seed: int) -> float:
+def run_mode(
+    task: Path, run_dir: Path, base_url: str, mode: str, calls: int, seed: int, repair: int = 0
+) -> float:
     """One run of ``calls`` model calls with operator ``mode``; its wall time in seconds."""
     config = {
+        "repair": {"max_attempts": repair},
         "seed": seed,
         "iterations": 10 * calls,  # the call cap ends the run, not the iterations
         "max_llm_calls": calls,
@@ -109,13 +115,24 @@ def answers(run_dir: Path) -> list[dict[str, Any]]:
     for operator, variant, response, tokens, latency, error, parent, kind, reason, program in rows:
         if operator not in MODEL_OPERATORS:
             continue
-        outcome = "applied" if program is not None else kind or ("call_failed" if error else "unrecorded")
+        outcome = "applied" if program is not None else kind or ("call_failed" if error else "repaired_later")
         found.append(
             {"operator": operator, "variant": variant, "response": response, "tokens": tokens,
              "latency_s": latency, "parent_code": codes.get(parent), "outcome": outcome,
              "reason": reason or ""}
         )  # fmt: skip
     return found
+
+
+def repairs(run_dir: Path) -> dict[str, int]:
+    """Repair follow-ups asked, the children they made, and how many of those evaluated ok."""
+    db = sqlite3.connect(f"file:{run_dir / 'evoforge.db'}?mode=ro", uri=True)
+    asked = db.execute("SELECT COUNT(*) FROM llm_calls WHERE operator = 'repair'").fetchone()[0]
+    children, valid = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(ok), 0) FROM programs WHERE repaired = 1"
+    ).fetchone()
+    db.close()
+    return {"asked": asked, "children": children, "valid": valid}
 
 
 def reparsed(answer: dict[str, Any]) -> str:
@@ -174,6 +191,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=30, help="model calls per edit mode")
     parser.add_argument("--modes", default=",".join(EDIT_KINDS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repair", type=int, default=0, help="repair.max_attempts (default 0: off)")
     parser.add_argument("--keep", type=Path, help="keep the runs in this directory (for --reparse later)")
     parser.add_argument(
         "--reparse", type=Path, help="re-parse the answers of the runs kept in this directory"
@@ -194,10 +212,11 @@ def main() -> None:
     with LlamaServer() as server:
         for mode in args.modes.split(","):
             task = write_task(root / f"task-{mode}")
-            seconds = run_mode(task, root / f"run-{mode}", server.base_url, mode, args.calls, args.seed)
-            found = answers(root / f"run-{mode}")
+            run_dir = root / f"run-{mode}"
+            seconds = run_mode(task, run_dir, server.base_url, mode, args.calls, args.seed, args.repair)
+            found = answers(run_dir)
             results[mode] = {**report(found, "outcome"), "wall_s": round(seconds, 1),
-                             "rejections": rejection_reasons(found)}  # fmt: skip
+                             "rejections": rejection_reasons(found), "repairs": repairs(run_dir)}  # fmt: skip
     print(json.dumps({"runs": str(root), "results": results}, indent=2))
 
 
