@@ -121,6 +121,11 @@ def test_a_task_prompts_folder_overrides_templates_and_context_files_are_shown(t
         ),
         ("user.j2", "{% include 'gone.j2' %}", r"prompts/user.j2:1: template not found: gone.j2"),
         ("usr.j2", "{{ role }}", r"prompts/usr.j2: not a prompt template name"),
+        (
+            "diff.j2",
+            "{% macro rules() %}SEARCH{% endmacro %}",
+            r"user.j2:\d+ \(a shipped template, rendered with",
+        ),
     ],
 )
 def test_a_broken_override_is_an_error_at_start_up_naming_the_file(

@@ -78,9 +78,12 @@ class Templates:
     def _culprit(self, error: BaseException) -> str:
         """The template file (path:line) where ``error`` arose, from the frames Jinja2 maps to templates."""
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.endswith(".j2")]
-        if frames:
-            return f"{frames[-1].filename}:{frames[-1].lineno}"
-        return str(self.override or SHIPPED)
+        if not frames:
+            return str(self.override or SHIPPED)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}"
+        if self.override is not None and Path(frames[-1].filename).parent != self.override:
+            where += f" (a shipped template, rendered with the overrides in {self.override})"
+        return where
 
 
 def load_context_files(task_dir: Path, names: list[str]) -> list[tuple[str, str]]:
