@@ -152,6 +152,8 @@ def test_a_stopped_and_resumed_run_chooses_the_arms_of_one_uninterrupted_run(tmp
     arms = {row["operator"]: row for row in json.loads(shown.stdout)["arms"]}
     assert arms["diff"]["weight"] > arms["rewrite"]["weight"]
     assert arms["diff"]["outcomes"] + arms["rewrite"]["outcomes"] > 15
+    text = evoforge_cli("status", str(tmp_path / "stopped")).stdout
+    assert f"arm scripted/diff: weight {arms['diff']['weight']:.3f}" in text
 
 
 def test_the_ensemble_keeps_the_arms_model_while_it_is_awake_and_falls_back_while_it_rests() -> None:
