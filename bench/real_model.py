@@ -1,7 +1,7 @@
 """How often a real small model's answers become applicable edits: SmolLM2-135M under llama.cpp.
 
     python bench/real_model.py [--calls 30] [--modes diff,rewrite,crossover] [--repair N] [--keep DIR]
-    python bench/real_model.py --reparse DIR     # the answers of runs kept in DIR, through today's parser
+    python bench/real_model.py --reparse DIR [--baseline OLD_EDITS_PY]   # kept answers, parsed again
 
 A live run starts llama.cpp's server (evoforge/testing/llama_server.py; needs evoforge[real-llm]) and,
 per edit mode, runs evoforge on a toy task until ``--calls`` model calls were made, with every prompt
@@ -13,18 +13,21 @@ and how often that child evaluated ok; the parse rates then count first answers 
 
 ``--reparse`` reads the answers stored by earlier runs and parses and applies them again with the
 parser of the checkout, against the same parent programs: the parser's own gain on the same answers,
-free of the model's randomness (this is how bench/RESULTS.md compares the parser before and after).
+free of the model's randomness; ``--baseline`` names an older ``edits.py`` (from ``git show
+REV:evoforge/edits.py``) to parse them with as well. bench/RESULTS.md compares the parsers this way.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sqlite3
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,7 @@ import math
 def evaluate(program_path):
     spec = importlib.util.spec_from_file_location("candidate", program_path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     value = float(module.estimate_pi())
     return {"combined_score": -abs(value - math.pi)}
@@ -135,16 +139,30 @@ def repairs(run_dir: Path) -> dict[str, int]:
     return {"asked": asked, "children": children, "valid": valid}
 
 
-def reparsed(answer: dict[str, Any]) -> str:
-    """What today's parser makes of a stored answer: ``applied``, ``no_edit`` or ``edit_rejected``."""
+Parser = tuple[Callable[..., Any], Callable[..., Any]]  # parse_response, apply_edit
+
+
+def load_parser(path: Path) -> Parser:
+    """``parse_response`` and ``apply_edit`` of another version of evoforge/edits.py."""
+    spec = importlib.util.spec_from_file_location("baseline_edits", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.parse_response, module.apply_edit
+
+
+def reparsed(answer: dict[str, Any], parser: Parser = (parse_response, apply_edit)) -> str:
+    """What a parser makes of a stored answer: ``applied``, ``no_edit`` or ``edit_rejected``."""
     if answer["response"] is None or answer["parent_code"] is None:
         return answer["outcome"]
+    parse, apply = parser
     mode = "diff" if answer["operator"] == "diff" else "rewrite"
-    edit = parse_response(answer["response"], mode)
+    edit = parse(answer["response"], mode)
     if edit is None:
         return "no_edit"
     try:
-        apply_edit(answer["parent_code"], edit)
+        apply(answer["parent_code"], edit)
     except EditError:
         return "edit_rejected"
     return "applied"
@@ -193,15 +211,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repair", type=int, default=0, help="repair.max_attempts (default 0: off)")
     parser.add_argument("--keep", type=Path, help="keep the runs in this directory (for --reparse later)")
-    parser.add_argument(
-        "--reparse", type=Path, help="re-parse the answers of the runs kept in this directory"
-    )
+    parser.add_argument("--reparse", type=Path, help="re-parse the answers of the runs kept in a directory")
+    parser.add_argument("--baseline", type=Path, help="with --reparse: an older edits.py to compare with")
     args = parser.parse_args()
     if args.reparse is not None:
         found = [a for run in sorted(args.reparse.glob("run-*")) for a in answers(run)]
+        results = {"stored": report(found, "outcome")}
+        if args.baseline is not None:
+            baseline = load_parser(args.baseline)
+            for answer in found:
+                answer["baseline"] = reparsed(answer, baseline)
+            results["baseline_parser"] = report(found, "baseline")
         for answer in found:
             answer["now"] = reparsed(answer)
-        print(json.dumps({"stored": report(found, "outcome"), "parser_now": report(found, "now")}, indent=2))
+        results["parser_now"] = report(found, "now")
+        print(json.dumps(results, indent=2))
         return
     why = missing()
     if why is not None:
