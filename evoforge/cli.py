@@ -209,6 +209,8 @@ def resume(ctx: click.Context, run_dir: Path, iterations: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(run_dir: Path, as_json: bool) -> None:
     """Show the counts and the best score of a run (and its Pareto front, with two or more objectives)."""
+    from evoforge.llm.feedback_report import feedback_status_lines
+    from evoforge.llm.report import llm_status_lines
     from evoforge.runview import RunView, front_lines
     from evoforge.savings import savings_lines
 
@@ -227,9 +229,12 @@ def status(run_dir: Path, as_json: bool) -> None:
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(info["failures_by_kind"].items())) or "none"
     click.echo(f"failed generations: {info['failed_generations']} ({kinds})")
     click.echo(f"tokens: {info['prompt_tokens']:,} prompt, {info['completion_tokens']:,} completion")
-    for line in front_lines(info.get("pareto_front")):
-        click.echo(line)
-    for line in savings_lines(info):
+    for line in (
+        *front_lines(info.get("pareto_front")),
+        *savings_lines(info),
+        *llm_status_lines(info),
+        *feedback_status_lines(info),
+    ):
         click.echo(line)
 
 

@@ -8,86 +8,23 @@ from __future__ import annotations
 
 import copy
 import difflib
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from evoforge.config_base import Strict
 from evoforge.database.dedup import DedupConfig
 from evoforge.database.settings import DatabaseConfig, Objective
 from evoforge.errors import ConfigError
 from evoforge.evaluation.settings import EvaluationConfig
+from evoforge.llm.feedback_settings import JudgeList, RepairConfig
+from evoforge.llm.settings import ENV_REFERENCE, HEADER_NAME, LLMConfig, ModelConfig  # noqa: F401
+from evoforge.prompts.meta_settings import MetaPromptConfig
+from evoforge.prompts.settings import PromptConfig
 from evoforge.search_mode import SearchModeConfig
-
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
-ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a whole header value "${NAME}"
-
-
-class ModelConfig(Strict):
-    """One language model of the ensemble, reached over the OpenAI chat-completions protocol."""
-
-    name: str = Field(min_length=1)
-    base_url: str = "https://api.openai.com/v1"
-    api_key_env: str = "OPENAI_API_KEY"
-    api_key_header: str = "Authorization"
-    extra_headers: dict[str, str] = Field(default_factory=dict)
-    weight: float = Field(default=1.0, gt=0)
-    temperature: float = Field(default=0.7, ge=0, le=2)
-    max_tokens: int = Field(default=4096, gt=0)
-    timeout: float = Field(default=120.0, gt=0)
-    max_concurrency: int | None = Field(default=None, gt=0)  # None: llm.max_inflight
-    send_seed: bool = True
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        """Catch a malformed URL here, not as a connection error (or a traceback) mid-run."""
-        from urllib.parse import urlsplit
-
-        if not url.strip():
-            raise ValueError("is empty: give the endpoint's URL, e.g. https://api.openai.com/v1")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("expected an http:// or https:// URL with a host")
-        try:
-            parts.port  # noqa: B018 - raises for a port outside 0-65535
-        except ValueError:
-            raise ValueError("the port is not a number from 0 to 65535") from None
-        return url
-
-    @field_validator("api_key_header")
-    @classmethod
-    def _header_name(cls, name: str) -> str:
-        if not HEADER_NAME.fullmatch(name):
-            raise ValueError(f"{name!r} is not a valid header name")
-        return name
-
-    @field_validator("extra_headers")
-    @classmethod
-    def _sendable_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        """A header that cannot be sent is a config mistake, not a failed call on every generation."""
-        for name, value in headers.items():
-            if not HEADER_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not a valid header name")
-            if not (value.isascii() and value.isprintable()):
-                raise ValueError(f"the value of {name} holds a line break or a character that cannot be sent")
-        return headers
-
-
-class LLMConfig(Strict):
-    models: list[ModelConfig] = Field(default_factory=list)
-    max_inflight: int = Field(default=8, gt=0)
-    retries: int = Field(default=3, ge=0)
-    connect_timeout: float = Field(default=10.0, gt=0)
-    breaker_failures: int = Field(default=5, gt=0)
-    breaker_cooldown_s: float = Field(default=30.0, gt=0)
-    give_up_after_s: float = Field(default=600.0, gt=0)
-    waiting_notice_s: float = Field(default=30.0, gt=0)
-
 
 SandboxProperty = Literal[
     "separate_uid",
@@ -111,14 +48,6 @@ class SandboxConfig(Strict):
     uid_base: int = Field(default=61000, ge=1000, le=2**31 - 4096)
     scratch_mb: int = Field(default=512, gt=0)
     preload: Literal["auto"] | list[str] = "auto"
-
-
-class PromptConfig(Strict):
-    system_message: str | None = None
-    include_artifacts: bool = True
-    max_artifact_chars: int = Field(default=2000, gt=0)
-    edit_mode: Literal["diff", "rewrite"] = "diff"
-    show_rejections: bool = True
 
 
 MutatorName = Literal["llm", "tune", "gp"]
@@ -149,6 +78,9 @@ class Config(Strict):
     iterations: int = Field(default=100, ge=0)
     target_score: float | None = None
     max_wall_time_s: float | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, gt=0)  # budgets.py: spend caps over all model calls
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_llm_calls: int | None = Field(default=None, gt=0)
     score_metric: str | None = None
     llm: LLMConfig = Field(default_factory=LLMConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
@@ -158,10 +90,13 @@ class Config(Strict):
     objectives: list[Objective] = Field(default_factory=list)  # two or more: a Pareto front per island
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     mutators: dict[MutatorName, Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1)
+    meta_prompts: MetaPromptConfig = Field(default_factory=MetaPromptConfig)
     tune: TuneConfig = Field(default_factory=TuneConfig)
     gp: GPConfig = Field(default_factory=GPConfig)
     files: list[str] = Field(default_factory=list)  # evolved beside the program: see codebase.py
     search_mode: SearchModeConfig | None = None  # off unless given: see search_mode.py
+    repair: RepairConfig = Field(default_factory=RepairConfig)
+    judges: JudgeList = Field(default_factory=list)
 
 
 def _format_validation_error(error: ValidationError, source: str, overrides: Sequence[str] = ()) -> str:

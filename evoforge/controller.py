@@ -31,8 +31,11 @@ from evoforge.errors import TaskError
 from evoforge.evaluation.launcher_handle import Inputs
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
+from evoforge.llm.judge import JudgePanel
 from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
-from evoforge.records import Candidate, Evaluation, FailedGeneration, Program
+from evoforge.mutators.repair import Child, Repairer
+from evoforge.prompts import meta as meta_prompts
+from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, Program
 from evoforge.replay import Outcome, SubmissionOrder, replay
 from evoforge.search_mode import SearchMode
 from evoforge.storage.base import ProgramStore
@@ -83,7 +86,10 @@ class Controller:
         self.window = config.llm.max_inflight + config.evaluation.parallel
         self._completed: asyncio.Queue[Outcome | BaseException] = asyncio.Queue()
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._calling: set[int] = set()  # submissions whose model call is in flight, for spending caps
         self._consecutive_failures = 0
+        self._repairer = Repairer(config.repair, config.llm)
+        self._judges = JudgePanel(config.judges, config.llm)
         initial = store.get_program(0)
         if initial is None:
             raise TaskError(f"{run_dir}: the run holds no evaluated program")
@@ -149,6 +155,8 @@ class Controller:
             await self._cancel_inflight()
             if self._novelty is not None:
                 await self._novelty.aclose()
+            await self._repairer.aclose()
+            await self._judges.aclose()
         return self._budget.stop_reason or "finished"
 
     def _fill_window(self) -> None:
@@ -174,7 +182,11 @@ class Controller:
         self._save_island_log()
 
     def _may_submit(self) -> bool:
-        return not self._budget.stopping and self.evaluated + len(self._inflight) < self._budget.iterations
+        return (
+            not self._budget.stopping
+            and self.evaluated + len(self._inflight) < self._budget.iterations
+            and self._budget.may_call(len(self._calling))  # a spending cap stops submitting, not the work
+        )
 
     def _launch(self, request: ProposalRequest, proposal: Proposal | None, island: int) -> None:
         self._search.pin(request.submission, self.archive.best())
@@ -182,6 +194,8 @@ class Controller:
             self._generate(request, proposal, island), name=f"generation-{request.submission}"
         )
         self._inflight[request.submission] = task
+        if proposal is None:
+            self._calling.add(request.submission)
 
     def _save_mutator_state(self) -> None:
         """Keep what the mutator learned in the store, before any child just asked can be stored."""
@@ -190,7 +204,10 @@ class Controller:
             return
         text = json.dumps(state, sort_keys=True)
         if text != self._saved_state:
-            self._store.set_state(MUTATOR_STATE_KEY, state)
+            with self._store.transaction():
+                self._store.set_state(MUTATOR_STATE_KEY, state)
+                if snippets := meta_prompts.rows_in(state):  # the meta_prompts table mirrors them
+                    self._store.save_meta_prompts(snippets)
             self._saved_state = text
 
     def _save_island_log(self) -> None:
@@ -203,6 +220,7 @@ class Controller:
     def _record(self, outcome: Outcome) -> None:
         """Count a finished submission and announce it; archive application waits for its turn."""
         self._inflight.pop(outcome.submission, None)
+        self._calling.discard(outcome.submission)
         self._order.finish(outcome)
         if outcome.program is not None:
             program = outcome.program
@@ -233,18 +251,40 @@ class Controller:
         if proposal is None:
             async with self._llm_slots:
                 proposal = await self._mutator.propose(request)
+        repair = self._repairer.session(request)
+        child = await self._try_child(request, proposal, island, inputs, repaired=False)
+        # Up to repair.max_attempts follow-ups in the same conversation (mutators/repair.py).
+        while repair.due(child):
+            async with self._llm_slots:
+                proposal = await repair.ask(child)
+            child = await self._try_child(request, proposal, island, inputs, repaired=True)
+        if child.evaluation is None or child.candidate is None:
+            kind = child.failure_kind or "no_edit"
+            return self._fail(request, kind, child.reason, child.llm_call_id, duplicate_of=child.duplicate_of)
+        evaluation = await self._judges.grade(
+            request.submission, child.candidate.code, child.evaluation, self._record_call
+        )
+        return self._store_child(request, child, evaluation)
+
+    async def _try_child(
+        self, request: ProposalRequest, proposal: Proposal, island: int, inputs: Inputs, *, repaired: bool
+    ) -> Child:
+        """Record the proposal's model call, then check and evaluate its child; nothing else is stored yet."""
         llm_call_id = self._store_llm_call(proposal)
         if proposal.code is None:
-            return self._fail(request, proposal.failure_kind or "no_edit", proposal.reason or "", llm_call_id)
+            return Child(
+                proposal, llm_call_id, failure_kind=proposal.failure_kind, reason=proposal.reason or ""
+            )
         twin = self._dedup.twin(proposal.code, request.submission)
         if twin is not None:
             reason = f"the child is identical to program {twin}, already evaluated"
-            return self._fail(request, "duplicate", reason, llm_call_id, duplicate_of=twin)
-        verdict, too_similar = (None, None)
+            return Child(proposal, llm_call_id, failure_kind="duplicate", reason=reason, duplicate_of=twin)
+        novelty = None
         if self._novelty is not None:
             verdict, too_similar = await self._novelty.judge(request.submission, proposal.code)
             if too_similar is not None:
-                return self._fail(request, TOO_SIMILAR, too_similar, llm_call_id)
+                return Child(proposal, llm_call_id, failure_kind=TOO_SIMILAR, reason=too_similar)
+            novelty = verdict.novelty if verdict is not None else None
         parent = proposal.parent or request.parent
         candidate = Candidate(
             submission=request.submission,
@@ -255,22 +295,33 @@ class Controller:
             generation=parent.generation + 1,
             mutator=proposal.mutator or self._mutator.name,
             llm_call_id=llm_call_id,
+            repaired=repaired,
         )
         async with self._eval_slots:
             evaluate = functools.partial(codebase.evaluate, self._sandbox, self._task, candidate.code, inputs)
             evaluation = await self._dedup.evaluate(request.submission, evaluate)
-        novelty = verdict.novelty if verdict is not None else None
+        return Child(proposal, llm_call_id, candidate, evaluation, novelty=novelty)
+
+    def _store_child(self, request: ProposalRequest, child: Child, evaluation: Evaluation) -> Outcome:
+        candidate = child.candidate
+        assert candidate is not None
         dimensions = self._config.database.feature_dimensions
-        features = compute_features(candidate.code, evaluation.metrics, self._reference, dimensions, novelty)
+        features = compute_features(
+            candidate.code, evaluation.metrics, self._reference, dimensions, child.novelty
+        )
         program = self._store.add_program(candidate, evaluation, features)
         self._dedup.stored(program, evaluation)
         return Outcome(request.submission, program=program)
 
     def _store_llm_call(self, proposal: Proposal) -> int | None:
-        if proposal.llm_call is None:
-            return None
-        call = proposal.llm_call
+        for call in proposal.side_calls:
+            self._record_call(call)
+        return None if proposal.llm_call is None else self._record_call(proposal.llm_call)
+
+    def _record_call(self, call: LLMCall) -> int:
         self._bus.emit(TokensUsed(call.prompt_tokens, call.completion_tokens))
+        self._calling.discard(call.submission)
+        self._budget.spending.add(call.cost_usd, call.prompt_tokens + call.completion_tokens)
         return self._store.add_llm_call(call)
 
     def _fail(

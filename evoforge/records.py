@@ -69,6 +69,7 @@ class Candidate:
     generation: int
     mutator: str
     llm_call_id: int | None = None
+    repaired: bool = False  # made by a repair follow-up (mutators/repair.py)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Program:
     created_at: float
     eval_time_s: float
     llm_call_id: int | None = None
+    repaired: bool = False  # made by a repair follow-up after a failed child (mutators/repair.py)
 
     @property
     def is_valid(self) -> bool:
@@ -112,6 +114,9 @@ class LLMCall:
     error: str | None
     created_at: float
     id: int | None = None
+    operator: str = ""  # the edit operator the prompt asked for (diff, rewrite, crossover)
+    variant: str = ""  # the prompt's stochastic variant: "role=expert,intent=idea,prior_order=best_first"
+    cost_usd: float = 0.0  # from the answer's token counts and the model's price (llm/pricing.py)
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,7 @@ async def run_evolution(
             store=store,
             sandbox=sandbox,
             mutator=mutator,
-            budget=Budget.from_config(config),
+            budget=Budget.from_config(config, spent=store.spending_by_model()),
             bus=bus,
             run_dir=run_dir,
         )

@@ -11,6 +11,8 @@ from evoforge.database.pareto import pareto_front
 from evoforge.database.settings import Objective
 from evoforge.diffs import unified_diff
 from evoforge.errors import StoreError
+from evoforge.llm.feedback_report import feedback_status
+from evoforge.llm.report import llm_status
 from evoforge.records import LLMCall, Program
 from evoforge.runlock import is_running
 from evoforge.savings import savings
@@ -58,6 +60,8 @@ class RunView:
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             **savings(self._store, failures.get("duplicate", 0)),
+            **llm_status(self._store),
+            **feedback_status(self._store),
         } | ({"pareto_front": front} if (front := self.pareto_front()) is not None else {})
 
     def pareto_front(self) -> list[dict[str, Any]] | None:

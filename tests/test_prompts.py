@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from evoforge.config import PromptConfig
-from evoforge.prompts.builder import build_messages, metrics_line
+from evoforge.prompts.builder import build_messages
+from evoforge.prompts.sections import metrics_line
 from evoforge.records import Program
 
 

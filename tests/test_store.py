@@ -29,7 +29,7 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 def test_every_record_round_trips(store: SQLiteStore) -> None:
     call = LLMCall(1, "m", ({"role": "system", "content": "s"}, {"role": "user", "content": "é"}), "a", 10, 4,
-                   0.2, None, 2.0)  # fmt: skip
+                   0.2, None, 2.0, operator="crossover", variant="role=concise")  # fmt: skip
     call_id = store.add_llm_call(call)
     assert store.get_llm_call(call_id) == LLMCall(**{**call.__dict__, "id": call_id})
     assert store.get_llm_call(call_id + 1) is None

@@ -9,10 +9,11 @@ import math
 import random
 import time
 
-from evoforge.config import LLMConfig
 from evoforge.errors import ConfigError, ProviderError
 from evoforge.llm.breaker import Breaker, Health
 from evoforge.llm.openai_compat import Completion, OpenAICompatClient
+from evoforge.llm.pricing import price_of
+from evoforge.llm.settings import LLMConfig
 from evoforge.llm.waiting import WaitingNotice
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Ensemble:
         self.clients = [OpenAICompatClient(model, llm) for model in llm.models]
         _warn_if_capped(llm)
         self._weights = [model.weight for model in llm.models]
+        self._prices = [price_of(model) for model in llm.models]
         self.health = Health(
             [Breaker(llm.breaker_failures, llm.breaker_cooldown_s) for _ in llm.models], llm.give_up_after_s
         )
@@ -48,20 +50,30 @@ class Ensemble:
     def model_names(self) -> list[str]:
         return [client.name for client in self.clients]
 
-    async def choose(self, rng: random.Random) -> int:
+    async def choose(self, rng: random.Random, preferred: int | None = None) -> int:
         """The index of a model drawn by weight among the awake ones, waiting while none is awake.
 
         One ``rng.random()`` per call whatever the breakers say, so a seeded run replays its choices
-        while every model is healthy. Raises a fatal ProviderError when it is time to give up.
+        while every model is healthy. A ``preferred`` model (the arm's, chosen in ``ask`` by
+        llm/selection.py) is taken without a draw while it is awake; while it rests, another awake one
+        is drawn by weight instead, so the arm's child is still made. Raises a fatal ProviderError when
+        it is time to give up.
         """
         while True:
             now = time.monotonic()
             awake = self.health.awake(now)
+            if preferred in awake:
+                self.health.take(preferred)
+                return preferred
             if awake:
                 index = rng.choices(awake, weights=[self._weights[index] for index in awake])[0]
                 self.health.take(index)
                 return index
             await self._pause(now)
+
+    def cost(self, index: int, prompt_tokens: int, completion_tokens: int) -> float:
+        """What a call to model ``index`` with these token counts cost, in US dollars (llm/pricing.py)."""
+        return self._prices[index].cost(prompt_tokens, completion_tokens)
 
     async def _pause(self, now: float) -> None:
         """Wait until a model wakes, a call ends or it is time to give up, whichever comes first."""

@@ -22,6 +22,7 @@ import os
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from evoforge import __version__
@@ -99,6 +100,23 @@ def retry_after(headers: dict[str, str]) -> float | None:
         return None if parsed is None else float(email.utils.mktime_tz(parsed) - time.time())
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def request_body(model: ModelConfig, messages: list[dict[str, str]], seed: int | None) -> dict[str, Any]:
+    """The chat-completions body for ``model``: what its request options send and what they leave out.
+
+    ``extra_body`` goes first, so evoforge's own keys can never be overridden by it (the config refuses
+    the clash anyway).
+    """
+    body: dict[str, Any] = {**model.extra_body, "model": model.name, "messages": messages}
+    if model.send_temperature:
+        body["temperature"] = model.temperature
+    body[model.max_tokens_field] = model.max_tokens
+    if model.reasoning_effort is not None:
+        body["reasoning_effort"] = model.reasoning_effort
+    if seed is not None and model.send_seed:
+        body["seed"] = seed
+    return body
 
 
 def should_retry(response: Response) -> bool:
@@ -180,15 +198,7 @@ class OpenAICompatClient:
 
     async def complete(self, messages: list[dict[str, str]], seed: int | None = None) -> Completion:
         """One chat completion; ``seed`` is sent when the model config allows it (``send_seed``)."""
-        request = {
-            "model": self.model.name,
-            "messages": messages,
-            "temperature": self.model.temperature,
-            "max_tokens": self.model.max_tokens,
-        }
-        if seed is not None and self.model.send_seed:
-            request["seed"] = seed
-        body = json.dumps(request).encode()
+        body = json.dumps(request_body(self.model, messages, seed)).encode()
         async with self._slots:
             started = time.monotonic()
             response = await self._post(body)

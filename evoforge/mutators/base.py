@@ -52,6 +52,7 @@ class Proposal:
 
     ``mutator`` names the mutator that made it (a mix sets it); ``parent`` is the program the child was
     derived from when it is not the request's parent (``tune`` keeps optimising one base program).
+    ``side_calls`` are other model calls made for it (a meta-prompt rewrite), stored before ``llm_call``.
     """
 
     code: str | None
@@ -60,6 +61,7 @@ class Proposal:
     llm_call: LLMCall | None = None
     mutator: str | None = None
     parent: Program | None = None
+    side_calls: tuple[LLMCall, ...] = ()
 
 
 @dataclass(frozen=True)

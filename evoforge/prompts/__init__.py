@@ -1,5 +1,6 @@
-"""Prompt construction for the language-model mutator."""
+"""Prompt construction for the language-model mutator: templates, variants, context and budget."""
 
 from evoforge.prompts.builder import build_messages
+from evoforge.prompts.settings import PromptConfig, operator_weights
 
-__all__ = ["build_messages"]
+__all__ = ["PromptConfig", "build_messages", "operator_weights"]

@@ -4,120 +4,103 @@ Layout (after the AlphaEvolve paper's figure, in our own words): a role line, th
 the edit rules; then prior programs (the best first, then different ones), each preceded by one
 metrics line; then, last, the program to change under "Current program" with its metrics and
 artifacts; then any rejected edits of it and the task. Programs are shown whole: the model needs
-the code around the EVOLVE blocks to write consistent edits. Deterministic: the same inputs always
-give the same prompt, so runs replay and prompts can be compared.
+the code around the EVOLVE blocks to write consistent edits. The text comes from the Jinja2
+templates (``render.py``); the operator's template gives the rules and the task. Deterministic: the
+same inputs (variant included) always give the same prompt, so runs replay and prompts compare.
+
+A size budget (``prompt.max_chars``, the characters of both messages) is met by leaving out the
+fewest of the least useful parts that make the prompt fit: the inspirations' evaluation output, then
+inspirations (the last shown first), the current program's evaluation output, extra context files,
+notes on rejected edits, ``context.md``, and last the crossover partner. The current program is never
+cut; when it alone passes the budget, the prompt is sent over budget.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Sequence
+import dataclasses
+import functools
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
-from evoforge.config import PromptConfig
+from evoforge.prompts.render import Templates
+from evoforge.prompts.sections import ProgramView
+from evoforge.prompts.settings import PromptConfig
+from evoforge.prompts.variants import DEFAULT_VARIANT, SLOTS
 from evoforge.records import Program
 
-ROLE = (
-    "You are an expert software engineer and researcher improving a program step by step. Each version "
-    "is scored by an automatic evaluator; higher scores are better."
-)
-
-DIFF_RULES = """Answer with one or more SEARCH/REPLACE blocks in exactly this format:
-
-<<<<<<< SEARCH
-lines copied exactly from the current program
-=======
-the new lines
->>>>>>> REPLACE
-
-Rules:
-- The SEARCH text must match the current program exactly, including indentation; keep it short but unique.
-- Only code between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END may change; never edit the markers.
-- Several blocks are allowed; together they must leave a consistent program (a new variable is also defined,
-  a renamed function is renamed everywhere).
-
-Example:
-<<<<<<< SEARCH
-    step = 0.1
-=======
-    step = 0.05  # finer steps converge more reliably
->>>>>>> REPLACE"""
-
-REWRITE_RULES = """Answer with the complete new contents of the EVOLVE block in one fenced code block.
-If the program has several EVOLVE blocks, answer with the whole program, markers included, in one fenced
-code block. Code outside the blocks must stay exactly as it is."""
-
-DIFF_TASK = (
-    "Propose one new idea that improves the score, drawing on expert knowledge of the problem, and write it "
-    "as SEARCH/REPLACE blocks. Explain the idea in one or two sentences first."
-)
-REWRITE_TASK = (
-    "Propose one new idea that improves the score, drawing on expert knowledge of the problem, and write the "
-    "new block contents in one fenced code block. Explain the idea in one or two sentences first."
-)
 MAX_REJECTIONS = 3
-MAX_ERROR_CHARS = 300
-_BACKTICK_RUN = re.compile(r"`{3,}")
+TOP_LABEL = "among the best so far"
+DIVERSE_LABEL = "a different approach"
 
 
-def _number(value: float) -> str:
-    return f"{value:.6g}" if math.isfinite(value) else str(value)
+@functools.cache
+def shipped_templates() -> Templates:
+    return Templates()
 
 
-def _error_summary(program: Program) -> str:
-    """The first line of a failed program's error, short enough for a one-line header."""
-    error = program.artifacts.get("error", "").strip() or "unknown error"
-    line = error.splitlines()[0]
-    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 3] + "..."
+@dataclass
+class _Shown:
+    program: Program
+    label: str
+    artifacts: bool
 
 
-def metrics_line(program: Program) -> str:
-    """``score: 1.23; name: value; …`` (6 significant digits), or ``evaluation failed: <error>``."""
-    if not program.ok:
-        return f"evaluation failed: {_error_summary(program)}"
-    parts = [f"score: {_number(program.score)}"]
-    parts += [
-        f"{name}: {_number(value)}" for name, value in program.metrics.items() if name != "combined_score"
-    ]
-    return "; ".join(parts)
+@dataclass
+class _Parts:
+    """What a prompt may show; the budget takes parts away from it."""
+
+    parent: Program
+    priors: list[_Shown]  # most useful first
+    parent_artifacts: bool
+    partner: _Shown | None
+    context: str | None
+    context_files: list[tuple[str, str]]
+    rejections: list[str]
 
 
-def _artifacts(program: Program, config: PromptConfig) -> str:
-    """At most ``max_artifact_chars`` of artifact text in total, with a note of what was cut."""
-    if not config.include_artifacts:
-        return ""
-    items = [
-        (name, text)
-        for name, text in program.artifacts.items()
-        if text and not (name == "error" and not program.ok and text.strip() == _error_summary(program))
-    ]
-    if not items:
-        return ""
-    budget = config.max_artifact_chars
-    pieces = []
-    for position, (name, text) in enumerate(items):
-        if budget <= 0:
-            left_out = ", ".join(name for name, _ in items[position:])
-            pieces.append(f"[... left out: {left_out}]")
-            break
-        # An artifact must not open or close a code fence: the program after it would become ambiguous.
-        shown = _BACKTICK_RUN.sub("'''", text[:budget])
-        if len(text) > budget:
-            shown += f"\n[... {len(text) - budget} more characters]"
-        budget -= min(len(text), budget)
-        pieces.append(f"[{name}]\n{shown}")
-    return "Evaluation output:\n" + "\n".join(pieces) + "\n"
+def _trimmings(parts: _Parts) -> Iterator[None]:
+    """Take away the next least useful part at each step (see the module docstring)."""
+    for shown in reversed([*parts.priors, *([parts.partner] if parts.partner else [])]):
+        if shown.artifacts:
+            shown.artifacts = False
+            yield
+    while parts.priors:
+        parts.priors.pop()
+        yield
+    if parts.parent_artifacts:
+        parts.parent_artifacts = False
+        yield
+    while parts.context_files:
+        parts.context_files.pop()
+        yield
+    while parts.rejections:
+        parts.rejections.pop(0)
+        yield
+    if parts.context:
+        parts.context = None
+        yield
+    if parts.partner is not None:
+        parts.partner = None
+        yield
 
 
-def _fenced(code: str, language: str) -> str:
-    """``code`` in a fence longer than any backtick run inside it (Markdown's rule): it cannot end early."""
-    longest = max((len(run) for run in _BACKTICK_RUN.findall(code)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{language}\n{code.rstrip()}\n{fence}\n"
+def _copy(parts: _Parts) -> _Parts:
+    return dataclasses.replace(
+        parts,
+        priors=[dataclasses.replace(shown) for shown in parts.priors],
+        partner=dataclasses.replace(parts.partner) if parts.partner is not None else None,
+        context_files=list(parts.context_files),
+        rejections=list(parts.rejections),
+    )
 
 
-def _program_section(title: str, program: Program, config: PromptConfig, language: str) -> str:
-    return f"{title}\n{metrics_line(program)}\n{_artifacts(program, config)}{_fenced(program.code, language)}"
+def _cut(parts: _Parts, count: int) -> _Parts:
+    """A copy of ``parts`` without its ``count`` least useful parts."""
+    cut = _copy(parts)
+    for _ in itertools.islice(_trimmings(cut), count):
+        pass
+    return cut
 
 
 def build_messages(
@@ -130,35 +113,88 @@ def build_messages(
     language: str = "python",
     rejections: Sequence[str] = (),
     score_metric: str | None = None,
+    operator: str | None = None,
+    partner: Program | None = None,
+    variant: Mapping[str, str] | None = None,
+    context_files: Sequence[tuple[str, str]] = (),
+    instructions: Sequence[str] | None = None,
+    templates: Templates | None = None,
 ) -> list[dict[str, str]]:
-    """The system and user messages asking for one improvement of ``parent``.
+    """The system and user messages asking ``operator`` (default: ``config.edit_mode``, else diff).
 
-    ``top`` are better programs and ``diverse`` different ones, shown in that order before the
-    parent; ``rejections`` are reasons earlier edits of ``parent`` were rejected (the last
-    ``MAX_REJECTIONS`` are shown when ``config.show_rejections``).
+    ``top`` are better programs and ``diverse`` different ones, shown before the parent (not for a
+    crossover, which shows ``partner`` instead); ``rejections`` are reasons earlier edits of ``parent``
+    were rejected (the last ``MAX_REJECTIONS`` are shown when ``config.show_rejections``);
+    ``context_files`` are (name, text) pairs; ``instructions`` default to ``config.system_message``;
+    ``variant`` names an alternative per slot (default: the first of each).
     """
-    rewrite = config.edit_mode == "rewrite"
-    system = [ROLE]
-    if context and context.strip():
-        system.append(f"## The task\n{context.strip()}")
-    if config.system_message:
-        system.append(config.system_message.strip())
-    if score_metric:
-        system.append(f"The score is the metric '{score_metric}'.")
-    system.append(f"## How to answer\n{REWRITE_RULES if rewrite else DIFF_RULES}")
+    operator = operator or config.edit_mode or "diff"
+    variant = variant or DEFAULT_VARIANT
+    if instructions is None:
+        instructions = [config.system_message.strip()] if config.system_message else []
+    shown = config.include_artifacts
+    priors = [] if operator == "crossover" else [*top, *diverse]
+    labels = [TOP_LABEL] * len(top) + [DIVERSE_LABEL] * len(diverse)
+    parts = _Parts(
+        parent=parent,
+        priors=[_Shown(p, label, shown) for p, label in zip(priors, labels, strict=False)],
+        parent_artifacts=shown,
+        partner=_Shown(partner, "", shown) if partner is not None and operator == "crossover" else None,
+        context=context.strip() if config.include_context and context and context.strip() else None,
+        context_files=list(context_files) if config.include_context else [],
+        rejections=list(rejections[-MAX_REJECTIONS:]) if config.show_rejections else [],
+    )
+    fixed = {
+        "operator": operator,
+        "operator_template": f"{operator}.j2",
+        "variant": dict(variant),
+        "role": SLOTS["role"][variant["role"]],
+        "intent": SLOTS["intent"][variant["intent"]],
+        "instructions": list(instructions),
+        "score_metric": score_metric,
+        "language": language,
+    }
+    render = functools.partial(_render, templates or shipped_templates(), fixed, config, language)
+    messages = render(parts)
+    if config.max_chars is None or _size(messages) <= config.max_chars:
+        return messages
+    # The fewest cuts that fit, by bisection: every cut makes the prompt shorter, so a few renders
+    # find it where cutting one part at a time would render once per part.
+    low, high = 1, sum(1 for _ in _trimmings(_copy(parts)))
+    fitting = render(_cut(parts, high))
+    while low < high:
+        middle = (low + high) // 2
+        attempt = render(_cut(parts, middle))
+        if _size(attempt) <= config.max_chars:
+            high, fitting = middle, attempt
+        else:
+            low = middle + 1
+    return fitting
 
-    user = []
-    labelled = [(p, "among the best so far") for p in top] + [(p, "a different approach") for p in diverse]
-    if labelled:
-        user.append("## Prior programs")
-        for number, (program, label) in enumerate(labelled, start=1):
-            user.append(_program_section(f"### Prior program {number} ({label})", program, config, language))
-    user.append(_program_section("## Current program", parent, config, language))
-    if config.show_rejections and rejections:
-        lines = [
-            f"Your previous edit to this program was rejected: {reason}"
-            for reason in rejections[-MAX_REJECTIONS:]
-        ]
-        user.append("\n".join(lines) + "\n")
-    user.append(f"## Task\n{REWRITE_TASK if rewrite else DIFF_TASK}")
-    return [{"role": "system", "content": "\n\n".join(system)}, {"role": "user", "content": "\n".join(user)}]
+
+def _size(messages: list[dict[str, str]]) -> int:
+    return sum(len(message["content"]) for message in messages)
+
+
+def _render(
+    templates: Templates, fixed: dict[str, object], config: PromptConfig, language: str, parts: _Parts
+) -> list[dict[str, str]]:
+    def view(shown: _Shown) -> ProgramView:
+        return ProgramView.of(shown.program, config, language, label=shown.label, artifacts=shown.artifacts)
+
+    priors = parts.priors
+    if fixed["variant"]["prior_order"] == "ascending":  # type: ignore[index]
+        priors = sorted(priors, key=lambda shown: shown.program.score)
+    variables = {
+        **fixed,
+        "context": parts.context,
+        "context_files": [{"name": name, "text": text} for name, text in parts.context_files],
+        "priors": [view(shown) for shown in priors],
+        "partner": view(parts.partner) if parts.partner is not None else None,
+        "parent": ProgramView.of(parts.parent, config, language, artifacts=parts.parent_artifacts),
+        "rejections": parts.rejections,
+    }
+    return [
+        {"role": "system", "content": templates.render("system.j2", variables)},
+        {"role": "user", "content": templates.render("user.j2", variables)},
+    ]

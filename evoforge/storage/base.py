@@ -10,7 +10,8 @@ rebuilt from it. Every implementation guarantees:
   returns: a crash or ``kill -9`` of the process right after loses nothing. Inside
   ``transaction()``, the writes commit together when the outermost block exits, or not at all.
 - **Immutability.** Records are never updated or deleted; only the ``state`` key/value map is
-  overwritten (controller checkpoints, JSON values).
+  overwritten (controller checkpoints, JSON values), and the ``meta_prompts`` mirror of a population
+  kept in that state.
 - **Order.** ``programs()`` streams in id order without loading the run into memory;
   ``programs_by_submission()`` and ``failed_generations_by_submission()`` stream in submission
   order, the order in which the controller applies outcomes, so a replay (``evoforge/replay.py``)
@@ -115,6 +116,19 @@ class ProgramStore(ABC):
     @abstractmethod
     def token_totals(self) -> tuple[int, int]:
         """Prompt and completion tokens summed over every model call."""
+
+    @abstractmethod
+    def spending_by_model(self) -> dict[str, dict[str, float]]:
+        """Per model name: ``calls``, ``tokens`` (prompt + completion) and ``cost_usd`` of its calls."""
+
+    @abstractmethod
+    def save_meta_prompts(self, snippets: list[dict[str, Any]]) -> None:
+        """Mirror the meta-prompt population (prompts/meta.py ``Snippet`` fields): insert or update each
+        snippet, and mark active exactly those given (retired ones stay, for their lineage)."""
+
+    @abstractmethod
+    def meta_prompts(self) -> list[dict[str, Any]]:
+        """Every snippet ever in the population, by id, with its ``active`` flag."""
 
     @abstractmethod
     def set_state(self, key: str, value: Any) -> None:

@@ -37,8 +37,12 @@ from evoforge.storage.sqlite_notes import add_notes, fingerprint_rows, stage_row
 from evoforge.storage.sqlite_open import RESTORE, atomic, open_database
 from evoforge.storage.sqlite_schema import (
     LLM_CALL_COLUMNS,
+    LLM_CALL_SLOTS,
     PROGRAM_COLUMNS,
+    PROGRAM_SLOTS,
     dumps,
+    llm_call_from_row,
+    llm_call_row,
     migrate,
     program_from_row,
     program_row,
@@ -70,6 +74,7 @@ def _as_program(
         created_at=time.time(),
         eval_time_s=evaluation.duration_s,
         llm_call_id=candidate.llm_call_id,
+        repaired=candidate.repaired,
     )
 
 
@@ -95,7 +100,7 @@ def _write_new_database(
             )  # fmt: skip
             if initial is not None:
                 db.execute(
-                    f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                    f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({PROGRAM_SLOTS})",
                     program_row(initial),
                 )
                 _add_solution(db, initial.id, solution)
@@ -234,7 +239,7 @@ class SQLiteStore(ProgramStore):
         program = _as_program(self._next_id, candidate, evaluation, features)
         with self._writing():
             self._db.execute(
-                f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({PROGRAM_SLOTS})",
                 program_row(program),
             )
             _add_solution(self._db, program.id, evaluation.solution)
@@ -245,10 +250,9 @@ class SQLiteStore(ProgramStore):
     def add_llm_call(self, call: LLMCall) -> int:
         with self._writing():
             cursor = self._db.execute(
-                f"INSERT INTO llm_calls ({LLM_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.submission, call.model, dumps(call.messages), call.response,
-                 call.prompt_tokens, call.completion_tokens, call.latency_s, call.error, call.created_at),
-            )  # fmt: skip
+                f"INSERT INTO llm_calls ({LLM_CALL_COLUMNS}) VALUES ({LLM_CALL_SLOTS})",
+                llm_call_row(call),
+            )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -357,7 +361,7 @@ class SQLiteStore(ProgramStore):
         if row is None:
             return None
         with self._decoding(f"the record of model call {call_id}"):
-            return LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
+            return llm_call_from_row(row[:-1], row[-1])
 
     def max_submission(self) -> int:
         """The last submission number used: a model call cut off by a crash counts, never reused."""
@@ -372,6 +376,56 @@ class SQLiteStore(ProgramStore):
             "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) FROM llm_calls"
         ).fetchone()
         return int(row[0]), int(row[1])
+
+    def spending_by_model(self) -> dict[str, dict[str, float]]:
+        rows = self._db.execute(
+            "SELECT model, COUNT(*), SUM(prompt_tokens + completion_tokens), SUM(cost_usd) FROM llm_calls "
+            "GROUP BY model ORDER BY model"
+        )
+        return {
+            model: {"calls": calls, "tokens": tokens, "cost_usd": cost} for model, calls, tokens, cost in rows
+        }
+
+    def save_meta_prompts(self, snippets: list[dict[str, Any]]) -> None:
+        with self.transaction():
+            self._db.execute("UPDATE meta_prompts SET active = 0")
+            self._db.executemany(
+                "INSERT INTO meta_prompts (id, parent_id, text, submission, created_at, uses, "
+                "total_improvement, active) VALUES (:id, :parent_id, :text, :submission, :created_at, :uses, "
+                ":total_improvement, 1) ON CONFLICT (id) DO UPDATE SET uses = excluded.uses, "
+                "total_improvement = excluded.total_improvement, active = 1",
+                snippets,
+            )
+
+    def meta_prompts(self) -> list[dict[str, Any]]:
+        columns = (
+            "id",
+            "parent_id",
+            "text",
+            "submission",
+            "created_at",
+            "uses",
+            "total_improvement",
+            "active",
+        )
+        rows = self._db.execute(f"SELECT {', '.join(columns)} FROM meta_prompts ORDER BY id")
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def feedback_counts(self) -> dict[str, Any]:
+        """Repair follow-ups asked, the children they made and how many evaluated ok; judge rejections."""
+        children, valid = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(ok), 0) FROM programs WHERE repaired = 1"
+        ).fetchone()
+        return {
+            "repairs": {
+                "asked": self._scalar("SELECT COUNT(*) FROM llm_calls WHERE operator = 'repair'"),
+                "children": int(children),
+                "valid": int(valid),
+            },
+            "judge_rejected": self._scalar(
+                "SELECT COUNT(*) FROM programs WHERE json_extract(artifacts, '$.judge_rejected') IS NOT NULL"
+            ),
+        }
 
     def set_state(self, key: str, value: Any) -> None:
         with self._writing():

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from evoforge.records import Program
+from evoforge.records import LLMCall, Program
 
 # MIGRATIONS[v] upgrades schema version v to v + 1 (statements split on ';', so none inside one);
 # the schema version is their count.
@@ -69,16 +69,40 @@ MIGRATIONS += (
     CREATE INDEX fingerprints_fingerprint ON fingerprints (fingerprint);
     ALTER TABLE failed_generations ADD COLUMN duplicate_of INTEGER;
     """,
+    # The edit operator and prompt variant of each model call (docs/prompts.md).
+    """
+    ALTER TABLE llm_calls ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+    ALTER TABLE llm_calls ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+    """,
+    # Children made by a repair follow-up (mutators/repair.py).
+    """
+    ALTER TABLE programs ADD COLUMN repaired INTEGER NOT NULL DEFAULT 0;
+    """,
+    # What each model call cost in US dollars (llm/pricing.py), summed per model by `status --json`; the
+    # evolving instruction snippets with their lineage (prompts/meta.py), mirrored from the mutator's state.
+    """
+    ALTER TABLE llm_calls ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+    CREATE TABLE meta_prompts (
+        id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES meta_prompts (id), text TEXT NOT NULL,
+        submission INTEGER NOT NULL, created_at REAL NOT NULL, uses INTEGER NOT NULL,
+        total_improvement REAL NOT NULL, active INTEGER NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 PROGRAM_COLUMNS = (
     "id, submission, code, parent_id, inspiration_ids, island, generation, mutator, metrics, "
-    "artifacts, score, ok, features, created_at, eval_time_s, llm_call_id"
+    "artifacts, score, ok, features, created_at, eval_time_s, llm_call_id, repaired"
 )
-LLM_CALL_COLUMNS = (
-    "submission, model, messages, response, prompt_tokens, completion_tokens, latency_s, error, created_at"
-)
+PROGRAM_SLOTS = ", ".join("?" * len(PROGRAM_COLUMNS.split(",")))  # the placeholders of an INSERT
+# The LLMCall fields stored in llm_calls (all but ``id``); ``messages`` is kept as JSON.
+LLM_CALL_FIELDS = (
+    "submission", "model", "messages", "response", "prompt_tokens", "completion_tokens", "latency_s",
+    "error", "created_at", "operator", "variant", "cost_usd",
+)  # fmt: skip
+LLM_CALL_COLUMNS = ", ".join(LLM_CALL_FIELDS)
+LLM_CALL_SLOTS = ", ".join("?" * len(LLM_CALL_FIELDS))  # the placeholders of an INSERT
 
 
 def dumps(value: Any) -> str:
@@ -95,8 +119,22 @@ def program_row(p: Program) -> tuple[Any, ...]:
     return (
         p.id, p.submission, p.code, p.parent_id, dumps(p.inspiration_ids), p.island, p.generation,
         p.mutator, dumps(p.metrics), dumps(p.artifacts), p.score, p.ok, dumps(p.features),
-        p.created_at, p.eval_time_s, p.llm_call_id,
+        p.created_at, p.eval_time_s, p.llm_call_id, p.repaired,
     )  # fmt: skip
+
+
+def llm_call_row(call: LLMCall) -> tuple[Any, ...]:
+    """The row of ``call`` in LLM_CALL_FIELDS order."""
+    return tuple(
+        dumps(call.messages) if name == "messages" else getattr(call, name) for name in LLM_CALL_FIELDS
+    )
+
+
+def llm_call_from_row(row: tuple[Any, ...], call_id: int) -> LLMCall:
+    """The LLMCall of a row read in LLM_CALL_FIELDS order."""
+    values = dict(zip(LLM_CALL_FIELDS, row, strict=True))
+    values["messages"] = tuple(json.loads(values["messages"]))
+    return LLMCall(**values, id=call_id)
 
 
 def program_from_row(row: tuple[Any, ...]) -> Program:
@@ -104,7 +142,7 @@ def program_from_row(row: tuple[Any, ...]) -> Program:
     return Program(
         row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5], row[6], row[7],
         json.loads(row[8]), json.loads(row[9]), row[10], bool(row[11]), json.loads(row[12]),
-        row[13], row[14], row[15],
+        row[13], row[14], row[15], bool(row[16]),
     )  # fmt: skip
 
 

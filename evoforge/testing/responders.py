@@ -126,3 +126,30 @@ def gathering(responder: Responder, count: int, wait_s: float = 60.0) -> Respond
         return responder(request)
 
     return respond
+
+
+def in_kind_responder(seed: int = 0) -> Responder:
+    """``tweak_constants_responder``'s edit, written the way the prompt asks for it.
+
+    A prompt whose system message shows SEARCH/REPLACE blocks (the diff operator) gets the block; any
+    other (rewrite, crossover) gets the whole changed program in one fenced code block, so every
+    operator can make applicable children end to end.
+    """
+    tweak = tweak_constants_responder(seed)
+    diff_block = re.compile(
+        r"^<<<<<<< SEARCH\n(.*?)\n=======\n(.*?)\n>>>>>>> REPLACE$", re.MULTILINE | re.DOTALL
+    )
+
+    def respond(request: dict[str, Any]) -> str:
+        answer = tweak(request)
+        system = next(
+            (m.get("content") or "" for m in request.get("messages", []) if m.get("role") == "system"), ""
+        )
+        edit = diff_block.search(answer)
+        code = current_program(request)
+        if "<<<<<<< SEARCH" in system or edit is None or code is None:
+            return answer
+        rewritten = code.replace(f"{edit.group(1)}\n", f"{edit.group(2)}\n", 1)
+        return f"{answer[: edit.start()]}```python\n{rewritten}\n```\n"
+
+    return respond

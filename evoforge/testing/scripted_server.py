@@ -146,6 +146,7 @@ class ScriptedServer:
         self._requests: list[dict[str, Any]] = []
         self._embedding_requests: list[dict[str, Any]] = []
         self._arrivals: list[float] = []
+        self._heads: list[tuple[str, dict[str, str]]] = []
         self._concurrent = 0
         self._max_concurrent = 0
         self._counts: Counter[str] = Counter()
@@ -173,6 +174,11 @@ class ScriptedServer:
     def record_embedding(self, request: dict[str, Any]) -> None:
         with self._lock:
             self._embedding_requests.append(request)
+
+    def heads(self) -> list[tuple[str, dict[str, str]]]:
+        """The path and headers (names in lower case) of each request of ``requests``, in the same order."""
+        with self._lock:
+            return list(self._heads)
 
     @property
     def arrivals(self) -> list[float]:
@@ -236,11 +242,15 @@ class ScriptedServer:
     ) -> None:
         self.stop()
 
-    def answer(self, request: dict[str, Any]) -> tuple[int, Answer]:
-        """Record ``request`` and decide its answer: a scheduled or random fault, else the responder's."""
+    def answer(
+        self, request: dict[str, Any], head: tuple[str, dict[str, str]] = ("", {})
+    ) -> tuple[int, Answer]:
+        """Record ``request`` (and its path and headers) and decide its answer: a scheduled or random
+        fault, else the responder's."""
         with self._lock:
             index = len(self._requests)
             self._requests.append(request)
+            self._heads.append(head)
             self._arrivals.append(time.monotonic())
             answer: Answer | None = self._fault_for(index)
             if answer is None and self._compute is None:
@@ -329,7 +339,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, request: dict[str, Any]) -> None:
         scripted = self.server.scripted
         try:
-            index, answer = scripted.answer(request)
+            head = (self.path, {name.lower(): value for name, value in self.headers.items()})
+            index, answer = scripted.answer(request, head)
         except Exception as error:
             log.exception("scripted responder failed")
             self._json(500, _error(f"scripted responder failed: {error!r}", "server_error"))
