@@ -154,8 +154,8 @@ def main() -> None:
             results.setdefault(name, {})[label] = row
             print(
                 f"{name:22} {label:8} share {row['share']:.4f} (score {measured['best']:.6g}, "
-                f"{int(measured['programs'])} programs), after {args.evaluations}: {row['share_at_budget']:.4f}, "
-                f"load {row['load']}",
+                f"{int(measured['programs'])} programs), after {args.evaluations}: "
+                f"{row['share_at_budget']:.4f}, load {row['load']}",
                 flush=True,
             )
     labels = [label for label, _ in variants]

@@ -39,7 +39,7 @@ def score_points(points):
             raise ValueError("a point is the zero vector")
         unit.append([v / norm for v in point])
     largest_cosine = max(
-        sum(a * b for a, b in zip(unit[i], unit[j])) for i in range(N) for j in range(i + 1, N)
+        sum(a * b for a, b in zip(unit[i], unit[j], strict=True)) for i in range(N) for j in range(i + 1, N)
     )
     return math.degrees(math.acos(max(-1.0, min(1.0, largest_cosine))))
 
