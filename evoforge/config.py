@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from evoforge.config_base import Strict
 from evoforge.errors import ConfigError
+from evoforge.mutators.settings import GPConfig, MutatorName, RefineConfig, TuneConfig
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a whole header value "${NAME}"
@@ -169,27 +170,6 @@ class PromptConfig(Strict):
     show_rejections: bool = True
 
 
-MutatorName = Literal["llm", "tune", "gp"]
-
-
-class TuneConfig(Strict):
-    """CMA-ES over the numeric literals of the EVOLVE blocks (docs/mutators.md)."""
-
-    population: int | None = Field(default=None, ge=2)
-    sigma: float = Field(default=0.5, gt=0)
-    bound: float = Field(default=10.0, gt=0)
-    integers: Literal["round", "float", "skip"] = "round"
-    max_literals: int = Field(default=20, gt=0)
-    generations: int = Field(default=50, gt=0)
-
-
-class GPConfig(Strict):
-    """AST mutations and crossover of Python blocks (docs/mutators.md)."""
-
-    crossover_rate: float = Field(default=0.2, ge=0, le=1)
-    max_tries: int = Field(default=20, gt=0)
-
-
 class Config(Strict):
     """The whole configuration of a run. Every field has a default; see docs/config.md."""
 
@@ -205,6 +185,7 @@ class Config(Strict):
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     mutators: dict[MutatorName, Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1)
     tune: TuneConfig = Field(default_factory=TuneConfig)
+    refine: RefineConfig = Field(default_factory=RefineConfig)
     gp: GPConfig = Field(default_factory=GPConfig)
 
 
