@@ -22,6 +22,7 @@ from evoforge.errors import ConfigError
 from evoforge.evaluation.settings import EvaluationConfig
 from evoforge.llm.feedback_settings import JudgeList, RepairConfig
 from evoforge.llm.settings import ENV_REFERENCE, HEADER_NAME, LLMConfig, ModelConfig  # noqa: F401
+from evoforge.mutators.settings import GPConfig, MutatorName, RefineConfig, TuneConfig
 from evoforge.prompts.meta_settings import MetaPromptConfig
 from evoforge.prompts.settings import PromptConfig
 from evoforge.search_mode import SearchModeConfig
@@ -50,27 +51,6 @@ class SandboxConfig(Strict):
     preload: Literal["auto"] | list[str] = "auto"
 
 
-MutatorName = Literal["llm", "tune", "gp"]
-
-
-class TuneConfig(Strict):
-    """CMA-ES over the numeric literals of the EVOLVE blocks (docs/mutators.md)."""
-
-    population: int | None = Field(default=None, ge=2)
-    sigma: float = Field(default=0.5, gt=0)
-    bound: float = Field(default=10.0, gt=0)
-    integers: Literal["round", "float", "skip"] = "round"
-    max_literals: int = Field(default=20, gt=0)
-    generations: int = Field(default=50, gt=0)
-
-
-class GPConfig(Strict):
-    """AST mutations and crossover of Python blocks (docs/mutators.md)."""
-
-    crossover_rate: float = Field(default=0.2, ge=0, le=1)
-    max_tries: int = Field(default=20, gt=0)
-
-
 class Config(Strict):
     """The whole configuration of a run. Every field has a default; see docs/config.md."""
 
@@ -92,6 +72,7 @@ class Config(Strict):
     mutators: dict[MutatorName, Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1)
     meta_prompts: MetaPromptConfig = Field(default_factory=MetaPromptConfig)
     tune: TuneConfig = Field(default_factory=TuneConfig)
+    refine: RefineConfig = Field(default_factory=RefineConfig)
     gp: GPConfig = Field(default_factory=GPConfig)
     files: list[str] = Field(default_factory=list)  # evolved beside the program: see codebase.py
     search_mode: SearchModeConfig | None = None  # off unless given: see search_mode.py

@@ -205,7 +205,8 @@ def future_layout(state: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "named"), [(pickled_layout, "earlier pickled format"), (future_layout, "of version 99")]
+    ("change", "named"),
+    [(pickled_layout, "earlier pickled format"), (future_layout, f"of version {STATE_VERSION + 98}")],
 )
 def test_a_saved_state_tune_cannot_continue_restarts_it_with_one_warning(
     tmp_path: Path, change: Any, named: str
@@ -224,3 +225,74 @@ def test_a_saved_state_tune_cannot_continue_restarts_it_with_one_warning(
     with SQLiteStore.open(run_dir, readonly=True) as store:
         assert store.count_programs() == 35
         assert store.get_state("mutator")["tune"]["version"] == STATE_VERSION
+
+
+def many_literals(count: int) -> str:
+    values = ", ".join(f"{0.1 + 0.8 * ((7 * i) % count) / count:.3f}" for i in range(count))
+    return f"# EVOLVE-BLOCK-START\ndef solve():\n    return [{values}]\n# EVOLVE-BLOCK-END\n"
+
+
+def quadratic(code: str) -> float:
+    """Maximised at every literal equal to 0.5: separable, one optimum."""
+    return -sum((literal.value - 0.5) ** 2 for literal in find_literals(code))
+
+
+def drive_scored(tune: TuneMutator, base: Program, asks: int, scorer: Any, lag: int = 3) -> list[str]:
+    """Like ``drive``, with the parent kept at the best program told so far."""
+    codes: dict[int, str] = {}
+    best = base
+    for s in range(1, asks + 1):
+        if s - lag in codes:
+            told = program(codes[s - lag], s - lag, scorer(codes[s - lag]))
+            best = told if told.score > best.score else best
+            tune.tell(Feedback(s - lag, told))
+        proposal = tune.ask(ProposalRequest(s, best, (), (), (), submission_rng(0, s)))
+        assert proposal.code is not None
+        codes[s] = proposal.code
+    return list(codes.values())
+
+
+def test_every_literal_of_a_long_block_is_tuned_by_default() -> None:
+    code = many_literals(60)
+    tune = TuneMutator(TuneConfig(), seed=0)
+    children = drive_scored(tune, program(code, 0, quadratic(code)), 5, quadratic)
+    base = [literal.value for literal in find_literals(code)]
+    moved = {i for child in children for i, lit in enumerate(find_literals(child)) if lit.value != base[i]}
+    assert moved == set(range(60))
+
+
+def test_a_high_dimension_uses_separable_cma_and_converges_on_a_separable_quadratic() -> None:
+    code = many_literals(45)
+    tune = TuneMutator(TuneConfig(separable_above=40), seed=0)
+    children = drive_scored(tune, program(code, 0, quadratic(code)), 600, quadratic)
+    assert type(tune._run.cma).__name__ == "SepCMA"
+    assert max(quadratic(child) for child in children) > quadratic(code) / 10
+
+
+def test_a_stagnating_run_restarts_with_a_doubled_population() -> None:
+    """A flat score stalls every run after ``patience`` generations; each restart doubles (IPOP)."""
+    tune = TuneMutator(TuneConfig(patience=3, population=4), seed=0)
+    base = program(TWO, 0, 1.0)
+    drive_scored(tune, base, 4 * 4 + 8 * 4 + 2, lambda code: 1.0)
+    state = tune.state()
+    assert state["runs"] == 3 and state["growth"] == 2
+    assert tune._run.cma.population_size == 16
+
+
+def test_a_block_larger_than_one_run_tunes_a_random_subset_per_run() -> None:
+    """Block-coordinate descent: each run moves its own random 5 of the 12 literals, and only those."""
+    code = many_literals(12)
+    base = [literal.value for literal in find_literals(code)]
+    tune = TuneMutator(TuneConfig(coordinates_per_run=5, generations=2, population=4), seed=0)
+    children = drive_scored(tune, program(code, 0, -1.0), 3 * 8 + 1, lambda child: -1.0, lag=1)
+    moved = [{i for i, lit in enumerate(find_literals(child)) if lit.value != base[i]} for child in children]
+    runs = [set().union(*moved[8 * k : 8 * k + 8]) for k in range(3)]
+    assert all(len(subset) == 5 for subset in runs), runs
+    assert len({frozenset(subset) for subset in runs}) == 3
+
+
+def test_a_fresh_optimizer_saves_a_blank_fitness_history() -> None:
+    """cmaes leaves the history as np.empty found it; tune blanks it so its saved state holds no leftovers."""
+    tune = TuneMutator(TuneConfig(), seed=0)
+    tune.ask(ProposalRequest(1, program(TWO, 0, 25.0), (), (), (), submission_rng(0, 1)))
+    assert tune.state()["run"]["cma"]["fitness_history"] == [None] * len(tune._run.cma._funhist_values)

@@ -9,6 +9,9 @@ generation, the cached eigen-decomposition, the fitness history its stopping tes
 (recombination weights, learning rates, tolerances) the public constructor derives again, bit for bit,
 from the same dimension, population, initial step and bounds, which tune gives it from the run's
 config. The random generator is not kept: tune reseeds it before every sample.
+
+Both optimizers tune uses are handled: ``CMA`` (full covariance) and ``SepCMA`` (a diagonal one, for
+many literals), whose covariance is a vector and whose cached decomposition is its square root only.
 """
 
 from __future__ import annotations
@@ -16,25 +19,40 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from cmaes import CMA
+from cmaes import CMA, SepCMA
+
+Optimizer = CMA | SepCMA
 
 # The private attributes the state restores, by their name in the saved JSON. A cmaes release that
 # renames one makes restore raise IncompatibleState instead of continuing a different optimizer.
 _VECTORS = {"mean": "_mean", "p_sigma": "_p_sigma", "p_c": "_pc", "fitness_history": "_funhist_values"}
 _MATRICES = {"covariance": "_C"}
-_CACHED = {"eigenvectors": "_B", "eigenvalue_roots": "_D"}  # None until the next sample computes them
+# Cached decompositions, None until the next sample computes them.
+_CACHED = {CMA: {"eigenvectors": "_B", "eigenvalue_roots": "_D"}, SepCMA: {"eigenvalue_roots": "_D"}}
 
 
 class IncompatibleState(ValueError):
     """A saved optimizer that this evoforge and cmaes cannot continue exactly."""
 
 
-def _floats(values: np.ndarray) -> list[Any]:
-    """Nested lists of floats, which JSON round-trips exactly; a non-finite entry becomes None.
+def new_optimizer(
+    dimension: int, sigma: float, bounds: np.ndarray, population: int, separable: bool
+) -> Optimizer:
+    """A fresh optimizer at the origin, its fitness history blank.
 
-    Only the fitness history has such entries: its slots not yet written hold whatever
-    ``np.empty`` left there, and the stopping test reads them only once all are written.
+    cmaes leaves the history's unwritten slots as ``np.empty`` found them (its stopping test reads
+    them only once all are written); blanking them keeps the saved state free of leftover memory,
+    so the same run saves the same state.
     """
+    kind = SepCMA if separable else CMA
+    optimizer = kind(mean=np.zeros(dimension), sigma=sigma, bounds=bounds, population_size=population, seed=0)
+    optimizer._funhist_values = np.full_like(optimizer._funhist_values, np.nan)
+    return optimizer
+
+
+def _floats(values: np.ndarray) -> list[Any]:
+    """Nested lists of floats, which JSON round-trips exactly; a non-finite entry (an unwritten
+    slot of the fitness history) becomes None."""
     return np.where(np.isfinite(values), values, None).tolist()
 
 
@@ -42,32 +60,34 @@ def _array(values: Any) -> np.ndarray:
     return np.array(values, dtype=float)  # None reads back as nan
 
 
-def cma_state(cma: CMA) -> dict[str, Any]:
+def cma_state(cma: Optimizer) -> dict[str, Any]:
     """Everything ``restore_cma`` needs to continue ``cma`` exactly, as JSON-able values."""
     state: dict[str, Any] = {"generation": cma.generation, "sigma": float(cma._sigma)}
     for key, name in (_VECTORS | _MATRICES).items():
         state[key] = _floats(getattr(cma, name))
-    for key, name in _CACHED.items():
+    for key, name in _CACHED[type(cma)].items():
         value = getattr(cma, name)
         state[key] = None if value is None else _floats(value)
     return state
 
 
-def restore_cma(fresh: CMA, state: dict[str, Any]) -> CMA:
+def restore_cma(fresh: Optimizer, state: dict[str, Any]) -> Optimizer:
     """``fresh`` (built by the constructor with the run's settings) moved to the saved ``state``."""
-    for name in ("_sigma", "_g", *_VECTORS.values(), *_MATRICES.values(), *_CACHED.values()):
+    cached_names = _CACHED[type(fresh)]
+    for name in ("_sigma", "_g", *_VECTORS.values(), *_MATRICES.values(), *cached_names.values()):
         if not hasattr(fresh, name):
             raise IncompatibleState(f"the installed cmaes has no optimizer attribute {name}")
     dimension = fresh.dim
     try:
         arrays = {name: _array(state[key]) for key, name in (_VECTORS | _MATRICES).items()}
-        cached = {name: None if state[key] is None else _array(state[key]) for key, name in _CACHED.items()}
+        cached = {
+            name: None if state[key] is None else _array(state[key]) for key, name in cached_names.items()
+        }
         generation, sigma = int(state["generation"]), np.float64(state["sigma"])
     except (KeyError, TypeError, ValueError) as error:
         raise IncompatibleState(f"the saved optimizer is incomplete or malformed ({error!r})") from None
-    vector, matrix = (dimension,), (dimension, dimension)
-    expected = {"_mean": vector, "_p_sigma": vector, "_pc": vector, "_C": matrix, "_B": matrix, "_D": vector}
-    expected["_funhist_values"] = fresh._funhist_values.shape
+    expected = {name: getattr(fresh, name).shape for name in (*_VECTORS.values(), *_MATRICES.values())}
+    expected |= {"_B": (dimension, dimension), "_D": (dimension,)}
     shapes = {name: array.shape for name, array in (arrays | cached).items() if array is not None}
     if any(shape != expected[name] for name, shape in shapes.items()):
         raise IncompatibleState(f"the saved optimizer does not fit {dimension} literals: {shapes}")

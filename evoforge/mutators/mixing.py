@@ -31,13 +31,24 @@ def _tune(task: Task, config: Config) -> Mutator:
     return TuneMutator(config.tune, config.seed)
 
 
+def _refine(task: Task, config: Config) -> Mutator:
+    from evoforge.mutators.refine import RefineMutator  # imports numpy
+
+    return RefineMutator(config.refine, config.tune.max_literals)
+
+
 def _gp(task: Task, config: Config) -> Mutator:
     from evoforge.mutators.gp import GPMutator
 
     return GPMutator(config.gp)
 
 
-FACTORIES: dict[str, Callable[[Task, Config], Mutator]] = {"llm": _llm, "tune": _tune, "gp": _gp}
+FACTORIES: dict[str, Callable[[Task, Config], Mutator]] = {
+    "llm": _llm,
+    "tune": _tune,
+    "refine": _refine,
+    "gp": _gp,
+}
 
 
 def mutator_weights(config: Config) -> dict[str, float]:

@@ -1,9 +1,13 @@
 """``tune``: CMA-ES over the numeric literals of one base program, one child per asked vector.
 
-A *run* optimises the literals of one base program (the parent offered when the run starts) in
-normalised coordinates: literal i is ``value_i + scale_i * z_i`` with ``scale_i = |value_i|`` (1 for a
-zero), the search starts at ``z = 0`` with step ``sigma`` and stays within ``|z_i| <= bound``. The
-score is maximised; CMA-ES minimises the loss ``-score``.
+A *run* optimises the literals of one base program (the best of the parent and the island's top
+programs offered when the run starts) in normalised coordinates: literal i is
+``value_i + scale_i * z_i``, where literals of similar magnitude share one scale (``space.py``), the
+search starts at ``z = 0`` with step ``sigma`` and stays in each group's box. A block with more
+literals than ``coordinates_per_run`` has a random subset of them tuned per run (block-coordinate
+descent); above ``separable_above`` coordinates the run uses ``SepCMA`` (a diagonal covariance, which
+learns in far fewer generations when the dimension is high). The score is maximised; CMA-ES
+minimises the loss ``-score``.
 
 Generation g of a run has ``population`` designated slots. Slot k is sampled from the generation's
 distribution with a generator seeded by ``(seed, run, g, k)``, never by timing, and the generation is
@@ -14,8 +18,11 @@ generation closed fills a free slot of the next one (at most half of them, so fr
 steer the step size), and any other extra goes to the archive only. A child whose code the run has
 already scored is not evaluated again; its known loss fills the slot. A child that failed to evaluate
 scores a large loss; a slot whose child was lost (a crash, a stop) is asked again with the same seed,
-so a resumed run continues the same trajectory. The run ends after ``generations`` generations or
-when CMA-ES stops on its own criteria, and the next ask starts a new run on the parent it offers.
+so a resumed run continues the same trajectory. The run ends after ``generations`` generations,
+when CMA-ES stops on its own criteria, or when its best has not improved for ``patience``
+generations (stagnation); the next ask starts a new run. After a stall (stagnation or CMA-ES's own
+stop) the next run's population doubles, up to ``max_population``: IPOP-CMA-ES's restarts, which
+trade speed for a wider, more global search once the local one is exhausted.
 """
 
 from __future__ import annotations
@@ -26,19 +33,30 @@ import random
 from typing import Any
 
 import numpy as np
-from cmaes import CMA
 
-from evoforge.config import TuneConfig
 from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
-from evoforge.mutators.cma_state import IncompatibleState, cma_state, restore_cma
+from evoforge.mutators.cma_state import IncompatibleState, Optimizer, cma_state, new_optimizer, restore_cma
 from evoforge.mutators.literals import NumericLiteral, find_literals, substitute
+from evoforge.mutators.settings import TuneConfig
+from evoforge.mutators.space import literal_space
 from evoforge.records import Program, code_digest
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1  # of the saved state below; raise it when its layout changes
+STATE_VERSION = 2  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
 MAX_SAMPLES_PER_ASK = 100  # bounds the draws one ask may spend on children the run already scored
+IMPROVEMENT = 1e-12  # a generation's best must beat the run's by this share of its magnitude to count
+
+
+def default_population(dimension: int) -> int:
+    """CMA-ES's own default population for ``dimension`` coordinates."""
+    return 4 + int(3 * np.log(dimension))
+
+
+def best_offered(request: ProposalRequest) -> Program:
+    """The best of the parent and the island's top programs: where a new run starts."""
+    return max((request.parent, *request.top), key=lambda program: program.score)
 
 
 def _program_from(data: dict[str, Any]) -> Program:
@@ -48,36 +66,46 @@ def _program_from(data: dict[str, Any]) -> Program:
 class _Run:
     """One CMA-ES run over the literals of one base program."""
 
-    def __init__(self, index: int, base: Program, config: TuneConfig, seed: int) -> None:
+    def __init__(self, index: int, base: Program, config: TuneConfig, seed: int, growth: int) -> None:
         self.index = index
         self.base = base
+        self.growth = growth  # restarts after a stall before this run: its population is doubled as often
         self.keep_ints = config.integers == "round"
-        self.literals: list[NumericLiteral] = find_literals(base.code, config.integers != "skip")[
-            : config.max_literals
-        ]
+        literals = find_literals(base.code, config.integers != "skip")[: config.max_literals]
+        space = literal_space(literals, config.bound)
+        chosen = list(range(len(literals)))
+        if len(chosen) > config.coordinates_per_run:
+            draw = random.Random(f"tune-subset:{seed}:{index}")
+            chosen = sorted(draw.sample(chosen, config.coordinates_per_run))
+        self.literals: list[NumericLiteral] = [literals[i] for i in chosen]
+        self.values, self.scales = space.values[chosen], space.scales[chosen]
         self.seed = seed
-        self.cma: CMA | None = None
+        self.cma: Optimizer | None = None
         self.slots: dict[int, list[float]] = {}  # designated slot -> vector asked this generation
         self.losses: dict[int, float] = {}  # designated slot -> loss told
         self.lost: set[int] = set()  # designated slots to ask again
         self.extras = 0  # extra points asked this generation
         self.injected = 0  # extras of the previous generation that filled a slot of this one
         self.known: dict[str, float] = {code_digest(base.code): -base.score}
+        self.best_loss = -base.score if base.is_valid else FAILED_LOSS
+        self.improved_at = 0  # the generation that last improved best_loss
         if self.literals:
-            values = np.array([literal.value for literal in self.literals])
-            self.scales = np.where(values == 0, 1.0, np.abs(values))
-            bounds = np.tile([-config.bound, config.bound], (len(self.literals), 1))
-            self.cma = CMA(
-                mean=np.zeros(len(self.literals)),
-                sigma=config.sigma,
-                bounds=bounds,
-                population_size=config.population,
-                seed=0,
+            dimension = len(self.literals)
+            population = (config.population or default_population(dimension)) * 2**growth
+            bounds = np.stack(
+                [(space.lower[chosen] - self.values), (space.upper[chosen] - self.values)], axis=1
+            )
+            self.cma = new_optimizer(
+                dimension,
+                config.sigma,
+                bounds / self.scales[:, None],
+                min(population, max(config.max_population, config.population or 2)),
+                separable=dimension > config.separable_above,
             )
 
     def code(self, z: list[float]) -> str:
-        values = [lit.value + s * zi for lit, s, zi in zip(self.literals, self.scales, z, strict=True)]
-        return substitute(self.base.code, self.literals, values, self.keep_ints)
+        values = self.values + self.scales * np.array(z)
+        return substitute(self.base.code, self.literals, values.tolist(), self.keep_ints)
 
     def sample(self, slot: int) -> list[float]:
         assert self.cma is not None
@@ -114,15 +142,26 @@ class _Run:
         if len(self.losses) == self.cma.population_size:
             solutions = [(np.array(self.slots[k]), self.losses[k]) for k in sorted(self.losses)]
             self.cma.tell(solutions)
+            best = min(self.losses.values())
+            if best < self.best_loss - IMPROVEMENT * abs(self.best_loss):
+                self.best_loss, self.improved_at = best, self.cma.generation
             self.slots, self.losses, self.lost, self.extras, self.injected = {}, {}, set(), 0, 0
 
-    def finished(self, generations: int) -> bool:
-        return self.cma is None or self.cma.generation >= generations or self.cma.should_stop()
+    def stalled(self, patience: int) -> bool:
+        """Converged or stagnating: CMA-ES's own stopping tests, or no better best for ``patience``."""
+        assert self.cma is not None
+        return self.cma.generation - self.improved_at >= patience or self.cma.should_stop()
+
+    def finished(self, config: TuneConfig) -> bool:
+        return self.cma is None or self.cma.generation >= config.generations or self.stalled(config.patience)
 
     def state(self) -> dict[str, Any]:
         return {
             "index": self.index,
             "base": dataclasses.asdict(self.base),
+            "growth": self.growth,
+            "best_loss": self.best_loss,
+            "improved_at": self.improved_at,
             "cma": cma_state(self.cma) if self.cma is not None else None,
             "slots": {str(k): z for k, z in self.slots.items()},
             "losses": {str(k): loss for k, loss in self.losses.items()},
@@ -134,7 +173,7 @@ class _Run:
 
     @classmethod
     def restore(cls, state: dict[str, Any], config: TuneConfig, seed: int) -> _Run:
-        run = cls(state["index"], _program_from(state["base"]), config, seed)
+        run = cls(state["index"], _program_from(state["base"]), config, seed, int(state["growth"]))
         if (run.cma is None) != (state["cma"] is None):
             raise IncompatibleState("the saved run does not match its base program's literals")
         if run.cma is not None:
@@ -145,6 +184,7 @@ class _Run:
         run.extras = state["extras"]
         run.injected = state["injected"]
         run.known = dict(state["known"])
+        run.best_loss, run.improved_at = float(state["best_loss"]), int(state["improved_at"])
         return run
 
 
@@ -165,6 +205,7 @@ class TuneMutator(Mutator):
         self._config = config
         self._seed = seed
         self._runs = 0
+        self._growth = 0  # restarts after a stall so far: the next run's population doubles as often
         self._run: _Run | None = None
         self._pending: dict[int, _Pending] = {}  # submission -> what it asked
 
@@ -172,7 +213,7 @@ class TuneMutator(Mutator):
         for submission in [s for s in self._pending if s >= request.submission]:
             self._lose(submission)  # asked before a crash under a number now reused
         for _ in range(MAX_SAMPLES_PER_ASK):
-            run = self._current_run(request.parent)
+            run = self._current_run(request)
             if run.cma is None:
                 self._run = None
                 return Proposal(code=None, failure_kind="no_edit", reason="no numeric literal to tune")
@@ -190,10 +231,13 @@ class TuneMutator(Mutator):
                 run.record(slot, z, known)
         return Proposal(code=None, failure_kind="duplicate", reason="tune drew only children it had scored")
 
-    def _current_run(self, parent: Program) -> _Run:
-        if self._run is None or self._run.finished(self._config.generations):
+    def _current_run(self, request: ProposalRequest) -> _Run:
+        run = self._run
+        if run is None or run.finished(self._config):
+            if run is not None and run.cma is not None and run.stalled(self._config.patience):
+                self._growth += 1  # IPOP: a larger population searches more globally
             self._runs += 1
-            self._run = _Run(self._runs, parent, self._config, self._seed)
+            self._run = _Run(self._runs, best_offered(request), self._config, self._seed, self._growth)
         return self._run
 
     def tell(self, feedback: Feedback) -> None:
@@ -232,6 +276,7 @@ class TuneMutator(Mutator):
         return {
             "version": STATE_VERSION,
             "runs": self._runs,
+            "growth": self._growth,
             "run": self._run.state() if self._run is not None else None,
             "pending": {str(s): dataclasses.asdict(p) for s, p in self._pending.items()},
         }
@@ -254,6 +299,7 @@ class TuneMutator(Mutator):
             restored = _Run.restore(run, self._config, self._seed) if run is not None else None
             pending = {int(s): _Pending(**p) for s, p in state["pending"].items()}
             self._runs, self._run, self._pending = int(state["runs"]), restored, pending
+            self._growth = int(state["growth"])
         except (IncompatibleState, KeyError, TypeError, ValueError, AttributeError) as error:
             log.warning(
                 "tune cannot continue its saved CMA-ES run (%s): it starts a new run on the next parent; "
