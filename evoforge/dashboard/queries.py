@@ -377,7 +377,8 @@ class RunReader:
         return {"id": call_id, **_clean(record)}
 
     def lineage(self, program_id: int) -> dict[str, Any] | None:
-        """The ancestors of a program up to the initial one, and its descendants (MAX_LINEAGE_NODES)."""
+        """The ancestors of a program up to the initial one, their other children, and the program's
+        descendants (at most MAX_LINEAGE_NODES of each)."""
         node = (
             "SELECT p.id, p.parent_id, p.score, p.ok, p.mutator, p.generation, p.island, c.model "
             "FROM programs AS p LEFT JOIN llm_calls AS c ON c.id = p.llm_call_id WHERE p.id IN "
@@ -395,10 +396,15 @@ class RunReader:
                 "JOIN down ON p.parent_id = down.id LIMIT ?) SELECT id FROM down)",
                 (program_id, MAX_LINEAGE_NODES + 1),
             ).fetchall()
-        nodes = {row[0]: row for row in [*ancestors, *descendants]}
+            siblings = db.execute(  # the other children of each ancestor: the branches not taken
+                node + f"(SELECT id FROM programs WHERE parent_id IN ({','.join('?' * len(ancestors))}) "
+                "ORDER BY id LIMIT ?)",
+                (*[row[0] for row in ancestors], MAX_LINEAGE_NODES),
+            ).fetchall()
+        nodes = {row[0]: row for row in [*ancestors, *descendants, *siblings]}
         return {
             "focus": program_id,
-            "truncated": len(descendants) > MAX_LINEAGE_NODES,
+            "truncated": len(descendants) > MAX_LINEAGE_NODES or len(siblings) == MAX_LINEAGE_NODES,
             "nodes": [
                 {"id": pid, "parent_id": parent, "score": finite(score) if ok else None, "mutator": mutator,
                  "generation": generation, "island": island, "model": model}

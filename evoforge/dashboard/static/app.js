@@ -111,7 +111,8 @@ async function lineageView() {
     const label = el("text", { x: n.col * X + 12, y: n.depth * Y + 4 }, a);
     label.textContent = `#${n.id} ${n.mutator}${n.model ? " / " + n.model : ""}`;
   }
-  const view = { x: -X, y: -Y / 2, w: Math.max(column, 4) * X + X, h: (Math.max(...[...byId.values()].map((n) => n.depth)) + 1) * Y + Y };
+  const depth = Math.max(...[...byId.values()].map((n) => n.depth));
+  const view = { x: -X, y: -Y / 2, w: Math.max(column, 12) * X + X, h: Math.max(depth + 1, 8) * Y + Y };
   const apply = () => svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
   apply();
   box.appendChild(svg);
