@@ -17,6 +17,7 @@ from evoforge.errors import StoreError
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, RunInfo
 from evoforge.storage import DB_FILENAME, SQLiteStore
 from evoforge.storage.sqlite_open import WAL_SIZE_LIMIT
+from evoforge.storage.sqlite_schema import SCHEMA_VERSION
 from evoforge.testing.stores import INFO, candidate, corrupt_programs_table, fill, ok
 
 
@@ -257,7 +258,7 @@ def test_database_from_a_newer_evoforge_is_refused(tmp_path: Path) -> None:
     db.execute("PRAGMA user_version = 99")
     db.close()
     for readonly in (False, True):
-        with pytest.raises(StoreError, match=r"newer evoforge \(schema 99 > 1\)"):
+        with pytest.raises(StoreError, match=rf"newer evoforge \(schema 99 > {SCHEMA_VERSION}\)"):
             SQLiteStore.open(tmp_path / "run", readonly=readonly)
 
 

@@ -12,15 +12,16 @@ Non-finite numbers (a failed program scores ``-inf``) are returned as ``None``: 
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from evoforge.dashboard import aggregates
+from evoforge.dashboard.aggregates import clean, finite, loads
 from evoforge.database.features import FeatureReference, cell_of
 from evoforge.diffs import unified_diff
 from evoforge.runfiles import DB_FILENAME
@@ -29,39 +30,13 @@ from evoforge.storage.sqlite_open import open_database
 from evoforge.storage.sqlite_schema import LLM_CALL_COLUMNS, PROGRAM_COLUMNS
 
 MAX_SERIES_POINTS = 4000  # a longer score series is downsampled to about this many buckets
-RATE_WINDOW = 200  # programs over which the recent evaluation rate is measured
 MAX_LINEAGE_NODES = 400  # descendants shown under a program, beyond its ancestors
 MAX_EVENTS = 200  # rows of an optional event table
+CACHE_KIB = 65536  # SQLite page cache per connection: the narrow indexes of a 100k run fit
 _BASE_PROGRAM_COLUMNS = frozenset(name.strip() for name in PROGRAM_COLUMNS.split(","))
 _BASE_CALL_COLUMNS = frozenset(["id", *(name.strip() for name in LLM_CALL_COLUMNS.split(","))])
 # Tables other branches add (island resets and migrations, Pareto fronts): shown when present.
 OPTIONAL_EVENT_TABLES = ("island_events", "migrations", "events")
-
-
-def finite(value: Any) -> float | None:
-    """``value`` as a float, or None when it is missing or not finite."""
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _json(text: str | None, default: Any) -> Any:
-    try:
-        return json.loads(text) if text else default
-    except json.JSONDecodeError:
-        return default
-
-
-def _clean(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None (metrics may hold ``-inf``)."""
-    if isinstance(value, float):
-        return finite(value)
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(item) for item in value]
-    return value
 
 
 class RunReader:
@@ -73,6 +48,7 @@ class RunReader:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         with self.snapshot() as db:  # fail now, in one line, when the directory holds no usable run
             self._columns = {
                 table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
@@ -89,6 +65,7 @@ class RunReader:
         db = getattr(self._local, "db", None)
         if db is None:
             db = open_database(self.path, readonly=True)  # raises StoreError naming the file
+            db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self._local.db = db
             with self._lock:
                 self._connections.append(db)
@@ -114,119 +91,63 @@ class RunReader:
 
     # --- run view ---------------------------------------------------------------------------------
 
+    def _cached(self, name: str, compute: Callable[[sqlite3.Connection], dict[str, Any]]) -> dict[str, Any]:
+        """``compute``'s answer, recomputed only when the run has changed since it was last asked.
+
+        A page kept open on a big live run asks for the whole-run aggregates again and again: the last
+        ids of programs, failures and model calls (primary-key lookups) say whether anything is new.
+        """
+        with self.snapshot() as db:
+            mark = db.execute(
+                "SELECT (SELECT MAX(id) FROM programs), (SELECT MAX(id) FROM failed_generations), "
+                "(SELECT MAX(id) FROM llm_calls)"
+            ).fetchone()
+            mark = (*mark, is_running(self.run_dir))
+            held = self._cache.get(name)
+            if held is not None and held[0] == mark:
+                return held[1]
+            answer = compute(db)
+        self._cache[name] = (mark, answer)
+        return answer
+
     def summary(self) -> dict[str, Any]:
         """Counts, rates, failures, tokens, per-model and per-operator outcomes and the config."""
-        with self.snapshot() as db:
-            task, config_text, seed, created_at = db.execute(
-                "SELECT task_name, config, seed, created_at FROM run"
-            ).fetchone()
-            config = _json(config_text, {})
-            count, last_id, last_at = db.execute(
-                "SELECT COUNT(*), MAX(id), MAX(created_at) FROM programs"
-            ).fetchone()
-            best = db.execute(
-                "SELECT id, score FROM programs WHERE ok = 1 AND score > ? ORDER BY score DESC, id LIMIT 1",
-                (-math.inf,),
-            ).fetchone()
-            failures = dict(db.execute("SELECT kind, COUNT(*) FROM failed_generations GROUP BY kind"))
-            return {
-                "run": self.run_dir.name,
-                "task": task,
-                "seed": seed,
-                "created_at": created_at,
-                "running": is_running(self.run_dir),
-                "iterations": config.get("iterations"),
-                "evaluated": count,
-                "last_program_id": last_id,
-                "best_program_id": best[0] if best else None,
-                "best_score": finite(best[1]) if best else None,
-                "elapsed_s": (last_at - created_at) if last_at is not None else 0.0,
-                "evaluated_per_s": self._rates(db, count, last_id, created_at, last_at),
-                "failures_by_kind": failures,
-                "tokens": self._tokens(db),
-                "models": self._models(db),
-                "operators": self._operators(db),
-                "awaiting_evaluation": self._awaiting(db),
-                "config": _clean(config),
-            }
+        return self._cached("summary", self._summary)
 
-    @staticmethod
-    def _rates(
-        db: sqlite3.Connection, count: int, last_id: int | None, start: float, last_at: float | None
-    ) -> dict[str, float | None]:
-        """Programs per second over the whole run, and over its last RATE_WINDOW programs (by id)."""
-        if not count or last_id is None or last_at is None:
-            return {"overall": None, "recent": None}
-        overall = count / (last_at - start) if last_at > start else None
-        row = db.execute(
-            "SELECT COUNT(*), MIN(created_at) FROM programs WHERE id > ?", (last_id - RATE_WINDOW,)
+    def _summary(self, db: sqlite3.Connection) -> dict[str, Any]:
+        task, config_text, seed, created_at = db.execute(
+            "SELECT task_name, config, seed, created_at FROM run"
         ).fetchone()
-        recent = (row[0] - 1) / (last_at - row[1]) if row[0] > 1 and last_at > row[1] else None
-        return {"overall": overall, "recent": recent}
-
-    def _tokens(self, db: sqlite3.Connection) -> dict[str, Any]:
-        cost = "SUM(cost_usd)" if "cost_usd" in self._columns["llm_calls"] else "NULL"
-        calls, failed, prompt, completion, usd = db.execute(
-            f"SELECT COUNT(*), SUM(error IS NOT NULL), COALESCE(SUM(prompt_tokens), 0), "
-            f"COALESCE(SUM(completion_tokens), 0), {cost} FROM llm_calls"
+        config = loads(config_text, {})
+        count, last_id, last_at = db.execute(
+            "SELECT COUNT(*), MAX(id), MAX(created_at) FROM programs"
         ).fetchone()
+        best = db.execute(
+            "SELECT id, score FROM programs WHERE ok = 1 AND score > ? ORDER BY score DESC, id LIMIT 1",
+            (-math.inf,),
+        ).fetchone()
+        failures = dict(db.execute("SELECT kind, COUNT(*) FROM failed_generations GROUP BY kind"))
+        models, operators = aggregates.outcomes(db)
         return {
-            "calls": calls,
-            "failed_calls": failed or 0,
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "cost_usd": usd,
+            "run": self.run_dir.name,
+            "task": task,
+            "seed": seed,
+            "created_at": created_at,
+            "running": is_running(self.run_dir),
+            "iterations": config.get("iterations"),
+            "evaluated": count,
+            "last_program_id": last_id,
+            "best_program_id": best[0] if best else None,
+            "best_score": finite(best[1]) if best else None,
+            "elapsed_s": (last_at - created_at) if last_at is not None else 0.0,
+            "evaluated_per_s": aggregates.rates(db, count, last_id, created_at, last_at),
+            "failures_by_kind": failures,
+            "tokens": aggregates.tokens(db, "cost_usd" in self._columns["llm_calls"]),
+            "models": models,
+            "operators": operators,
+            "awaiting_evaluation": aggregates.awaiting(db),
+            "config": clean(config),
         }
-
-    @staticmethod
-    def _models(db: sqlite3.Connection) -> list[dict[str, Any]]:
-        """Per model: calls, failed calls, tokens, and the programs its answers became (ok, improving)."""
-        calls = {
-            model: {"model": model, "calls": n, "failed_calls": failed, "tokens": tokens}
-            for model, n, failed, tokens in db.execute(
-                "SELECT model, COUNT(*), SUM(error IS NOT NULL), SUM(prompt_tokens + completion_tokens) "
-                "FROM llm_calls GROUP BY model"
-            )
-        }
-        outcomes = db.execute(
-            "SELECT c.model, COUNT(*), SUM(p.ok), SUM(p.ok AND q.id IS NOT NULL AND p.score > q.score) "
-            "FROM programs AS p JOIN llm_calls AS c ON c.id = p.llm_call_id "
-            "LEFT JOIN programs AS q ON q.id = p.parent_id GROUP BY c.model"
-        )
-        for model, programs, ok, improved in outcomes:
-            entry = calls.setdefault(model, {"model": model, "calls": 0, "failed_calls": 0, "tokens": 0})
-            entry.update(programs=programs, ok=ok, improved=improved)
-        rows = sorted(calls.values(), key=lambda entry: entry["model"])
-        for entry in rows:
-            entry.setdefault("programs", 0)
-            entry.setdefault("ok", 0)
-            entry.setdefault("improved", 0)
-            entry["success_rate"] = entry["ok"] / entry["calls"] if entry["calls"] else None
-        return rows
-
-    @staticmethod
-    def _operators(db: sqlite3.Connection) -> list[dict[str, Any]]:
-        """Per operator (the mutator that proposed a program): programs, valid ones, improvements."""
-        rows = db.execute(
-            "SELECT p.mutator, COUNT(*), SUM(p.ok), SUM(p.ok AND q.id IS NOT NULL AND p.score > q.score) "
-            "FROM programs AS p LEFT JOIN programs AS q ON q.id = p.parent_id "
-            "GROUP BY p.mutator ORDER BY p.mutator"
-        )
-        return [
-            {"operator": op, "programs": n, "ok": ok, "improved": improved, "success_rate": ok / n}
-            for op, n, ok, improved in rows
-        ]
-
-    @staticmethod
-    def _awaiting(db: sqlite3.Connection) -> int:
-        """Model answers not yet turned into a program or a failure: the evaluations in flight now."""
-        return int(
-            db.execute(
-                "SELECT COUNT(*) FROM llm_calls AS c WHERE c.error IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM programs WHERE submission = c.submission) "
-                "AND NOT EXISTS (SELECT 1 FROM failed_generations WHERE submission = c.submission)"
-            ).fetchone()[0]
-        )
 
     def series(self, after: int = -1, max_points: int = MAX_SERIES_POINTS) -> dict[str, Any]:
         """Score per program after id ``after``, as ``[id, score, seconds since start]`` rows.
@@ -274,30 +195,32 @@ class RunReader:
     # --- archive view -----------------------------------------------------------------------------
 
     def archive(self) -> dict[str, Any]:
+        return self._cached("archive", self._archive)
+
+    def _archive(self, db: sqlite3.Connection) -> dict[str, Any]:
         """The MAP-Elites grid of each island: per cell its elite (best valid program there).
 
         Cells come from the stored features through the archive's own binning, so they match what the
         controller saw; a run with more than two feature dimensions is shown over its first two.
         """
-        with self.snapshot() as db:
-            config = _json(db.execute("SELECT config FROM run").fetchone()[0], {})
-            database = config.get("database", {})
-            dimensions = list(database.get("feature_dimensions", ["code_length", "diversity"]))
-            bins = int(database.get("feature_bins", 10))
-            islands = int(database.get("num_islands", 1))
-            initial = db.execute("SELECT LENGTH(code) FROM programs WHERE id = 0").fetchone()
-            reference = FeatureReference(max(1, initial[0] if initial else 1), frozenset())
-            elites: dict[tuple[int, int, int], tuple[float, int]] = {}
-            rows = db.execute(
-                "SELECT id, island, score, features FROM programs WHERE ok = 1 AND score > ?", (-math.inf,)
-            )
-            for pid, island, score, features in rows:
-                cell = cell_of(_json(features, {}), dimensions, bins, reference)
-                key = (island, *[*cell, 0, 0][:2])
-                held = elites.get(key)
-                if held is None or score > held[0]:
-                    elites[key] = (score, pid)
-            events = self._events(db)
+        config = loads(db.execute("SELECT config FROM run").fetchone()[0], {})
+        database = config.get("database", {})
+        dimensions = list(database.get("feature_dimensions", ["code_length", "diversity"]))
+        bins = int(database.get("feature_bins", 10))
+        islands = int(database.get("num_islands", 1))
+        initial = db.execute("SELECT LENGTH(code) FROM programs WHERE id = 0").fetchone()
+        reference = FeatureReference(max(1, initial[0] if initial else 1), frozenset())
+        elites: dict[tuple[int, int, int], tuple[float, int]] = {}
+        rows = db.execute(
+            "SELECT id, island, score, features FROM programs WHERE ok = 1 AND score > ?", (-math.inf,)
+        )
+        for pid, island, score, features in rows:
+            cell = cell_of(loads(features, {}), dimensions, bins, reference)
+            key = (island, *[*cell, 0, 0][:2])
+            held = elites.get(key)
+            if held is None or score > held[0]:
+                elites[key] = (score, pid)
+        events = self._events(db)
         grids = []
         for island in range(max(islands, 1 + max((key[0] for key in elites), default=-1))):
             cells = [
@@ -316,7 +239,7 @@ class RunReader:
             return None
         cursor = db.execute(f"SELECT * FROM {table} ORDER BY rowid DESC LIMIT ?", (MAX_EVENTS,))
         names = [column[0] for column in cursor.description]
-        return [_clean(dict(zip(names, row, strict=True))) for row in cursor]
+        return [clean(dict(zip(names, row, strict=True))) for row in cursor]
 
     # --- program and lineage views ----------------------------------------------------------------
 
@@ -343,21 +266,21 @@ class RunReader:
             ).fetchall()
             call = self._call(db, program["llm_call_id"])
         return {
-            **{name: _clean(program[name]) for name in ("id", "parent_id", "island", "generation",
+            **{name: clean(program[name]) for name in ("id", "parent_id", "island", "generation",
                                                           "mutator", "created_at", "eval_time_s", "code")},
             "score": finite(program["score"]),
             "ok": bool(program["ok"]),
-            "metrics": _clean(_json(program["metrics"], {})),
-            "artifacts": _json(program["artifacts"], {}),
-            "features": _clean(_json(program["features"], {})),
-            "inspiration_ids": _json(program["inspiration_ids"], []),
+            "metrics": clean(loads(program["metrics"], {})),
+            "artifacts": loads(program["artifacts"], {}),
+            "features": clean(loads(program["features"], {})),
+            "inspiration_ids": loads(program["inspiration_ids"], []),
             "parent_score": finite(parent[1]) if parent else None,
             "diff": unified_diff(parent[0], program["code"], f"program {program['parent_id']}",
                                  f"program {program_id}") if parent else None,
             "llm_call": call,
             "children": [{"id": cid, "score": finite(score), "ok": bool(ok), "mutator": mutator}
                          for cid, score, ok, mutator in children],
-            "extra": {name: _clean(program[name]) for name in extras},
+            "extra": {name: clean(program[name]) for name in extras},
         }  # fmt: skip
 
     def _call(self, db: sqlite3.Connection, call_id: int | None) -> dict[str, Any] | None:
@@ -373,8 +296,8 @@ class RunReader:
         if row is None:
             return None
         record = dict(zip([column[0] for column in cursor.description], row, strict=True))
-        record["messages"] = _json(record["messages"], [])
-        return {"id": call_id, **_clean(record)}
+        record["messages"] = loads(record["messages"], [])
+        return {"id": call_id, **clean(record)}
 
     def lineage(self, program_id: int) -> dict[str, Any] | None:
         """The ancestors of a program up to the initial one, their other children, and the program's
