@@ -41,6 +41,7 @@ def create_app(runs: dict[str, RunReader]) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        responses={404: {"model": schema.NotFound, "description": "No such run or program."}},
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = Environment(
@@ -91,7 +92,6 @@ def create_app(runs: dict[str, RunReader]) -> FastAPI:
     @app.get(
         "/api/runs/{run}/programs/{program_id}",
         response_model=schema.ProgramDetail,
-        responses={404: {"model": schema.NotFound}},
     )
     def program(run: str, program_id: ProgramId) -> dict[str, Any]:
         """One program: code, metrics, artifacts, diff to parent, its model call, its children."""
@@ -103,7 +103,6 @@ def create_app(runs: dict[str, RunReader]) -> FastAPI:
     @app.get(
         "/api/runs/{run}/lineage/{program_id}",
         response_model=schema.Lineage,
-        responses={404: {"model": schema.NotFound}},
     )
     def lineage(run: str, program_id: ProgramId) -> dict[str, Any]:
         """A program's ancestors and descendants."""

@@ -24,6 +24,7 @@ from evoforge.dashboard import aggregates
 from evoforge.dashboard.aggregates import clean, finite, loads
 from evoforge.database.features import FeatureReference, cell_of
 from evoforge.diffs import unified_diff
+from evoforge.errors import StoreError
 from evoforge.runfiles import DB_FILENAME
 from evoforge.runlock import is_running
 from evoforge.storage.sqlite_open import open_database
@@ -45,6 +46,8 @@ class RunReader:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.path = run_dir / DB_FILENAME
+        if not self.path.is_file():
+            raise StoreError(f"no evoforge run in {run_dir}")
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-# A point of a score series: [program id, score or null, seconds since the run started].
-Point = tuple[int, float | None, float]
+# A point of a score series: [program id, score or null, seconds since the run started] (a list
+# rather than a tuple: OpenAPI tools read a plain array schema).
+Point = list[float | None]
 
 
 class _Open(BaseModel):
