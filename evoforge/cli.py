@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
+from evoforge.dashboard import command as dashboard_command
 from evoforge.errors import EvoforgeError
 from evoforge.jsonout import strict_json
 
@@ -349,6 +350,10 @@ def doctor(task_dir: Path | None) -> None:
         sandbox = resolve_config(load_task(task_dir), None, []).sandbox
     for line in report(sandbox):
         click.echo(line)
+
+
+cli.add_command(dashboard_command.dashboard)
+cli.add_command(dashboard_command.report)
 
 
 def main(argv: list[str] | None = None) -> None:

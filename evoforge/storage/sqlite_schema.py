@@ -88,6 +88,15 @@ MIGRATIONS += (
         total_improvement REAL NOT NULL, active INTEGER NOT NULL
     );
     """,
+    # The dashboard's reads (evoforge/dashboard/queries.py): children by parent, and narrow covering
+    # indexes so that series and aggregates over a big run read megabytes, not every row's code.
+    """
+    CREATE INDEX programs_parent ON programs (parent_id);
+    CREATE INDEX programs_outline ON programs
+        (id, ok, score, created_at, parent_id, island, mutator, llm_call_id);
+    CREATE INDEX llm_calls_outline ON llm_calls
+        (id, model, submission, prompt_tokens, completion_tokens, error);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
