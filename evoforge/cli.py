@@ -14,6 +14,7 @@ import click
 
 from evoforge.errors import EvoforgeError
 from evoforge.jsonout import strict_json
+from evoforge.verify_command import verify
 
 EXIT_EVALUATION_FAILED = 1  # `evoforge eval`: the program was evaluated and failed
 EXIT_USER_ERROR = 2
@@ -332,6 +333,9 @@ def doctor(task_dir: Path | None) -> None:
         sandbox = resolve_config(load_task(task_dir), None, []).sandbox
     for line in report(sandbox):
         click.echo(line)
+
+
+cli.add_command(verify)
 
 
 def main(argv: list[str] | None = None) -> None:
