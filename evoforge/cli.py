@@ -14,6 +14,7 @@ import click
 
 from evoforge.errors import EvoforgeError
 from evoforge.jsonout import strict_json
+from evoforge.replay_command import replay
 from evoforge.verify_command import verify
 
 EXIT_EVALUATION_FAILED = 1  # `evoforge eval`: the program was evaluated and failed
@@ -336,6 +337,7 @@ def doctor(task_dir: Path | None) -> None:
 
 
 cli.add_command(verify)
+cli.add_command(replay)
 
 
 def main(argv: list[str] | None = None) -> None:
