@@ -15,6 +15,8 @@ import click
 from evoforge.dashboard import command as dashboard_command
 from evoforge.errors import EvoforgeError
 from evoforge.jsonout import strict_json
+from evoforge.replay_command import replay
+from evoforge.verify_command import verify
 
 EXIT_EVALUATION_FAILED = 1  # `evoforge eval`: the program was evaluated and failed
 EXIT_USER_ERROR = 2
@@ -354,6 +356,8 @@ def doctor(task_dir: Path | None) -> None:
 
 cli.add_command(dashboard_command.dashboard)
 cli.add_command(dashboard_command.report)
+cli.add_command(verify)
+cli.add_command(replay)
 
 
 def main(argv: list[str] | None = None) -> None:

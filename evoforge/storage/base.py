@@ -110,6 +110,10 @@ class ProgramStore(ABC):
     def get_llm_call(self, call_id: int) -> LLMCall | None: ...
 
     @abstractmethod
+    def llm_calls_by_submission(self) -> Iterator[LLMCall]:
+        """Every model call, ordered by submission then id."""
+
+    @abstractmethod
     def max_submission(self) -> int:
         """Highest submission number recorded (programs and failures); -1 when empty."""
 

@@ -366,6 +366,13 @@ class SQLiteStore(ProgramStore):
         with self._decoding(f"the record of model call {call_id}"):
             return llm_call_from_row(row[:-1], row[-1])
 
+    def llm_calls_by_submission(self) -> Iterator[LLMCall]:
+        """Every model call, in submission order (a replay serves the answers from them)."""
+        rows = self._db.execute(f"SELECT {LLM_CALL_COLUMNS}, id FROM llm_calls ORDER BY submission, id")
+        for row in rows.fetchall():
+            with self._decoding(f"the record of model call {row[-1]}"):
+                yield LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
+
     def max_submission(self) -> int:
         """The last submission number used: a model call cut off by a crash counts, never reused."""
         return self._scalar(

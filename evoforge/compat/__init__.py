@@ -1,0 +1,1 @@
+"""Running task folders written for OpenEvolve and ShinkaEvolve unchanged (docs/migrating.md)."""

@@ -1,0 +1,1 @@
+"""evoforge's stand-in for the ``shinka`` package inside an evaluation (see ``shinka.core``)."""
