@@ -38,8 +38,6 @@ _NO_EQUIVALENT = {
     "max_tasks_per_child": "every evaluation runs in a fresh sandboxed process",
     "evolution_trace": "the run database records every prompt, answer and program",
     "llm.retry_delay": "retries back off exponentially",
-    "llm.evaluator_models": "LLM feedback is configured under llm.judge",
-    "prompt.evaluator_system_message": "LLM feedback is configured under llm.judge",
     "prompt.artifact_security_filter": "artifacts are bounded in size and never executed",
     "prompt.suggest_simplification_after_chars": "no equivalent",
     "prompt.include_changes_under_chars": "no equivalent",
@@ -61,7 +59,18 @@ _NO_EQUIVALENT = {
     "evaluator.cpu_limit": "use evaluation.cpu_s (CPU seconds)",
     "evaluator.distributed": "use evaluation.backend",
     "evaluator.enable_artifacts": "artifacts are always kept; prompt.include_artifacts decides if shown",
+    "evaluator.llm_feedback_weight": "a judge's grade is its own metric, judge_feedback (docs/llm.md)",
+    "prompt.template_dir": "OpenEvolve's templates are not evoforge's Jinja2 templates (docs/prompts.md)",
+    "prompt.use_template_stochasticity": "evoforge's variants are set by prompt.variants (docs/prompts.md)",
+    "prompt.template_variations": "evoforge's variants are set by prompt.variants (docs/prompts.md)",
+    "prompt.meta_prompt_weight": "meta-prompts are chosen by the improvement they bring (docs/prompts.md)",
+    "database.similarity_threshold": "used with database.embedding_model only, as in OpenEvolve",
+    "database.novelty_llm": "novelty is a similarity threshold (database.novelty)",
 }
+FEEDBACK_RUBRIC = (
+    "Grade the program's code quality: readability, maintainability and efficiency, "
+    "as an expert code reviewer would."
+)
 _FEATURES = {"complexity": "code_length", "diversity": "diversity"}
 
 
@@ -102,7 +111,10 @@ def translate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 _translate_key(t, f"{key}.{sub}", sub_value)
         else:
             t.warn(key, _NO_EQUIVALENT.get(key, "unknown to evoforge"))
-    _models(t, data.get("llm") if isinstance(data.get("llm"), dict) else {})
+    llm = data.get("llm") if isinstance(data.get("llm"), dict) else {}
+    _models(t, llm)
+    _cascade(t, _section(data, "evaluator"))
+    _judge(t, llm, _section(data, "evaluator"), _section(data, "prompt"))
     _ratios(t)
     return t.out, t.warnings
 
@@ -118,6 +130,49 @@ def _translate_key(t: _Translation, dotted: str, value: Any) -> None:
         handler(t, value)
     elif dotted not in _MODEL_KEYS:
         t.warn(dotted, _NO_EQUIVALENT.get(dotted, "unknown to evoforge"))
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    section = data.get(name)
+    return section if isinstance(section, dict) else {}
+
+
+def _cascade(t: _Translation, evaluator: dict[str, Any]) -> None:
+    """OpenEvolve runs the evaluator's stages unless ``cascade_evaluation`` is false; it gates stage 2
+    on the first threshold and stage 3 on the second (a third is never read)."""
+    if evaluator.get("cascade_evaluation", True) is False:
+        return
+    thresholds = evaluator.get("cascade_thresholds")
+    thresholds = [0.5, 0.75] if thresholds is None else list(thresholds)
+    if len(thresholds) > 2:
+        t.warnings.append("OpenEvolve key 'evaluator.cascade_thresholds': only the first two gate a stage")
+    t.put("evaluation.cascade", {"thresholds": thresholds[:2]})
+
+
+def _judge(t: _Translation, llm: dict[str, Any], evaluator: dict[str, Any], prompt: dict[str, Any]) -> None:
+    """``use_llm_feedback``: one judge, the first evaluator model, graded into the metric judge_feedback."""
+    if not evaluator.get("use_llm_feedback"):
+        return
+    models = [m for m in llm.get("evaluator_models") or [] if isinstance(m, dict) and m.get("name")]
+    models = models or [m for m in t.out.get("llm", {}).get("models", [])]
+    if not models:
+        t.warnings.append("OpenEvolve key 'evaluator.use_llm_feedback' names no model: no judge")
+        return
+    rubric = prompt.get("evaluator_system_message") or FEEDBACK_RUBRIC
+    t.put("judges", [{"name": "feedback", "model": _model(t, models[0], llm), "rubric": rubric}])
+
+
+def _novelty(t: _Translation, model: Any) -> None:
+    if not model:
+        return
+    database = _section(t.source, "database")
+    novelty = {"enabled": True, "embedding": {"model": model}}
+    if database.get("similarity_threshold") is not None:
+        novelty["threshold"] = database["similarity_threshold"]
+    api_base = _section(t.source, "llm").get("api_base")
+    if api_base:
+        novelty["embedding"]["base_url"] = api_base
+    t.put("database.novelty", novelty)
 
 
 def _seed(t: _Translation, value: Any) -> None:
@@ -178,6 +233,18 @@ _SPECIAL: dict[str, Callable[[_Translation, Any], None]] = {
     "database.feature_bins": _feature_bins,
     "database.migration_rate": _migration_rate,
     "database.random_seed": lambda t, v: None if "random_seed" in t.source else _seed(t, v),
+    "database.embedding_model": lambda t, v: _novelty(t, v),
+    "database.similarity_threshold": lambda t, v: (
+        None
+        if _section(t.source, "database").get("embedding_model")
+        else t.warn("database.similarity_threshold", _NO_EQUIVALENT["database.similarity_threshold"])
+    ),
+    "evaluator.cascade_evaluation": lambda t, v: None,  # read by _cascade
+    "evaluator.cascade_thresholds": lambda t, v: None,
+    "evaluator.use_llm_feedback": lambda t, v: None,  # read by _judge
+    "llm.evaluator_models": lambda t, v: None,
+    "prompt.evaluator_system_message": lambda t, v: None,
+    "prompt.use_meta_prompting": lambda t, v: t.put("meta_prompts.enabled", bool(v)),
 }
 # Read by _models: shared defaults and the model list.
 _MODEL_KEYS = {
