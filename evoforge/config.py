@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -26,6 +27,8 @@ from evoforge.mutators.settings import GPConfig, MutatorName, RefineConfig, Tune
 from evoforge.prompts.meta_settings import MetaPromptConfig
 from evoforge.prompts.settings import PromptConfig
 from evoforge.search_mode import SearchModeConfig
+
+log = logging.getLogger(__name__)
 
 SandboxProperty = Literal[
     "separate_uid",
@@ -192,7 +195,7 @@ def load_config(
     data: dict[str, Any] = dict(base or {})
     source = "config"
     if path is not None:
-        data = _deep_merge(data, read_yaml(path))
+        data = _deep_merge(data, _native(read_yaml(path), path))
         source = str(path)
     if not overrides:
         return parse_config(data, source)
@@ -204,6 +207,19 @@ def load_config(
     except ConfigError:
         parse_config(data, source)  # a mistake in the file itself is reported as the file's
         raise
+
+
+def _native(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``data`` as evoforge's configuration: an OpenEvolve file (known by its keys) is translated."""
+    from evoforge.compat.openevolve_config import is_openevolve_config, translate
+
+    if not is_openevolve_config(data):
+        return data
+    translated, warnings = translate(data)
+    log.info("%s: an OpenEvolve configuration, read as evoforge's (docs/migrating.md)", path)
+    for warning in warnings:
+        log.warning("%s: %s", path, warning)
+    return translated
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

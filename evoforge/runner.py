@@ -70,7 +70,13 @@ def make_sandbox(task: Task, config: Config) -> Sandbox:
     """A sandbox with every layer ``config.sandbox`` asks for; fails closed on a missing requirement.
     The caller owns it: ``async with``."""
     plan = plan_sandbox(config.sandbox)
-    return Sandbox(task.evaluator_path, config.evaluation, score_metric=config.score_metric, plan=plan)
+    return Sandbox(
+        task.evaluator_path,
+        config.evaluation,
+        score_metric=config.score_metric,
+        plan=plan,
+        evaluator_kind=task.evaluator_kind,
+    )
 
 
 async def evaluate_program(task: Task, config: Config, code: str) -> Evaluation:

@@ -44,6 +44,7 @@ class Task:
     config_path: Path | None
     context: str | None
     files: tuple[str, ...] = ()  # evolved beside the program (config ``files``): see codebase.py
+    evaluator_kind: str = "evoforge"  # "shinka": evaluate.py is a ShinkaEvolve script (compat/child_side.py)
 
     @property
     def language(self) -> str:
@@ -107,11 +108,13 @@ def load_task(directory: Path | str) -> Task:
     directory = Path(directory).expanduser().resolve()
     if not directory.is_dir():
         raise TaskError(f"{directory}: {'not a folder' if directory.exists() else 'task folder not found'}")
-    program_path = _find_program(directory)
+    shinka = _shinka_files(directory)
+    program_path = shinka[0] if shinka else _find_program(directory)
     code = read_text(program_path, "the program")
     find_blocks(code, source=str(program_path))
-    evaluator_path = directory / "evaluator.py"
-    check_evaluator(evaluator_path)
+    evaluator_path = shinka[1] if shinka else directory / "evaluator.py"
+    if shinka is None:
+        check_evaluator(evaluator_path)
     config_path = directory / "config.yaml"
     context_path = directory / "context.md"
     context = read_text(context_path, "the context").strip() if context_path.is_file() else None
@@ -123,4 +126,25 @@ def load_task(directory: Path | str) -> Task:
         evaluator_path=evaluator_path,
         config_path=config_path if config_path.is_file() else None,
         context=context or None,
+        evaluator_kind="shinka" if shinka else "evoforge",
     )
+
+
+def _shinka_files(directory: Path) -> tuple[Path, Path] | None:
+    """(program, script) of a ShinkaEvolve task: ``initial.<ext>`` and ``evaluate.py``, and neither
+    evoforge's ``initial_program.*`` nor ``evaluator.py``."""
+    script = directory / "evaluate.py"
+    if (
+        not script.is_file()
+        or (directory / "evaluator.py").exists()
+        or any(directory.glob("initial_program.*"))
+    ):
+        return None
+    programs = sorted(p for p in directory.glob("initial.*") if p.is_file())
+    if len(programs) != 1:
+        return None
+    try:
+        ast.parse(read_text(script, "the evaluator"), filename=str(script))
+    except SyntaxError as error:
+        raise TaskError(f"{script}:{error.lineno}: syntax error in the evaluator: {error.msg}") from None
+    return programs[0], script

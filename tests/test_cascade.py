@@ -143,15 +143,14 @@ async def test_a_stage_that_hangs_is_stopped_at_its_own_timeout(
     assert result.error == "evaluate_stage2 timed out after 0.5 s" and result.stages_passed == 1
 
 
-async def test_a_cascade_needs_stage_1(tmp_path: Path) -> None:
+async def test_without_stage_1_the_cascade_is_evaluate_alone(tmp_path: Path) -> None:
+    """As OpenEvolve does (its configs turn the cascade on by default): no stages, evaluate() decides."""
     path = tmp_path / "evaluator.py"
     path.write_text("def evaluate(program_path):\n    return {'combined_score': 1.0}\n")
     config = EvaluationConfig(timeout_s=30, memory_mb=1024, parallel=1, cascade={"thresholds": [0.5]})
     with Sandbox(path, config, plan=PROCESS_ONLY) as sandbox:
         result = await sandbox.evaluate("VALUE = 1\n")
-    assert (
-        result.error == "evaluation.cascade is set but the evaluator defines no evaluate_stage1(program_path)"
-    )
+    assert result.ok and result.metrics == {"combined_score": 1.0} and result.stages_passed is None
 
 
 async def test_search_mode_takes_the_last_stages_solution(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ controller (it runs next to untrusted code).
 
 **Cascade** (``evaluation.cascade`` set): ``evaluate_stage1``, then ``evaluate_stage2`` if the primary
 score of the metrics so far reaches ``thresholds[0]``, then ``evaluate_stage3`` if it reaches
-``thresholds[1]`` (OpenEvolve's names and order; a missing threshold lets every child through). A
+``thresholds[1]`` (OpenEvolve's names and order; a missing threshold lets every child through). An
+evaluator without ``evaluate_stage1`` is evaluated by ``evaluate`` alone, as OpenEvolve does. A
 later stage's metrics and artifacts are merged over the earlier ones. A child below a gate is kept
 with the metrics it has (the cheap stage's score is its score); a stage that raises, times out or
 returns no metrics fails the whole evaluation (score ``-inf``), unlike OpenEvolve, which keeps the
@@ -70,9 +71,7 @@ def run_stage(number, function, program, timeout_s, contract):
 
 def run_cascade(evaluator, request, contract, failure):
     """The cascade's answer for the parent (see the module docstring); ``failure`` makes error answers."""
-    functions = [getattr(evaluator, name, None) for name in STAGES]
-    if not callable(functions[0]):
-        return failure("evaluation.cascade is set but the evaluator defines no evaluate_stage1(program_path)")
+    functions = [getattr(evaluator, name, None) for name in STAGES]  # the caller saw evaluate_stage1
     settings = request["cascade"]
     thresholds, timeouts = settings["thresholds"], settings["timeouts_s"]
     defined = next((n for n, function in enumerate(functions) if not callable(function)), len(functions))

@@ -138,9 +138,11 @@ class Sandbox:
         score_metric: str | None = None,
         plan: SandboxPlan | None = None,
         scratch_root: Path | None = None,
+        evaluator_kind: str = "evoforge",
     ) -> None:
         self._config = config
         self._score_metric = score_metric
+        self._evaluator_kind = evaluator_kind  # "shinka": the evaluator is a ShinkaEvolve evaluate.py script
         self.plan = plan or plan_sandbox(SandboxConfig())
         self._scratch_root = scratch_root
         self._limits = {
@@ -292,6 +294,7 @@ class Sandbox:
             "sweep": self._sweep,
             "records": self._config.record_limits(),
             "score_metric": self._score_metric,
+            "evaluator_kind": self._evaluator_kind,
             "cascade": self._config.cascade.for_child() if self._config.cascade is not None else None,
         }
 

@@ -27,6 +27,7 @@ import json
 import os
 import resource
 import sys
+import types
 
 MIB = 1024 * 1024
 PR_SET_PDEATHSIG = 1
@@ -220,13 +221,18 @@ def evaluate(request, contract):
 def run_evaluator(request, contract):
     path = request["evaluator"]
     sys.path.insert(0, os.path.dirname(path))  # the evaluator's sibling modules import as usual
+    if request.get("evaluator_kind") == "shinka":
+        return run_shinka_script(request, contract)
+    foreign = compat_module().use_shims_for_evaluator(path)
     try:
         evaluator = load_module(path, os.path.splitext(os.path.basename(path))[0])
     except BaseException as error:
         return failure(f"the evaluator failed to import: {contract.describe(error)}", error)
+    if "openevolve" in foreign:
+        compat_module().adapt_openevolve_evaluator(evaluator)
     if request.get("call") == "fingerprint":
         return cascade_module().run_fingerprint(evaluator, request, contract, failure)
-    if request.get("cascade") is not None:
+    if request.get("cascade") is not None and callable(getattr(evaluator, "evaluate_stage1", None)):
         return cascade_module().run_cascade(evaluator, request, contract, failure)
     function = getattr(evaluator, "evaluate", None)
     if not callable(function):
@@ -249,6 +255,35 @@ def run_evaluator(request, contract):
     if solution is not None:
         answer["solution"] = solution
     return answer
+
+
+def run_shinka_script(request, contract):
+    """A ShinkaEvolve ``evaluate.py``: run as a script, its metrics.json and correct.json read back."""
+    shinka = compat_module()
+    results = os.path.join(os.path.dirname(request["program"]), "shinka_results")
+    try:
+        metrics, artifacts = shinka.run_script(request["evaluator"], request["program"], results)
+    except shinka.ShinkaResultError as error:
+        return failure(str(error))
+    except BaseException as error:  # the script itself raised outside its own error handling
+        return failure(f"evaluate.py raised {contract.describe(error)}", error)
+    try:
+        metrics, artifacts = contract.normalize_result(
+            types.SimpleNamespace(metrics=metrics, artifacts=artifacts)
+        )
+        metrics, artifacts = contract.bound_record(
+            metrics, artifacts, request["records"], request["score_metric"]
+        )
+    except contract.ContractError as error:
+        return failure(f"invalid result: {error}")
+    return {"ok": True, "metrics": metrics, "artifacts": artifacts}
+
+
+@functools.cache
+def compat_module():
+    """``compat/child_side.py`` (ShinkaEvolve's scripts, the stand-in packages), loaded by path."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return load_module(os.path.join(here, "..", "compat", "child_side.py"), "_evoforge_compat")
 
 
 @functools.cache
@@ -316,7 +351,10 @@ def run(config, contract, program, fds, call="evaluate"):
             confine_writes(config["landlock"])
         set_limits(config["limits"])
         reseed()
-        request = {key: config.get(key) for key in ("evaluator", "records", "score_metric", "cascade")}
+        request = {
+            key: config.get(key)
+            for key in ("evaluator", "records", "score_metric", "cascade", "evaluator_kind")
+        }
         data = encode(evaluate(request | {"program": program, "call": call}, contract))
         with open(result_fd, "wb", closefd=True) as result:
             result.write(data)

@@ -2,7 +2,7 @@
 
 It runs the candidate's experiment function ``num_runs`` times, validates each result, aggregates the
 metrics and writes ``metrics.json`` and ``correct.json`` into ``results_dir``, which evoforge's
-ShinkaEvolve adapter then reads (``evoforge/compat/shinka_contract.py``). Runs are sequential here:
+ShinkaEvolve adapter then reads (``evoforge/compat/child_side.py``). Runs are sequential here:
 evoforge already evaluates candidates in parallel, each inside its own limits. Early stopping and
 plotting are accepted and ignored; what they would change is how long an evaluation takes, not its
 result.

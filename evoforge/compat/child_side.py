@@ -1,4 +1,5 @@
-"""ShinkaEvolve's evaluator contract, run inside the sandbox child (stdlib only, no evoforge imports).
+"""Foreign evaluators inside the sandbox child (stdlib only, no evoforge imports): ShinkaEvolve's
+``evaluate.py`` scripts, and the stand-ins for what OpenEvolve's and ShinkaEvolve's evaluators import.
 
 A ShinkaEvolve task's ``evaluate.py`` is a script: called with ``--program_path`` and
 ``--results_dir``, it writes ``metrics.json`` (``combined_score``, a ``public`` and a ``private`` dict,
@@ -20,6 +21,7 @@ import json
 import os
 import runpy
 import sys
+import types
 from typing import Any
 
 SHIMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shims")
@@ -33,6 +35,43 @@ def use_shims_for(package: str) -> None:
     """Serve ``package`` from evoforge's stand-ins, last on the path, when it is not installed."""
     if importlib.util.find_spec(package) is None and SHIMS not in sys.path:
         sys.path.append(SHIMS)
+
+
+def use_shims_for_evaluator(path: str) -> set[str]:
+    """Offer the stand-in packages an evaluator names, when they are not installed (cheap: a text
+    test); the names of those packages."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            source = file.read()
+    except OSError:
+        return set()
+    named = {package for package in ("openevolve", "shinka") if package in source}
+    for package in named:
+        use_shims_for(package)
+    return named
+
+
+def adapt_openevolve_evaluator(module: Any) -> None:
+    """OpenEvolve keeps text values among an evaluator's metrics (``"error": "Timeout"``); evoforge's
+    contract refuses them, so for an evaluator written for OpenEvolve they become artifacts."""
+    for name in ("evaluate", "evaluate_stage1", "evaluate_stage2", "evaluate_stage3"):
+        function = getattr(module, name, None)
+        if callable(function):
+            setattr(module, name, _text_as_artifacts(function))
+
+
+def _text_as_artifacts(function: Any) -> Any:
+    def adapted(program_path: str) -> Any:
+        raw = function(program_path)
+        metrics = raw if isinstance(raw, dict) else getattr(raw, "metrics", None)
+        if not isinstance(metrics, dict) or not any(isinstance(v, str) for v in metrics.values()):
+            return raw
+        artifacts = dict(getattr(raw, "artifacts", None) or {})
+        artifacts.update((k, v) for k, v in metrics.items() if isinstance(v, str))
+        numbers = {k: v for k, v in metrics.items() if not isinstance(v, str)}
+        return types.SimpleNamespace(metrics=numbers, artifacts=artifacts)
+
+    return adapted
 
 
 def run_script(script: str, program_path: str, results_dir: str) -> tuple[dict[str, Any], dict[str, str]]:
