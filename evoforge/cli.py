@@ -148,7 +148,9 @@ def _start(ctx: click.Context, run: Any) -> None:
 )
 @config_options
 @click.option("--model", type=TEXT, help="Shorthand for a one-model ensemble: the model name.")
-@click.option("--base-url", type=TEXT, help="Shorthand: the OpenAI-compatible endpoint of --model.")
+@click.option(
+    "--base-url", type=TEXT, help="The OpenAI-compatible endpoint of --model, or of every configured model."
+)
 @click.option("--seed", type=SQLITE_INTEGER, help="Random seed of the run.")
 @click.pass_context
 def run(
@@ -170,8 +172,6 @@ def run(
     overrides = list(sets)
     if seed is not None:
         overrides.append(f"seed={seed}")
-    if base_url and not model:
-        _fail("--base-url needs --model NAME")
     if model:
         entry: dict[str, Any] = {"name": model}
         if base_url:
@@ -179,6 +179,11 @@ def run(
         _check_model_options(entry)
         overrides.append(f"llm.models={json.dumps([entry])}")
     config = resolve_config(task, config_path, overrides)
+    if base_url and not model:  # every configured model at this endpoint (a local server, a proxy)
+        _check_model_options({"name": "any", "base_url": base_url})
+        if not config.llm.models:
+            _fail("--base-url needs --model NAME (the config names no model)")
+        config = config.with_base_url(base_url)
     target = run_dir if run_dir is not None else default_run_dir(task)
     _start(ctx, {"run_dir": target, "task": task, "config": config, "iterations": iterations})
 

@@ -82,6 +82,11 @@ class Config(Strict):
     repair: RepairConfig = Field(default_factory=RepairConfig)
     judges: JudgeList = Field(default_factory=list)
 
+    def with_base_url(self, base_url: str) -> Config:
+        """This config with every model of the ensemble asked at ``base_url`` (judges keep theirs)."""
+        models = [model.model_copy(update={"base_url": base_url}) for model in self.llm.models]
+        return self.model_copy(update={"llm": self.llm.model_copy(update={"models": models})})
+
 
 def _format_validation_error(error: ValidationError, source: str, overrides: Sequence[str] = ()) -> str:
     first = error.errors()[0]

@@ -30,7 +30,6 @@ def replay(ctx: click.Context, run_dir: Path, into: Path, tolerance: float) -> N
     from evoforge.rerun import (
         RecordedAnswers,
         compare_runs,
-        config_for_server,
         read_recorded_run,
         replayed_programs,
     )
@@ -41,7 +40,7 @@ def replay(ctx: click.Context, run_dir: Path, into: Path, tolerance: float) -> N
     recorded = read_recorded_run(run_dir.expanduser().resolve())
     answers = RecordedAnswers(recorded.calls)
     with ScriptedServer(answers) as server:
-        config = config_for_server(recorded.config, server.base_url)
+        config = recorded.config.with_base_url(server.base_url)  # a local endpoint: no key needed
         try:
             _start(ctx, {"run_dir": into, "task": recorded.task, "config": config, "iterations": None})
         except EvoforgeError as error:  # e.g. a streak of failures once the replay left the record

@@ -96,12 +96,6 @@ def read_recorded_run(run_dir: Path) -> RecordedRun:
     return RecordedRun(task, config, calls, programs)
 
 
-def config_for_server(config: Config, base_url: str) -> Config:
-    """``config`` with every model asked at ``base_url`` (a local endpoint: no key needed)."""
-    models = [m.model_copy(update={"base_url": base_url}) for m in config.llm.models]
-    return config.model_copy(update={"llm": config.llm.model_copy(update={"models": models})})
-
-
 @dataclass(frozen=True)
 class Difference:
     submission: int

@@ -288,7 +288,10 @@ def set_an_infinite_timeout(s: Setup) -> Bad:
 @case
 def base_url_without_model(s: Setup) -> Bad:
     task = s.task()
-    return Bad(["run", str(task), "--base-url", closed_port_url()], "--base-url needs --model NAME")
+    return Bad(
+        ["run", str(task), "--base-url", closed_port_url()],
+        "--base-url needs --model NAME (the config names no model)",
+    )
 
 
 @case
