@@ -50,7 +50,7 @@ class Arm:
 
 @dataclass
 class _Stats:
-    """What one arm has been asked and told. ``pulls`` counts the asks still waiting for their outcome."""
+    """What one arm has been asked and told: ``pulls`` counts every ask, those awaiting their outcome too."""
 
     model_name: str
     prior: float  # model weight x operator weight: the fixed-weights policy's weight
