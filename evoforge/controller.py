@@ -32,7 +32,7 @@ from evoforge.evaluation.launcher_handle import Inputs
 from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
 from evoforge.llm.judge import JudgePanel
-from evoforge.mutators.base import Mutator, Proposal, ProposalRequest
+from evoforge.mutators.base import MUTATOR_STATE_KEY, Mutator, Proposal, ProposalRequest
 from evoforge.mutators.repair import Child, Repairer
 from evoforge.prompts import meta as meta_prompts
 from evoforge.records import Candidate, Evaluation, FailedGeneration, LLMCall, Program
@@ -42,8 +42,6 @@ from evoforge.storage.base import ProgramStore
 from evoforge.task import Task
 
 log = logging.getLogger(__name__)
-
-MUTATOR_STATE_KEY = "mutator"
 
 
 def _score(program: Program | None) -> float:

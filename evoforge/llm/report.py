@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evoforge.controller import MUTATOR_STATE_KEY
 from evoforge.llm.selection import ArmSelector
+from evoforge.mutators.base import MUTATOR_STATE_KEY
 from evoforge.storage.base import ProgramStore
 
 

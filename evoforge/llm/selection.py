@@ -50,7 +50,7 @@ class Arm:
 
 @dataclass
 class _Stats:
-    """What one arm has been asked and told. ``pulls`` counts the asks still waiting for their outcome."""
+    """What one arm has been asked and told: ``pulls`` counts every ask, those awaiting their outcome too."""
 
     model_name: str
     prior: float  # model weight x operator weight: the fixed-weights policy's weight
@@ -180,14 +180,14 @@ class ArmSelector:
         local = random.Random(draw)
         indices = self._indices(local)
         best = max(indices.values())
-        return local.choice([arm for arm in self._arms if indices[arm] == best])
+        return local.choice([arm for arm, index in indices.items() if index == best])
 
     def _indices(self, rng: random.Random) -> dict[Arm, float]:
         """Each arm's index under a bandit policy (the highest is chosen), per dollar if cost-aware."""
         total = sum(stats.pulls for stats in self._stats.values())
+        costs = self._relative_costs() if self.config.cost_aware else {}
         indices: dict[Arm, float] = {}
-        for arm in self._arms:
-            stats = self._stats[arm]
+        for arm, stats in self._stats.items():  # in the order of self._arms
             if self.config.policy == "ucb1":
                 if stats.pulls == 0:
                     indices[arm] = math.inf
@@ -197,15 +197,16 @@ class ArmSelector:
                 index = (1.0 if mean is None else mean) + bonus  # optimistic until an outcome is told
             else:
                 index = rng.betavariate(1.0 + stats.reward, 1.0 + stats.told - stats.reward)
-            indices[arm] = index / self._relative_cost(arm) if self.config.cost_aware else index
+            indices[arm] = index / costs.get(arm, 1.0)
         return indices
 
-    def _relative_cost(self, arm: Arm) -> float:
-        known = [c for c in (s.mean_cost() for s in self._stats.values()) if c is not None]
-        own = self._stats[arm].mean_cost()
-        if own is None or not known:
-            return 1.0
-        return max(own / (sum(known) / len(known)), MIN_RELATIVE_COST)
+    def _relative_costs(self) -> dict[Arm, float]:
+        """Each arm's mean cost per call over the mean of the arms' whose cost is known (them only)."""
+        known = {arm: cost for arm, stats in self._stats.items() if (cost := stats.mean_cost())}
+        if not known:
+            return {}
+        average = sum(known.values()) / len(known)
+        return {arm: max(cost / average, MIN_RELATIVE_COST) for arm, cost in known.items()}
 
     def weights(self) -> dict[Arm, float]:
         """The probability that the next ask chooses each arm, as things stand (for status)."""
@@ -217,7 +218,8 @@ class ArmSelector:
         chosen = dict.fromkeys(self._arms, 0.0)
         for _ in range(samples):
             indices = self._indices(rng)
-            best = [arm for arm in self._arms if indices[arm] == max(indices.values())]
+            top = max(indices.values())
+            best = [arm for arm, index in indices.items() if index == top]
             for arm in best:
                 chosen[arm] += 1 / len(best) / samples
         return chosen

@@ -35,6 +35,8 @@ from typing import Any
 from evoforge.database.archive import AddStatus
 from evoforge.records import LLMCall, Program
 
+MUTATOR_STATE_KEY = "mutator"  # the store's state key of what ``state()`` returned (controller, status)
+
 
 @dataclass(frozen=True)
 class ProposalRequest:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from evoforge.edits import apply_edit, parse_response
 from evoforge.errors import EditError, ProviderError
+from evoforge.llm.ensemble import Ensemble
 from evoforge.llm.feedback_settings import RepairConfig
 from evoforge.llm.settings import LLMConfig
 from evoforge.mutators.base import Proposal, ProposalRequest
@@ -102,19 +103,17 @@ class Repairer:
 
     def __init__(self, config: RepairConfig, llm: LLMConfig) -> None:
         self.config = config
-        self._ensemble = None
+        self.ensemble: Ensemble | None = None
         if config.max_attempts > 0 and llm.models:
-            from evoforge.llm.ensemble import Ensemble
-
-            self._ensemble = Ensemble(llm)
+            self.ensemble = Ensemble(llm)
 
     def session(self, request: ProposalRequest) -> RepairSession:
         """The repair budget of one generation."""
         return RepairSession(self, request)
 
     async def aclose(self) -> None:
-        if self._ensemble is not None:
-            await self._ensemble.aclose()
+        if self.ensemble is not None:
+            await self.ensemble.aclose()
 
 
 class RepairSession:
@@ -130,7 +129,7 @@ class RepairSession:
         config = self._repairer.config
         call = child.proposal.llm_call
         return (
-            self._repairer._ensemble is not None
+            self._repairer.ensemble is not None
             and self.used < config.max_attempts
             and child.trigger in config.on
             and call is not None
@@ -139,7 +138,7 @@ class RepairSession:
 
     async def ask(self, child: Child) -> Proposal:
         """The follow-up's proposal: a repaired child's code, or why there is none (a failed generation)."""
-        ensemble = self._repairer._ensemble
+        ensemble = self._repairer.ensemble
         assert ensemble is not None and child.proposal.llm_call is not None
         self.used += 1
         request, previous = self._request, child.proposal.llm_call
@@ -152,7 +151,8 @@ class RepairSession:
         preferred = names.index(previous.model) if previous.model in names else None
         model = await ensemble.choose(request.rng, preferred=preferred)
         started = time.time()
-        base = child.candidate.code if child.candidate is not None else request.parent.code
+        parent = child.proposal.parent or request.parent
+        base = child.candidate.code if child.candidate is not None else parent.code
         keep = {"mutator": child.proposal.mutator, "parent": child.proposal.parent}
         try:
             completion = await ensemble.complete(model, messages, seed=request.rng.randrange(2**31))
@@ -192,7 +192,7 @@ class RepairSession:
         started: float,
         error: ProviderError | None,
     ) -> LLMCall:
-        ensemble = self._repairer._ensemble
+        ensemble = self._repairer.ensemble
         assert ensemble is not None
         return LLMCall(
             submission=self._request.submission,

@@ -36,6 +36,7 @@ DIVERSE_LABEL = "a different approach"
 
 @functools.cache
 def shipped_templates() -> Templates:
+    """The package's templates, loaded once per process (a task without overrides uses these)."""
     return Templates()
 
 
