@@ -117,6 +117,7 @@ class LLMCall:
     operator: str = ""  # the edit operator the prompt asked for (diff, rewrite, crossover)
     variant: str = ""  # the prompt's stochastic variant: "role=expert,intent=idea,prior_order=best_first"
     cost_usd: float = 0.0  # from the answer's token counts and the model's price (llm/pricing.py)
+    seed: int | None = None  # the seed the request carried: with the messages, what a replay matches
 
 
 @dataclass(frozen=True)

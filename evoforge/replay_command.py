@@ -26,7 +26,7 @@ def replay(ctx: click.Context, run_dir: Path, into: Path, tolerance: float) -> N
     """Run RUN_DIR again into a new folder, the model's answers taken from the record, every program
     evaluated again; report programs whose code or metrics differ (exit 1 if any)."""
     from evoforge.cli import _start
-    from evoforge.errors import EvoforgeError
+    from evoforge.errors import EvoforgeError, StoreError
     from evoforge.rerun import (
         RecordedAnswers,
         compare_runs,
@@ -37,6 +37,8 @@ def replay(ctx: click.Context, run_dir: Path, into: Path, tolerance: float) -> N
     from evoforge.testing.scripted_server import ScriptedServer
 
     into = into.expanduser().resolve()
+    if (into / DB_FILENAME).exists():
+        raise StoreError(f"{into} already holds a run: replay into a new folder")
     recorded = read_recorded_run(run_dir.expanduser().resolve())
     answers = RecordedAnswers(recorded.calls)
     with ScriptedServer(answers) as server:

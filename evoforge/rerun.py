@@ -30,24 +30,24 @@ from evoforge.task import Task, load_task
 from evoforge.testing.scripted_server import Answer, Fault
 
 
-def _messages_key(messages: Iterable[Any]) -> str:
-    return json.dumps(list(messages), sort_keys=True, separators=(",", ":"))
+def _request_key(messages: Iterable[Any], seed: Any) -> str:
+    return json.dumps([list(messages), seed], sort_keys=True, separators=(",", ":"))
 
 
 class RecordedAnswers:
-    """A scripted-server responder serving each recorded answer once, to the same messages, in order.
+    """A scripted-server responder serving each recorded answer once: to the request with the same
+    messages and seed (each request of a seeded run carries its own seed, see mutators/llm.py).
 
-    A request whose messages were never recorded (its prompt shows other scores: the evaluator
-    changed, or the replay left the record) gets the earliest answer not served yet, counted in
-    ``unmatched``, so that the replay goes on and its programs can be compared; with none left it
-    gets prose without an edit.
+    A request that matches no recorded one (its prompt shows other scores: the evaluator changed, or
+    the replay left the record) gets the earliest answer not served yet, counted in ``unmatched``, so
+    that the replay goes on and its programs can be compared; with none left, prose without an edit.
     """
 
     def __init__(self, calls: Iterable[LLMCall]) -> None:
         answered = [call for call in calls if call.response is not None]
-        self._by_messages: dict[str, deque[int]] = defaultdict(deque)
+        self._by_request: dict[str, deque[int]] = defaultdict(deque)
         for index, call in enumerate(answered):
-            self._by_messages[_messages_key(call.messages)].append(index)
+            self._by_request[_request_key(call.messages, call.seed)].append(index)
         self._responses = [call.response or "" for call in answered]
         self._unserved = dict.fromkeys(range(len(answered)))  # insertion-ordered: by submission
         self._lock = threading.Lock()
@@ -55,7 +55,7 @@ class RecordedAnswers:
 
     def __call__(self, request: dict[str, Any]) -> Answer:
         with self._lock:
-            same = self._by_messages.get(_messages_key(request.get("messages") or []))
+            same = self._by_request.get(_request_key(request.get("messages") or [], request.get("seed")))
             while same and same[0] not in self._unserved:
                 same.popleft()
             if same:

@@ -169,8 +169,9 @@ class LLMMutator(Mutator):
             "operator": plan.operator,
             "variant": variant_label(plan.variant),
         }
+        recorded["seed"] = seed = request.rng.randrange(2**31)
         try:
-            completion = await self._ensemble.complete(model, messages, seed=request.rng.randrange(2**31))
+            completion = await self._ensemble.complete(model, messages, seed=seed)
         except ProviderError as error:
             self._selector.charge(request.submission, model, 0.0)
             if error.fatal:

@@ -122,7 +122,7 @@ class SQLiteStore(ProgramStore):
         self._db = db
         self.path = path
         self._writer = writer
-        self._next_id = self._count_ids()
+        self._next_seq = self._count_seq()
 
     @classmethod
     def create(
@@ -197,7 +197,7 @@ class SQLiteStore(ProgramStore):
             with self._writing(), atomic(self._db):
                 yield
         except BaseException:
-            self._next_id = self._count_ids()
+            self._next_seq = self._count_seq()
             raise
 
     @contextmanager
@@ -218,10 +218,10 @@ class SQLiteStore(ProgramStore):
         except json.JSONDecodeError as error:
             raise StoreError(f"{self.path}: {record} is not valid JSON ({error}): {RESTORE}") from None
 
-    def _count_ids(self) -> int:
+    def _count_seq(self) -> int:
         # NOT INDEXED: read the table's own last page (not a covering index), so that a reader opening a
         # damaged table is told at once.
-        query = "SELECT COALESCE(MAX(id) + 1, 0) FROM programs NOT INDEXED"
+        query = "SELECT COALESCE(MAX(seq) + 1, 0) FROM programs NOT INDEXED"
         return int(self._db.execute(query).fetchone()[0])
 
     def info(self) -> RunInfo:
@@ -239,15 +239,18 @@ class SQLiteStore(ProgramStore):
     def add_program(
         self, candidate: Candidate, evaluation: Evaluation, features: dict[str, float]
     ) -> Program:
-        program = _as_program(self._next_id, candidate, evaluation, features)
+        """Store ``candidate``'s program under its submission number: a seeded run stores the same ids at
+        any concurrency. ``seq`` counts programs in the order they were stored, for readers that
+        follow a live run (the dashboard)."""
+        program = _as_program(candidate.submission, candidate, evaluation, features)
         with self._writing():
             self._db.execute(
-                f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({PROGRAM_SLOTS})",
-                program_row(program),
+                f"INSERT INTO programs ({PROGRAM_COLUMNS}, seq) VALUES ({PROGRAM_SLOTS}, ?)",
+                (*program_row(program), self._next_seq),
             )
             _add_solution(self._db, program.id, evaluation.solution)
             add_notes(self._db, program.id, evaluation)
-        self._next_id += 1
+        self._next_seq += 1
         return program
 
     def add_llm_call(self, call: LLMCall) -> int:
@@ -371,7 +374,7 @@ class SQLiteStore(ProgramStore):
         rows = self._db.execute(f"SELECT {LLM_CALL_COLUMNS}, id FROM llm_calls ORDER BY submission, id")
         for row in rows.fetchall():
             with self._decoding(f"the record of model call {row[-1]}"):
-                yield LLMCall(*row[:2], tuple(json.loads(row[2])), *row[3:])
+                yield llm_call_from_row(row[:-1], row[-1])
 
     def max_submission(self) -> int:
         """The last submission number used: a model call cut off by a crash counts, never reused."""

@@ -97,6 +97,15 @@ MIGRATIONS += (
     CREATE INDEX llm_calls_outline ON llm_calls
         (id, model, submission, prompt_tokens, completion_tokens, error);
     """,
+    # A program's id is its submission number, the same in every seeded run (before: the order of
+    # storing, which concurrency changes); ``seq`` keeps that order for readers following a live run.
+    # The seed each model request carried, so that a replay answers each request with its own answer.
+    """
+    ALTER TABLE programs ADD COLUMN seq INTEGER;
+    UPDATE programs SET seq = id;
+    CREATE UNIQUE INDEX programs_seq ON programs (seq);
+    ALTER TABLE llm_calls ADD COLUMN seed INTEGER;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -108,7 +117,7 @@ PROGRAM_SLOTS = ", ".join("?" * len(PROGRAM_COLUMNS.split(",")))  # the placehol
 # The LLMCall fields stored in llm_calls (all but ``id``); ``messages`` is kept as JSON.
 LLM_CALL_FIELDS = (
     "submission", "model", "messages", "response", "prompt_tokens", "completion_tokens", "latency_s",
-    "error", "created_at", "operator", "variant", "cost_usd",
+    "error", "created_at", "operator", "variant", "cost_usd", "seed",
 )  # fmt: skip
 LLM_CALL_COLUMNS = ", ".join(LLM_CALL_FIELDS)
 LLM_CALL_SLOTS = ", ".join("?" * len(LLM_CALL_FIELDS))  # the placeholders of an INSERT
