@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
+from evoforge.compat.command import import_openevolve
 from evoforge.dashboard import command as dashboard_command
 from evoforge.errors import EvoforgeError
 from evoforge.jsonout import strict_json
@@ -363,6 +364,7 @@ cli.add_command(dashboard_command.dashboard)
 cli.add_command(dashboard_command.report)
 cli.add_command(verify)
 cli.add_command(replay)
+cli.add_command(import_openevolve)
 
 
 def main(argv: list[str] | None = None) -> None:
