@@ -1,4 +1,4 @@
-"""`evoforge import-openevolve CHECKPOINT --task T --run-dir R`: an OpenEvolve checkpoint as a run to resume."""
+"""`evoforge import-openevolve`: an OpenEvolve checkpoint as an evoforge run to resume."""
 
 from __future__ import annotations
 
