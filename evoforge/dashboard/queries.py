@@ -52,6 +52,9 @@ class RunReader:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self._grid: dict[tuple[int, int, int], tuple[float, int]] = {}  # (island, x, y) -> (score, id)
+        self._grid_seen = -1  # the last program id folded into _grid
+        self._grid_lock = threading.Lock()
         with self.snapshot() as db:  # fail now, in one line, when the directory holds no usable run
             self._columns = {
                 table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
@@ -213,16 +216,20 @@ class RunReader:
         islands = int(database.get("num_islands", 1))
         initial = db.execute("SELECT LENGTH(code) FROM programs WHERE id = 0").fetchone()
         reference = FeatureReference(max(1, initial[0] if initial else 1), frozenset())
-        elites: dict[tuple[int, int, int], tuple[float, int]] = {}
-        rows = db.execute(
-            "SELECT id, island, score, features FROM programs WHERE ok = 1 AND score > ?", (-math.inf,)
-        )
-        for pid, island, score, features in rows:
-            cell = cell_of(loads(features, {}), dimensions, bins, reference)
-            key = (island, *[*cell, 0, 0][:2])
-            held = elites.get(key)
-            if held is None or score > held[0]:
-                elites[key] = (score, pid)
+        with self._grid_lock:  # programs are never changed, so only those after the last seen are read
+            rows = db.execute(
+                "SELECT id, island, score, features FROM programs WHERE id > ? AND ok = 1 AND score > ? "
+                "ORDER BY id",
+                (self._grid_seen, -math.inf),
+            )
+            for pid, island, score, features in rows:
+                cell = cell_of(loads(features, {}), dimensions, bins, reference)
+                key = (island, *[*cell, 0, 0][:2])
+                held = self._grid.get(key)
+                if held is None or score > held[0]:  # the oldest program keeps a tied cell
+                    self._grid[key] = (score, pid)
+                self._grid_seen = pid
+            elites = dict(self._grid)
         events = self._events(db)
         grids = []
         for island in range(max(islands, 1 + max((key[0] for key in elites), default=-1))):
