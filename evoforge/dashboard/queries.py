@@ -160,40 +160,49 @@ class RunReader:
 
         More programs than ``max_points`` are grouped into equal id ranges, each given as its first
         id, its best valid score and its first time: the best-so-far curve stays exact at every
-        bucket's end, and the page gets a few thousand rows whatever the run's size.
+        bucket's end, and the page gets a few thousand rows whatever the run's size. The whole
+        series the pages ask for is cached until the run changes.
         """
+        if after == -1 and max_points == MAX_SERIES_POINTS:
+            return self._cached("series", lambda db: self._series(db, after, max_points))
         with self.snapshot() as db:
-            (start,) = db.execute("SELECT created_at FROM run").fetchone()
-            count, last_id = db.execute(
-                "SELECT COUNT(*), MAX(id) FROM programs WHERE id > ?", (after,)
-            ).fetchone()
-            width = max(1, math.ceil(count / max_points)) if count else 1
-            valid = "CASE WHEN ok = 1 THEN score END"
-            if width == 1:
-                rows = db.execute(
-                    f"SELECT id, {valid}, created_at FROM programs WHERE id > ? ORDER BY id", (after,)
-                )
-            else:
-                rows = db.execute(
-                    f"SELECT MIN(id), MAX({valid}), MIN(created_at) FROM programs WHERE id > ? "
-                    "GROUP BY (id - ?) / ? ORDER BY 1",
-                    (after, after + 1, width),
-                )
-            points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
+            return self._series(db, after, max_points)
+
+    @staticmethod
+    def _series(db: sqlite3.Connection, after: int, max_points: int) -> dict[str, Any]:
+        (start,) = db.execute("SELECT created_at FROM run").fetchone()
+        count, last_id = db.execute(
+            "SELECT COUNT(*), MAX(id) FROM programs WHERE id > ?", (after,)
+        ).fetchone()
+        width = max(1, math.ceil(count / max_points)) if count else 1
+        valid = "CASE WHEN ok = 1 THEN score END"
+        if width == 1:
+            rows = db.execute(
+                f"SELECT id, {valid}, created_at FROM programs WHERE id > ? ORDER BY id", (after,)
+            )
+        else:
+            rows = db.execute(
+                f"SELECT MIN(id), MAX({valid}), MIN(created_at) FROM programs WHERE id > ? "
+                "GROUP BY (id - ?) / ? ORDER BY 1",
+                (after, after + 1, width),
+            )
+        points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
         return {"after": after, "last_id": last_id if last_id is not None else after, "bucket": width,
                 "points": points}  # fmt: skip
 
     def best_curve(self) -> dict[str, Any]:
         """The best-so-far curve as its improvements only (id, score, seconds): compact for any run."""
-        with self.snapshot() as db:
-            (start,) = db.execute("SELECT created_at FROM run").fetchone()
-            rows = db.execute(
-                "SELECT id, score, created_at FROM (SELECT id, score, created_at, MAX(score) OVER "
-                "(ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
-                "FROM programs WHERE ok = 1 AND score > ?) WHERE before IS NULL OR score > before",
-                (-math.inf,),
-            ).fetchall()
-            last_id, last_at = db.execute("SELECT MAX(id), MAX(created_at) FROM programs").fetchone()
+        return self._cached("best curve", self._best_curve)
+
+    def _best_curve(self, db: sqlite3.Connection) -> dict[str, Any]:
+        (start,) = db.execute("SELECT created_at FROM run").fetchone()
+        rows = db.execute(
+            "SELECT id, score, created_at FROM (SELECT id, score, created_at, MAX(score) OVER "
+            "(ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
+            "FROM programs WHERE ok = 1 AND score > ?) WHERE before IS NULL OR score > before",
+            (-math.inf,),
+        ).fetchall()
+        last_id, last_at = db.execute("SELECT MAX(id), MAX(created_at) FROM programs").fetchone()
         points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
         return {"run": self.run_dir.name, "points": points, "last_id": last_id,
                 "elapsed_s": (last_at - start) if last_at is not None else 0.0}  # fmt: skip
