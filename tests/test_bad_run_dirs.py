@@ -233,10 +233,10 @@ for _table, _command in [("programs", "status"), ("llm_calls", "show"), ("state"
 def database_without_a_column(s: Setup) -> Bad:
     run = s.run_copy()
     with sqlite3.connect(run / "evoforge.db") as db:
-        db.execute("ALTER TABLE programs DROP COLUMN features")
+        db.execute("ALTER TABLE programs DROP COLUMN artifacts")  # a column no index names
     return Bad(
         ["status", str(run)],
-        f"{run}/evoforge.db: not a complete evoforge run (table programs lacks column features): {RESTORE}",
+        f"{run}/evoforge.db: not a complete evoforge run (table programs lacks column artifacts): {RESTORE}",
     )
 
 

@@ -47,6 +47,11 @@ def create_app(runs: dict[str, RunReader]) -> FastAPI:
     pages = Environment(
         loader=PackageLoader("evoforge.dashboard", "templates"), autoescape=select_autoescape()
     )
+    for (
+        template
+    ) in pages.list_templates():  # compiled (and Pygments' lexers loaded) now, not on a first visit
+        pages.get_template(template)
+    highlight_diff(highlight_code("x = 1\n"))
 
     def reader(run: str) -> RunReader:
         found = runs.get(run)

@@ -52,6 +52,9 @@ class RunReader:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self._grid: dict[tuple[int, int, int], tuple[float, int]] = {}  # (island, x, y) -> (score, id)
+        self._grid_seen = -1  # the last program id folded into _grid
+        self._grid_lock = threading.Lock()
         with self.snapshot() as db:  # fail now, in one line, when the directory holds no usable run
             self._columns = {
                 table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
@@ -157,40 +160,49 @@ class RunReader:
 
         More programs than ``max_points`` are grouped into equal id ranges, each given as its first
         id, its best valid score and its first time: the best-so-far curve stays exact at every
-        bucket's end, and the page gets a few thousand rows whatever the run's size.
+        bucket's end, and the page gets a few thousand rows whatever the run's size. The whole
+        series the pages ask for is cached until the run changes.
         """
+        if after == -1 and max_points == MAX_SERIES_POINTS:
+            return self._cached("series", lambda db: self._series(db, after, max_points))
         with self.snapshot() as db:
-            (start,) = db.execute("SELECT created_at FROM run").fetchone()
-            count, last_id = db.execute(
-                "SELECT COUNT(*), MAX(id) FROM programs WHERE id > ?", (after,)
-            ).fetchone()
-            width = max(1, math.ceil(count / max_points)) if count else 1
-            valid = "CASE WHEN ok = 1 THEN score END"
-            if width == 1:
-                rows = db.execute(
-                    f"SELECT id, {valid}, created_at FROM programs WHERE id > ? ORDER BY id", (after,)
-                )
-            else:
-                rows = db.execute(
-                    f"SELECT MIN(id), MAX({valid}), MIN(created_at) FROM programs WHERE id > ? "
-                    "GROUP BY (id - ?) / ? ORDER BY 1",
-                    (after, after + 1, width),
-                )
-            points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
+            return self._series(db, after, max_points)
+
+    @staticmethod
+    def _series(db: sqlite3.Connection, after: int, max_points: int) -> dict[str, Any]:
+        (start,) = db.execute("SELECT created_at FROM run").fetchone()
+        count, last_id = db.execute(
+            "SELECT COUNT(*), MAX(id) FROM programs WHERE id > ?", (after,)
+        ).fetchone()
+        width = max(1, math.ceil(count / max_points)) if count else 1
+        valid = "CASE WHEN ok = 1 THEN score END"
+        if width == 1:
+            rows = db.execute(
+                f"SELECT id, {valid}, created_at FROM programs WHERE id > ? ORDER BY id", (after,)
+            )
+        else:
+            rows = db.execute(
+                f"SELECT MIN(id), MAX({valid}), MIN(created_at) FROM programs WHERE id > ? "
+                "GROUP BY (id - ?) / ? ORDER BY 1",
+                (after, after + 1, width),
+            )
+        points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
         return {"after": after, "last_id": last_id if last_id is not None else after, "bucket": width,
                 "points": points}  # fmt: skip
 
     def best_curve(self) -> dict[str, Any]:
         """The best-so-far curve as its improvements only (id, score, seconds): compact for any run."""
-        with self.snapshot() as db:
-            (start,) = db.execute("SELECT created_at FROM run").fetchone()
-            rows = db.execute(
-                "SELECT id, score, created_at FROM (SELECT id, score, created_at, MAX(score) OVER "
-                "(ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
-                "FROM programs WHERE ok = 1 AND score > ?) WHERE before IS NULL OR score > before",
-                (-math.inf,),
-            ).fetchall()
-            last_id, last_at = db.execute("SELECT MAX(id), MAX(created_at) FROM programs").fetchone()
+        return self._cached("best curve", self._best_curve)
+
+    def _best_curve(self, db: sqlite3.Connection) -> dict[str, Any]:
+        (start,) = db.execute("SELECT created_at FROM run").fetchone()
+        rows = db.execute(
+            "SELECT id, score, created_at FROM (SELECT id, score, created_at, MAX(score) OVER "
+            "(ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
+            "FROM programs WHERE ok = 1 AND score > ?) WHERE before IS NULL OR score > before",
+            (-math.inf,),
+        ).fetchall()
+        last_id, last_at = db.execute("SELECT MAX(id), MAX(created_at) FROM programs").fetchone()
         points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
         return {"run": self.run_dir.name, "points": points, "last_id": last_id,
                 "elapsed_s": (last_at - start) if last_at is not None else 0.0}  # fmt: skip
@@ -213,16 +225,20 @@ class RunReader:
         islands = int(database.get("num_islands", 1))
         initial = db.execute("SELECT LENGTH(code) FROM programs WHERE id = 0").fetchone()
         reference = FeatureReference(max(1, initial[0] if initial else 1), frozenset())
-        elites: dict[tuple[int, int, int], tuple[float, int]] = {}
-        rows = db.execute(
-            "SELECT id, island, score, features FROM programs WHERE ok = 1 AND score > ?", (-math.inf,)
-        )
-        for pid, island, score, features in rows:
-            cell = cell_of(loads(features, {}), dimensions, bins, reference)
-            key = (island, *[*cell, 0, 0][:2])
-            held = elites.get(key)
-            if held is None or score > held[0]:
-                elites[key] = (score, pid)
+        with self._grid_lock:  # programs are never changed, so only those after the last seen are read
+            rows = db.execute(
+                "SELECT id, island, score, features FROM programs WHERE id > ? AND ok = 1 AND score > ? "
+                "ORDER BY id",
+                (self._grid_seen, -math.inf),
+            )
+            for pid, island, score, features in rows:
+                cell = cell_of(loads(features, {}), dimensions, bins, reference)
+                key = (island, *[*cell, 0, 0][:2])
+                held = self._grid.get(key)
+                if held is None or score > held[0]:  # the oldest program keeps a tied cell
+                    self._grid[key] = (score, pid)
+                self._grid_seen = pid
+            elites = dict(self._grid)
         events = self._events(db)
         grids = []
         for island in range(max(islands, 1 + max((key[0] for key in elites), default=-1))):

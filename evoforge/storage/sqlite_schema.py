@@ -93,7 +93,7 @@ MIGRATIONS += (
     """
     CREATE INDEX programs_parent ON programs (parent_id);
     CREATE INDEX programs_outline ON programs
-        (id, ok, score, created_at, parent_id, island, mutator, llm_call_id);
+        (id, ok, score, created_at, parent_id, island, mutator, llm_call_id, features);
     CREATE INDEX llm_calls_outline ON llm_calls
         (id, model, submission, prompt_tokens, completion_tokens, error);
     """,

@@ -11,9 +11,7 @@ import pytest
 
 from evoforge.testing.dashboard import CHROMIUM, scripted_run, serving
 
-pytest.importorskip(
-    "fastapi", reason="the dashboard extra is not installed: pip install 'evoforge[dashboard]'"
-)
+NO_EXTRA = "the dashboard extra is not installed: pip install 'evoforge[dashboard]'"
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +31,7 @@ def run_dir(runs_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def dashboard(run_dir: Path) -> Iterator[str]:
     """The base URL of `evoforge dashboard` serving ``run_dir`` (never written by any test)."""
+    pytest.importorskip("fastapi", reason=NO_EXTRA)
     with serving(run_dir) as url:
         yield url
 

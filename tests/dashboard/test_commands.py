@@ -7,6 +7,8 @@ import re
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -80,3 +82,16 @@ def test_the_report_is_one_self_contained_file_with_curves_best_program_and_diff
     assert literal is not None and literal.group(1) in text
     assert f"#{parent} → #{best}" in text  # the last step of the diff chain
     assert "<td>#0</td>" in text  # the lineage starts at the initial program
+
+
+@pytest.mark.parametrize(
+    ("command", "module", "extra"),
+    [("dashboard", "uvicorn", "dashboard"), ("report", "matplotlib", "report")],
+)
+def test_a_missing_extra_is_one_line_naming_it(run_dir: Path, command: str, module: str, extra: str) -> None:
+    hide = f"import sys; sys.modules[{module!r}] = None; from evoforge.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", hide, command, str(run_dir)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"evoforge: {module} is not installed: pip install 'evoforge[{extra}]'"

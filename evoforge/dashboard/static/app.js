@@ -1,6 +1,6 @@
 // evoforge dashboard: charts (uPlot, vendored), live updates (server-sent events), lineage tree (SVG).
 "use strict";
-window.evoforge = { charts: {}, ready: false };
+window.evoforge = { charts: {}, readyAt: null };  // readyAt: ms after navigation, when drawn
 
 const view = document.body.dataset.view;
 const run = document.body.dataset.run;
@@ -22,7 +22,7 @@ function bestSoFar(scores) {
   return out;
 }
 
-function markReady() { window.evoforge.ready = true; document.body.dataset.ready = "1"; }
+function markReady() { window.evoforge.readyAt = performance.now(); document.body.dataset.ready = "1"; }
 
 async function runView() {
   const ids = [], scores = [], times = [];
