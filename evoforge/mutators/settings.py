@@ -15,7 +15,7 @@ class TuneConfig(Strict):
     """CMA-ES over the numeric literals of the EVOLVE blocks (docs/mutators.md)."""
 
     population: int | None = Field(default=None, ge=2)
-    sigma: float = Field(default=0.2, gt=0)
+    sigma: float = Field(default=0.5, gt=0)
     bound: float = Field(default=10.0, gt=0)
     integers: Literal["round", "float", "skip"] = "round"
     max_literals: int = Field(default=1000, gt=0)
