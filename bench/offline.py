@@ -3,10 +3,12 @@
 For each task of ``bench/heldout/`` (the EVOLVE block is the solution itself, a random list of points)
 this runs ``evoforge run`` as a user would (no model, so the default offline mutator mix, sandboxed)
 for ``--seconds``, and reads from the run's database the best score at the end and after the first
-``--evaluations`` programs (a budget machine load does not distort). Beside it, the ceiling: a plain
-CMA-ES (``cmaes.CMA``, IPOP restarts) over the same coordinates in this process, calling the
-task's own ``score_points`` with no sandbox, for the same time. ``--before-python`` also runs another
-evoforge installation (e.g. ``/work/main/.venv/bin/python``, the code before a change) the same way.
+``--evaluations`` programs (a budget machine load does not distort); ``--seeds N`` repeats each
+measurement with seeds 0..N-1 and reports medians, since one run of a multimodal problem is noisy.
+Beside it, the ceiling: a plain CMA-ES (``cmaes.CMA``, IPOP restarts) over the same coordinates in
+this process, calling the task's own ``score_points`` with no sandbox, for the same time.
+``--before-python`` also runs another evoforge installation (e.g. ``/work/main/.venv/bin/python``,
+the code before a change) the same way.
 
     python bench/offline.py --seconds 150 --before-python /work/main/.venv/bin/python
 
@@ -21,6 +23,7 @@ import importlib.util
 import json
 import math
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -125,7 +128,9 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable, help="the evoforge installation measured")
     parser.add_argument("--before-python", help="also measure this installation (the code before a change)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the in-process CMA-ES ceiling")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="runs per measurement (seeds 0, 1, ...): the median"
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
 
@@ -141,14 +146,18 @@ def main() -> None:
         evaluator = load_module(task / "evaluator.py")
         for label, python in variants:
             load_before = loadavg()
-            if python is None:
-                measured = run_ceiling(task, args.seconds, args.evaluations, args.seed)
-            else:
-                measured = run_evoforge(python, task, args.seconds, args.evaluations, args.seed)
+            runs = [
+                run_ceiling(task, args.seconds, args.evaluations, seed)
+                if python is None
+                else run_evoforge(python, task, args.seconds, args.evaluations, seed)
+                for seed in range(args.seeds)
+            ]
+            measured = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
             row = {
                 **measured,
                 "share": share(evaluator, measured["best"]),
                 "share_at_budget": share(evaluator, measured["best_at_budget"]),
+                "shares": [share(evaluator, run["best"]) for run in runs],
                 "load": f"{load_before}-{loadavg()}",
             }
             results.setdefault(name, {})[label] = row
@@ -159,7 +168,10 @@ def main() -> None:
                 flush=True,
             )
     labels = [label for label, _ in variants]
-    print(f"\nshare of best known after {args.seconds:g} s (after {args.evaluations} evaluations)")
+    print(
+        f"\nshare of best known after {args.seconds:g} s (after {args.evaluations} evaluations), "
+        f"median of {args.seeds} runs"
+    )
     print("| problem | " + " | ".join(labels) + " |")
     print("| --- | " + " | ".join("---" for _ in labels) + " |")
     for name, rows in results.items():

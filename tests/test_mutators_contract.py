@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from evoforge.blocks import outside_blocks
-from evoforge.config import GPConfig, TuneConfig, parse_config
+from evoforge.config import GPConfig, RefineConfig, TuneConfig, parse_config
 from evoforge.mutators.base import Feedback, Mutator, ProposalRequest
 from evoforge.mutators.gp import GPMutator
 from evoforge.mutators.literals import find_literals
 from evoforge.mutators.mixing import Mix
+from evoforge.mutators.refine import RefineMutator
 from evoforge.mutators.tune import TuneMutator
 from evoforge.replay import submission_rng
 from evoforge.task import load_task
@@ -27,8 +28,11 @@ CIRCLES = Path(__file__).resolve().parents[1] / "examples" / "circle_packing_26"
 
 MUTATORS: dict[str, Callable[[], Mutator]] = {
     "tune": lambda: TuneMutator(TuneConfig(), seed=2),
+    "refine": lambda: RefineMutator(RefineConfig(), max_literals=1000),
     "gp": lambda: GPMutator(GPConfig()),
-    "mix": lambda: Mix.from_config(load_task(TOY), parse_config({"mutators": {"tune": 1, "gp": 1}})),
+    "mix": lambda: Mix.from_config(
+        load_task(TOY), parse_config({"mutators": {"tune": 1, "refine": 1, "gp": 1}})
+    ),
 }
 LAG = 3
 

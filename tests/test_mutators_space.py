@@ -17,7 +17,7 @@ def test_coordinates_share_one_scale_and_move_alike() -> None:
     literals = find_literals(block("P = [[0.06, 0.9], [0.5, 0.0], [0.31, 0.77]]"))
     space = literal_space(literals, bound=1.0)
     assert len(set(space.scales.tolist())) == 1
-    assert np.isclose(space.scales[0], np.sqrt(np.mean(space.values**2)))
+    assert np.isclose(space.scales[0], np.std(space.values))
     assert np.allclose(space.lower, -0.09) and np.allclose(space.upper, 0.99)  # its range, widened by 10 %
 
 
@@ -26,4 +26,5 @@ def test_unrelated_constants_keep_their_own_scales() -> None:
     groups = [[literals[i].value for i in group] for group in magnitude_groups(literals)]
     assert sorted(groups) == sorted([[10.0], [2000.0], [0.001], [0.3, 0.9]])
     space = literal_space(literals, bound=10.0)
-    assert space.scales[2] == 0.001 and space.lower[2] == 0.001 - 10 * 0.001
+    assert space.scales.tolist() == [10.0, 2000.0, 0.001, 0.3, 0.9]  # a group of two is not data
+    assert space.lower[2] == 0.001 - 10 * 0.001 and space.upper[4] == 0.9 + 10 * 0.9

@@ -19,8 +19,8 @@ class TuneConfig(Strict):
     bound: float = Field(default=10.0, gt=0)
     integers: Literal["round", "float", "skip"] = "round"
     max_literals: int = Field(default=1000, gt=0)
-    coordinates_per_run: int = Field(default=100, gt=0)
-    separable_above: int = Field(default=40, ge=0)
+    coordinates_per_run: int = Field(default=200, gt=0)
+    separable_above: int = Field(default=100, ge=0)
     generations: int = Field(default=1000, gt=0)
     patience: int = Field(default=20, gt=0)
     max_population: int = Field(default=256, ge=2)

@@ -4,12 +4,12 @@ A per-literal scale (``|value|``) suits a handful of unrelated constants (10 res
 but not a list of coordinates: a point at 0.06 would barely move while one at 0.9 moves fifteen times
 more. So literals are grouped: ints apart from floats, and within each, sorted by magnitude and cut
 where two neighbours differ more than ``GROUP_GAP`` times or the group would span more than
-``GROUP_SPAN`` times its smallest value. Coordinates or weights land in one group, unrelated constants
-mostly in groups of their own. A group's scale is the root mean square of its
-values (1 for zeros). Its box comes from the spread of its values: a group of several literals
-(coordinates, weights) may leave its range by ``GROUP_MARGIN`` of that range, since values far
-outside what the program holds are rarely valid (a point outside its square); a lone constant may
-move ``bound`` times its own magnitude either way.
+``GROUP_SPAN`` times its smallest value. A group of at least ``DATA_GROUP`` literals is data
+(coordinates, weights, a table): its literals share one scale, the standard deviation of their
+values, and its box comes from their spread: they may leave their range by ``GROUP_MARGIN`` of it,
+since values far outside what the program holds are rarely valid (a point outside its square fails
+and teaches CMA-ES nothing). Smaller groups are constants, each with its own magnitude as its scale
+(1 for a zero) and ``bound`` times that as its reach either way.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from evoforge.mutators.literals import NumericLiteral
 
 GROUP_GAP = 10.0  # neighbours (by magnitude) further apart than this ratio start a new group
 GROUP_SPAN = 100.0  # nor may a group hold values further apart than this ratio
-GROUP_MARGIN = 0.1  # a group's values may leave its range by this share of the range
+GROUP_MARGIN = 0.1  # a data group's values may leave its range by this share of the range
+DATA_GROUP = 5  # a group this large holds data (coordinates, weights), not unrelated constants
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,15 @@ def magnitude_groups(literals: Sequence[NumericLiteral]) -> list[list[int]]:
 
 
 def literal_space(literals: Sequence[NumericLiteral], bound: float) -> LiteralSpace:
-    """The scales and boxes of ``literals``; ``bound`` is a lone literal's reach, in its magnitude."""
+    """The scales and boxes of ``literals``; ``bound`` is a constant's reach, in its magnitude."""
     values = np.array([literal.value for literal in literals], dtype=float)
-    scales, lower, upper = np.ones_like(values), np.empty_like(values), np.empty_like(values)
+    scales = np.where(values == 0, 1.0, np.abs(values))
+    lower, upper = values - bound * scales, values + bound * scales
     for group in magnitude_groups(literals):
         members = values[group]
-        rms = float(np.sqrt(np.mean(members**2)))
-        scale = rms if rms > 0 else 1.0
         spread = float(members.max() - members.min())
-        margin = GROUP_MARGIN * spread if spread > 0 else bound * scale
-        scales[group] = scale
-        lower[group] = members.min() - margin
-        upper[group] = members.max() + margin
+        if len(group) >= DATA_GROUP and spread > 0:
+            scales[group] = float(np.std(members))
+            lower[group] = members.min() - GROUP_MARGIN * spread
+            upper[group] = members.max() + GROUP_MARGIN * spread
     return LiteralSpace(values, scales, lower, upper)
