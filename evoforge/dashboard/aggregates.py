@@ -43,12 +43,12 @@ def clean(value: Any) -> Any:
 def rates(
     db: sqlite3.Connection, count: int, last_id: int | None, start: float, last_at: float | None
 ) -> dict[str, float | None]:
-    """Programs per second over the whole run, and over its last RATE_WINDOW programs (by id)."""
+    """Programs per second over the whole run, and over its last RATE_WINDOW programs (by seq)."""
     if not count or last_id is None or last_at is None:
         return {"overall": None, "recent": None}
     overall = count / (last_at - start) if last_at > start else None
     row = db.execute(
-        "SELECT COUNT(*), MIN(created_at) FROM programs WHERE id > ?", (last_id - RATE_WINDOW,)
+        "SELECT COUNT(*), MIN(created_at) FROM programs WHERE seq > ?", (last_id - RATE_WINDOW,)
     ).fetchone()
     recent = (row[0] - 1) / (last_at - row[1]) if row[0] > 1 and last_at > row[1] else None
     return {"overall": overall, "recent": recent}

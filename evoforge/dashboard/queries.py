@@ -105,7 +105,7 @@ class RunReader:
         """
         with self.snapshot() as db:
             mark = db.execute(
-                "SELECT (SELECT MAX(id) FROM programs), (SELECT MAX(id) FROM failed_generations), "
+                "SELECT (SELECT MAX(seq) FROM programs), (SELECT MAX(id) FROM failed_generations), "
                 "(SELECT MAX(id) FROM llm_calls)"
             ).fetchone()
             mark = (*mark, is_running(self.run_dir))
@@ -126,7 +126,7 @@ class RunReader:
         ).fetchone()
         config = loads(config_text, {})
         count, last_id, last_at = db.execute(
-            "SELECT COUNT(*), MAX(id), MAX(created_at) FROM programs"
+            "SELECT COUNT(*), MAX(seq), MAX(created_at) FROM programs"
         ).fetchone()
         best = db.execute(
             "SELECT id, score FROM programs WHERE ok = 1 AND score > ? ORDER BY score DESC, id LIMIT 1",
@@ -156,12 +156,13 @@ class RunReader:
         }
 
     def series(self, after: int = -1, max_points: int = MAX_SERIES_POINTS) -> dict[str, Any]:
-        """Score per program after id ``after``, as ``[id, score, seconds since start]`` rows.
+        """Score per program stored after ``after``, as ``[seq, score, seconds since start]`` rows.
 
-        More programs than ``max_points`` are grouped into equal id ranges, each given as its first
-        id, its best valid score and its first time: the best-so-far curve stays exact at every
-        bucket's end, and the page gets a few thousand rows whatever the run's size. The whole
-        series the pages ask for is cached until the run changes.
+        ``seq`` numbers programs in the order they were stored (ids are submission numbers, which
+        finish out of order). More programs than ``max_points`` are grouped into equal seq ranges,
+        each given as its first seq, its best valid score and its first time: the best-so-far curve
+        stays exact at every bucket's end, and the page gets a few thousand rows whatever the run's
+        size. The whole series the pages ask for is cached until the run changes.
         """
         if after == -1 and max_points == MAX_SERIES_POINTS:
             return self._cached("series", lambda db: self._series(db, after, max_points))
@@ -172,18 +173,18 @@ class RunReader:
     def _series(db: sqlite3.Connection, after: int, max_points: int) -> dict[str, Any]:
         (start,) = db.execute("SELECT created_at FROM run").fetchone()
         count, last_id = db.execute(
-            "SELECT COUNT(*), MAX(id) FROM programs WHERE id > ?", (after,)
+            "SELECT COUNT(*), MAX(seq) FROM programs WHERE seq > ?", (after,)
         ).fetchone()
         width = max(1, math.ceil(count / max_points)) if count else 1
         valid = "CASE WHEN ok = 1 THEN score END"
         if width == 1:
             rows = db.execute(
-                f"SELECT id, {valid}, created_at FROM programs WHERE id > ? ORDER BY id", (after,)
+                f"SELECT seq, {valid}, created_at FROM programs WHERE seq > ? ORDER BY seq", (after,)
             )
         else:
             rows = db.execute(
-                f"SELECT MIN(id), MAX({valid}), MIN(created_at) FROM programs WHERE id > ? "
-                "GROUP BY (id - ?) / ? ORDER BY 1",
+                f"SELECT MIN(seq), MAX({valid}), MIN(created_at) FROM programs WHERE seq > ? "
+                "GROUP BY (seq - ?) / ? ORDER BY 1",
                 (after, after + 1, width),
             )
         points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
@@ -191,18 +192,18 @@ class RunReader:
                 "points": points}  # fmt: skip
 
     def best_curve(self) -> dict[str, Any]:
-        """The best-so-far curve as its improvements only (id, score, seconds): compact for any run."""
+        """The best-so-far curve as its improvements only (seq, score, seconds): compact for any run."""
         return self._cached("best curve", self._best_curve)
 
     def _best_curve(self, db: sqlite3.Connection) -> dict[str, Any]:
         (start,) = db.execute("SELECT created_at FROM run").fetchone()
         rows = db.execute(
-            "SELECT id, score, created_at FROM (SELECT id, score, created_at, MAX(score) OVER "
-            "(ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
+            "SELECT seq, score, created_at FROM (SELECT seq, score, created_at, MAX(score) OVER "
+            "(ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
             "FROM programs WHERE ok = 1 AND score > ?) WHERE before IS NULL OR score > before",
             (-math.inf,),
         ).fetchall()
-        last_id, last_at = db.execute("SELECT MAX(id), MAX(created_at) FROM programs").fetchone()
+        last_id, last_at = db.execute("SELECT MAX(seq), MAX(created_at) FROM programs").fetchone()
         points = [[pid, finite(score), round(at - start, 3)] for pid, score, at in rows]
         return {"run": self.run_dir.name, "points": points, "last_id": last_id,
                 "elapsed_s": (last_at - start) if last_at is not None else 0.0}  # fmt: skip
@@ -227,17 +228,17 @@ class RunReader:
         reference = FeatureReference(max(1, initial[0] if initial else 1), frozenset())
         with self._grid_lock:  # programs are never changed, so only those after the last seen are read
             rows = db.execute(
-                "SELECT id, island, score, features FROM programs WHERE id > ? AND ok = 1 AND score > ? "
-                "ORDER BY id",
+                "SELECT seq, id, island, score, features FROM programs WHERE seq > ? AND ok = 1 "
+                "AND score > ? ORDER BY seq",
                 (self._grid_seen, -math.inf),
             )
-            for pid, island, score, features in rows:
+            for seq, pid, island, score, features in rows:
                 cell = cell_of(loads(features, {}), dimensions, bins, reference)
                 key = (island, *[*cell, 0, 0][:2])
                 held = self._grid.get(key)
-                if held is None or score > held[0]:  # the oldest program keeps a tied cell
-                    self._grid[key] = (score, pid)
-                self._grid_seen = pid
+                if held is None or score > held[0] or (score == held[0] and pid < held[1]):
+                    self._grid[key] = (score, pid)  # the oldest program keeps a tied cell
+                self._grid_seen = seq
             elites = dict(self._grid)
         events = self._events(db)
         grids = []
@@ -366,23 +367,23 @@ class RunReader:
         return [pid for (pid,) in rows]
 
     def programs(self, after: int = -1, limit: int = 100) -> dict[str, Any]:
-        """A page of programs (no code) after id ``after``, for scripts following a live run."""
+        """A page of programs (no code) stored after ``after`` (a ``seq``), for scripts following a run."""
         with self.snapshot() as db:
             rows = db.execute(
-                "SELECT id, parent_id, island, generation, mutator, score, ok, created_at FROM programs "
-                "WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT seq, id, parent_id, island, generation, mutator, score, ok, created_at FROM programs "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after, limit),
             ).fetchall()
         items = [
-            {"id": pid, "parent_id": parent, "island": island, "generation": generation, "mutator": mutator,
-             "score": finite(score), "ok": bool(ok), "created_at": at}
-            for pid, parent, island, generation, mutator, score, ok, at in rows
+            {"seq": seq, "id": pid, "parent_id": parent, "island": island, "generation": generation,
+             "mutator": mutator, "score": finite(score), "ok": bool(ok), "created_at": at}
+            for seq, pid, parent, island, generation, mutator, score, ok, at in rows
         ]  # fmt: skip
-        return {"after": after, "programs": items, "last_id": items[-1]["id"] if items else after}
+        return {"after": after, "programs": items, "last_id": items[-1]["seq"] if items else after}
 
     def progress(self) -> tuple[int, int]:
-        """(last program id, failed generations): what the live stream watches for change."""
+        """(last program seq, failed generations): what the live stream watches for change."""
         with self.snapshot() as db:
-            last = db.execute("SELECT COALESCE(MAX(id), -1) FROM programs").fetchone()[0]
+            last = db.execute("SELECT COALESCE(MAX(seq), -1) FROM programs").fetchone()[0]
             failed = db.execute("SELECT COALESCE(MAX(id), 0) FROM failed_generations").fetchone()[0]
         return int(last), int(failed)

@@ -100,7 +100,7 @@ def _write_new_database(
             )  # fmt: skip
             if initial is not None:
                 db.execute(
-                    f"INSERT INTO programs ({PROGRAM_COLUMNS}) VALUES ({PROGRAM_SLOTS})",
+                    f"INSERT INTO programs ({PROGRAM_COLUMNS}, seq) VALUES ({PROGRAM_SLOTS}, 0)",
                     program_row(initial),
                 )
                 _add_solution(db, initial.id, solution)

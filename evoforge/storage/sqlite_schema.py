@@ -103,7 +103,7 @@ MIGRATIONS += (
     """
     ALTER TABLE programs ADD COLUMN seq INTEGER;
     UPDATE programs SET seq = id;
-    CREATE UNIQUE INDEX programs_seq ON programs (seq);
+    CREATE INDEX programs_seq ON programs (seq, id, ok, score, created_at, island);
     ALTER TABLE llm_calls ADD COLUMN seed INTEGER;
     """,
 )

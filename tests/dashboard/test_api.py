@@ -32,8 +32,10 @@ def get(url: str, status: int = 200) -> Any:
 
 
 def test_every_endpoint_returns_its_documented_shape(dashboard: str, run_dir: Path) -> None:
-    count, best_id = rows(run_dir, "SELECT COUNT(*), (SELECT id FROM programs WHERE ok = 1 "
+    count, best_id, best_seq = rows(run_dir, "SELECT COUNT(*), (SELECT id FROM programs WHERE ok = 1 "
+                                   "ORDER BY score DESC, id LIMIT 1), (SELECT seq FROM programs WHERE ok = 1 "
                                    "ORDER BY score DESC, id LIMIT 1) FROM programs")[0]  # fmt: skip
+    stored = [pid for (pid,) in rows(run_dir, "SELECT id FROM programs ORDER BY seq")]  # finishing order
     api = f"{dashboard}/api"
     assert schema.RunList.model_validate(get(f"{api}/runs")).runs == ["run"]
     summary = schema.Summary.model_validate(get(f"{api}/runs/run/summary"))
@@ -45,9 +47,9 @@ def test_every_endpoint_returns_its_documented_shape(dashboard: str, run_dir: Pa
     later = schema.Series.model_validate(get(f"{api}/runs/run/series?after={count - 3}"))
     assert [p[0] for p in later.points] == [count - 2, count - 1]
     curve = schema.BestCurve.model_validate(get(f"{api}/runs/run/best"))
-    assert curve.points[-1][0] == best_id and curve.points[0][0] == 0
+    assert curve.points[-1][0] == best_seq and curve.points[0][0] == 0  # x: the order programs were stored
     page = schema.ProgramPage.model_validate(get(f"{api}/runs/run/programs?after=2&limit=3"))
-    assert [p.id for p in page.programs] == [3, 4, 5] and page.last_id == 5
+    assert [p.id for p in page.programs] == stored[3:6] and page.last_id == 5
     program = schema.ProgramDetail.model_validate(get(f"{api}/runs/run/programs/{best_id}"))
     assert program.llm_call is not None and program.llm_call.model == "scripted"
     assert program.diff is not None and program.diff.startswith(f"--- program {program.parent_id}")
