@@ -211,6 +211,8 @@ def main():
     if config.get("landlock"):
         child.landlock_module()  # once here, not in every evaluation
     contract = child.load_module(config["contract"], "_evoforge_contract")
+    if config.get("evaluator_kind") != "shinka":  # stand-ins the evaluator imports, before preloading them
+        child.compat_module().use_shims_for_evaluator(config["evaluator"])
     failed = {}
     for name in config["preload"]:
         try:
