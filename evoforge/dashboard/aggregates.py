@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 RATE_WINDOW = 200  # programs over which the recent evaluation rate is measured
@@ -38,6 +39,18 @@ def clean(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [clean(item) for item in value]
     return value
+
+
+def learned(run_dir: Path, duplicates: int) -> dict[str, Any]:
+    """What ``evoforge status`` also shows: the arms' weights (llm.selection), the meta-prompts, and what
+    the cascade and deduplication saved; read through a read-only store, the same code as ``status``."""
+    from evoforge.llm.report import llm_status
+    from evoforge.savings import savings
+    from evoforge.storage import SQLiteStore
+
+    with SQLiteStore.open(run_dir, readonly=True) as store:
+        status = llm_status(store)
+        return {"arms": status["arms"], "meta_prompts": status["meta_prompts"], **savings(store, duplicates)}
 
 
 def rates(

@@ -152,6 +152,7 @@ class RunReader:
             "models": models,
             "operators": operators,
             "awaiting_evaluation": aggregates.awaiting(db),
+            **aggregates.learned(self.run_dir, failures.get("duplicate", 0)),
             "config": clean(config),
         }
 

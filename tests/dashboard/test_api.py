@@ -42,6 +42,9 @@ def test_every_endpoint_returns_its_documented_shape(dashboard: str, run_dir: Pa
     assert (summary.evaluated, summary.best_program_id, summary.task) == (count, best_id, "toy")
     assert {m.model for m in summary.models} == {"scripted"} and summary.models[0].programs == count - 1
     assert {o.operator for o in summary.operators} == {"initial", "llm"}
+    learned = summary.model_extra or {}  # what `evoforge status` shows too: arms, meta-prompts, savings
+    assert {"arms", "meta_prompts", "cascade", "dedup"} <= set(learned)
+    assert learned["cascade"]["rejected_by_stage"] == {"stage1": 0, "stage2": 0, "stage3": 0}
     series = schema.Series.model_validate(get(f"{api}/runs/run/series"))
     assert [p[0] for p in series.points] == list(range(count)) and series.last_id == count - 1
     later = schema.Series.model_validate(get(f"{api}/runs/run/series?after={count - 3}"))
