@@ -37,8 +37,8 @@ from evoforge.records import code_digest
 class DedupConfig(Strict):
     """Which equivalent children are not evaluated again (docs/search.md)."""
 
-    structural: Literal["exact", "normalized", "off"] = "exact"
-    functional: Literal["reuse", "evaluate", "off"] = "off"
+    structural: Literal["exact", "normalized", "off"] = "normalized"
+    functional: Literal["reuse", "evaluate", "off"] = "reuse"  # only with an evaluator's fingerprint()
 
 
 # Names whose renaming would change what a function does: it reads its own namespace.
