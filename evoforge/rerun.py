@@ -27,7 +27,7 @@ from evoforge.records import LLMCall, Program
 from evoforge.runfiles import DB_FILENAME
 from evoforge.storage import SQLiteStore
 from evoforge.task import Task, load_task
-from evoforge.testing.scripted_server import Answer, Fault
+from evoforge.testing.chat_protocol import Answer, Fault
 
 
 def _request_key(messages: Iterable[Any], seed: Any) -> str:

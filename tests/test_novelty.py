@@ -56,7 +56,7 @@ def tweak_unless_told(request: dict[str, Any]) -> str:
     block = BLOCK.search(current_program(request) or "")
     if block is None:
         return "no block"
-    digest = int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16)
+    digest = int(hashlib.sha256(f"{prompt}{request.get('seed')}".encode()).hexdigest()[:6], 16)
     values = f"[i * {digest % 97 + 1} for i in range({digest % 13 + 2})]"
     body = f"def solve():\n    values = {values}\n    return max(values) / 9"
     return f"<<<<<<< SEARCH\n{block.group(1)}\n=======\n{body}\n>>>>>>> REPLACE\n"

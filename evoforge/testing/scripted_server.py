@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import enum
 import json
 import logging
-import math
 import random
 import socket
 import threading
@@ -28,81 +26,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from evoforge.testing.chat_protocol import (  # noqa: F401 - tests import them from here too
+    EMBEDDING_SIZE,
+    GARBAGE_PROSE,
+    Answer,
+    Fault,
+    Responder,
+    chat_completion,
+    embedding_of,
+    error_body,
+    tokens_of,
+)
 from evoforge.testing.responders import tweak_constants_responder
 
 log = logging.getLogger(__name__)
 
 
-class Fault(enum.Enum):
-    """A way for one request to go wrong, as real providers do."""
-
-    RATE_LIMIT = "rate_limit"  # 429 with a Retry-After header
-    SERVER_ERROR = "server_error"  # 500
-    HANG = "hang"  # no answer until the client gives up (or the server stops)
-    DISCONNECT = "disconnect"  # the connection closes without an answer
-    TRUNCATED_JSON = "truncated_json"  # 200, a JSON body cut in half
-    HTML = "html"  # 200, a text/html error page from a proxy
-    NOT_UTF8 = "not_utf8"  # 200, an application/json body that is not UTF-8
-    EMPTY_CONTENT = "empty_content"  # content ""
-    NULL_CONTENT = "null_content"  # content null
-    EMPTY_CHOICES = "empty_choices"  # choices []
-    GARBAGE = "garbage"  # prose without any edit
-    UNAUTHORIZED = "unauthorized"  # 401 invalid_api_key
-    FORBIDDEN = "forbidden"  # 403, the key may not use this model or region
-    UNKNOWN_MODEL = "unknown_model"  # 404 model_not_found
-
-
-Answer = str | Fault
-Responder = Callable[[dict[str, Any]], Answer]
-
 HANG_S = 3600.0
 POLL_S = 0.05  # how often the accept loop checks for stop(): the delay of leaving a `with` block
-EMBEDDING_SIZE = 16  # dimensions of the vectors `/v1/embeddings` answers
-GARBAGE_PROSE = (
-    "I would consider several approaches here, but on reflection the current code looks fine.",
-    "This is an interesting problem. A careful analysis suggests the existing approach is reasonable.",
-    "One could vectorise the inner loop, or cache intermediate results; both have trade-offs.",
-    "The program is already well structured, so I recommend keeping it as it is for now.",
-)
-
-
-def _tokens(text: str) -> int:
-    return math.ceil(len(text) / 4)  # roughly four characters a token
-
-
-def chat_completion(
-    content: str | None, request: dict[str, Any], index: int, choices: bool = True
-) -> dict[str, Any]:
-    """A ``chat.completion`` object answering ``request`` with ``content``, with ``usage``."""
-    prompt = sum(_tokens(str(message.get("content") or "")) for message in request.get("messages", []))
-    completion = _tokens(content or "")
-    message = {"role": "assistant", "content": content}
-    return {
-        "id": f"chatcmpl-scripted-{index}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": request.get("model", "scripted"),
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}] if choices else [],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
-    }
-
-
-def embedding_of(text: str) -> list[float]:
-    """A small deterministic embedding: the text's characters counted in EMBEDDING_SIZE buckets by code
-    point, at unit length. Texts differing by a few characters get vectors with a cosine near 1."""
-    counts = [0.0] * EMBEDDING_SIZE
-    for character in text:
-        counts[ord(character) % EMBEDDING_SIZE] += 1.0
-    norm = math.sqrt(sum(count * count for count in counts)) or 1.0
-    return [count / norm for count in counts]
-
-
-def _error(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 class ScriptedServer:
@@ -318,7 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
                 200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "me"}]}
             )
         else:
-            self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
+            self._json(404, error_body(f"no route {self.path}", "invalid_request_error"))
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -326,12 +267,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._embeddings(body)
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
-            self._json(404, _error(f"no route {self.path}", "invalid_request_error"))
+            self._json(404, error_body(f"no route {self.path}", "invalid_request_error"))
             return
         try:
             request = json.loads(body or b"{}")
         except ValueError:
-            self._json(400, _error("the request body is not JSON", "invalid_request_error"))
+            self._json(400, error_body("the request body is not JSON", "invalid_request_error"))
             return
         with self.server.scripted.handling():
             self._chat(request)
@@ -343,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
             index, answer = scripted.answer(request, head)
         except Exception as error:
             log.exception("scripted responder failed")
-            self._json(500, _error(f"scripted responder failed: {error!r}", "server_error"))
+            self._json(500, error_body(f"scripted responder failed: {error!r}", "server_error"))
             return
         if scripted.latency_s:
             time.sleep(scripted.latency_s)
@@ -360,13 +301,15 @@ class _Handler(BaseHTTPRequestHandler):
             if not all(isinstance(text, str) for text in texts):
                 raise TypeError("input holds a non-string")
         except (ValueError, KeyError, TypeError):
-            self._json(400, _error("input must be a string or a list of strings", "invalid_request_error"))
+            self._json(
+                400, error_body("input must be a string or a list of strings", "invalid_request_error")
+            )
             return
         self.server.scripted.record_embedding(request)
         data = [
             {"object": "embedding", "index": i, "embedding": embedding_of(t)} for i, t in enumerate(texts)
         ]
-        usage = {"prompt_tokens": sum(map(_tokens, texts)), "total_tokens": sum(map(_tokens, texts))}
+        usage = {"prompt_tokens": sum(map(tokens_of, texts)), "total_tokens": sum(map(tokens_of, texts))}
         self._json(200, {"object": "list", "data": data, "model": request.get("model"), "usage": usage})
 
     def _fault(self, fault: Fault, request: dict[str, Any], index: int) -> None:
@@ -374,9 +317,11 @@ class _Handler(BaseHTTPRequestHandler):
         match fault:
             case Fault.RATE_LIMIT:
                 retry_after = {"Retry-After": f"{scripted.retry_after_s:g}"}
-                self._json(429, _error("rate limit reached", "requests", "rate_limit_exceeded"), retry_after)
+                self._json(
+                    429, error_body("rate limit reached", "requests", "rate_limit_exceeded"), retry_after
+                )
             case Fault.SERVER_ERROR:
-                self._json(500, _error("the server had an error", "server_error"))
+                self._json(500, error_body("the server had an error", "server_error"))
             case Fault.HANG:
                 scripted.stopping.wait(HANG_S)
                 self.close_connection = True
@@ -400,14 +345,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, chat_completion(prose, request, index))
             case Fault.UNAUTHORIZED:
                 self._json(
-                    401, _error("Incorrect API key provided", "invalid_request_error", "invalid_api_key")
+                    401, error_body("Incorrect API key provided", "invalid_request_error", "invalid_api_key")
                 )
             case Fault.FORBIDDEN:
-                self._json(403, _error("You are not allowed to use this model", "invalid_request_error"))
+                self._json(403, error_body("You are not allowed to use this model", "invalid_request_error"))
             case Fault.UNKNOWN_MODEL:
                 model = request.get("model")
                 message = f"The model `{model}` does not exist or you do not have access to it."
-                self._json(404, _error(message, "invalid_request_error", "model_not_found"))
+                self._json(404, error_body(message, "invalid_request_error", "model_not_found"))
 
     def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
