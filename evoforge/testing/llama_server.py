@@ -49,7 +49,9 @@ def _free_port() -> int:
 class LlamaServer:
     """``python -m llama_cpp.server`` serving the GGUF on a free port of 127.0.0.1, for a ``with`` block."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        """``threads``: llama.cpp's threads spin at a barrier per layer, so on a machine busier than its
+        cores one thread is much faster than two (bench/RESULTS.md: minutes instead of seconds per call)."""
         model = gguf_path()
         if model is None:
             raise RuntimeError(missing() or "no GGUF model")
@@ -58,7 +60,7 @@ class LlamaServer:
         self.command = [
             sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
             "--port", str(self.port), "--n_ctx", str(CONTEXT_TOKENS), "--n_threads", str(threads),
-            "--model_alias", "smollm2",
+            "--n_threads_batch", str(threads), "--model_alias", "smollm2",
         ]  # fmt: skip
         self._process: subprocess.Popen[bytes] | None = None
 
