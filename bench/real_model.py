@@ -20,6 +20,7 @@ REV:evoforge/edits.py``) to parse them with as well. bench/RESULTS.md compares t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import sqlite3
@@ -56,7 +57,6 @@ import math
 def evaluate(program_path):
     spec = importlib.util.spec_from_file_location("candidate", program_path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     value = float(module.estimate_pi())
     return {"combined_score": -abs(value - math.pi)}
@@ -74,7 +74,14 @@ def write_task(root: Path) -> Path:
 
 
 def run_mode(
-    task: Path, run_dir: Path, base_url: str, mode: str, calls: int, seed: int, repair: int = 0
+    task: Path,
+    run_dir: Path,
+    base_url: str,
+    mode: str,
+    calls: int,
+    seed: int,
+    repair: int = 0,
+    max_tokens: int = 512,
 ) -> float:
     """One run of ``calls`` model calls with operator ``mode``; its wall time in seconds."""
     config = {
@@ -84,7 +91,7 @@ def run_mode(
         "max_llm_calls": calls,
         "evaluation": {"timeout_s": 20, "parallel": 1},
         "llm": {
-            "models": [{"name": "smollm2", "base_url": base_url, "max_tokens": 512, "timeout": 600}],
+            "models": [{"name": "smollm2", "base_url": base_url, "max_tokens": max_tokens, "timeout": 1200}],
             "max_inflight": 1,
             "retries": 1,
         },
@@ -209,6 +216,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=30, help="model calls per edit mode")
     parser.add_argument("--modes", default=",".join(EDIT_KINDS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-tokens", type=int, default=512, help="the model's max_tokens")
+    parser.add_argument("--base-url", help="a model server already running (else llama.cpp is started)")
     parser.add_argument("--repair", type=int, default=0, help="repair.max_attempts (default 0: off)")
     parser.add_argument("--keep", type=Path, help="keep the runs in this directory (for --reparse later)")
     parser.add_argument("--reparse", type=Path, help="re-parse the answers of the runs kept in a directory")
@@ -227,17 +236,22 @@ def main() -> None:
         results["parser_now"] = report(found, "now")
         print(json.dumps(results, indent=2))
         return
-    why = missing()
-    if why is not None:
-        sys.exit(f"bench/real_model.py: {why}")
     root = args.keep or Path(tempfile.mkdtemp(prefix="evoforge-real-model-"))
     root.mkdir(parents=True, exist_ok=True)
-    results = {}
-    with LlamaServer() as server:
+    with contextlib.ExitStack() as stack:
+        base_url = args.base_url
+        if base_url is None:
+            why = missing()
+            if why is not None:
+                sys.exit(f"bench/real_model.py: {why}")
+            base_url = stack.enter_context(LlamaServer()).base_url
+        results = {}
         for mode in args.modes.split(","):
             task = write_task(root / f"task-{mode}")
             run_dir = root / f"run-{mode}"
-            seconds = run_mode(task, run_dir, server.base_url, mode, args.calls, args.seed, args.repair)
+            seconds = run_mode(
+                task, run_dir, base_url, mode, args.calls, args.seed, args.repair, args.max_tokens
+            )
             found = answers(run_dir)
             results[mode] = {**report(found, "outcome"), "wall_s": round(seconds, 1),
                              "rejections": rejection_reasons(found), "repairs": repairs(run_dir)}  # fmt: skip

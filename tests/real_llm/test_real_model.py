@@ -8,6 +8,7 @@ it; it is skipped where evoforge[real-llm] is not installed and left out of the 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from evoforge.prompts.variants import SLOTS
 from evoforge.testing import llama_server
 from evoforge.testing.tasks import evoforge_cli, write_task
 
@@ -23,7 +25,7 @@ pytestmark = [
     pytest.mark.skipif(llama_server.missing() is not None, reason=str(llama_server.missing())),
     pytest.mark.timeout(3600),
 ]
-CALLS = 30
+CALLS = int(os.environ.get("EVOFORGE_REAL_LLM_CALLS", "30"))  # fewer on a machine too busy for 30
 MODES = ("diff", "rewrite", "crossover")
 
 
@@ -42,10 +44,13 @@ def test_a_run_against_a_real_model_ends_cleanly_with_every_answer_recorded(
         "max_llm_calls": CALLS,
         "evaluation": {"timeout_s": 20, "parallel": 1},
         "llm": {
-            "models": [{"name": "smollm2", "base_url": server.base_url, "max_tokens": 512, "timeout": 600}],
+            "models": [{"name": "smollm2", "base_url": server.base_url, "max_tokens": 256, "timeout": 600}],
             "max_inflight": 1,
         },
-        "prompt": {"operators": {mode: 1.0}},
+        "prompt": {  # every prompt variant drawn, so the kept runs measure them (bench/real_model.py)
+            "operators": {mode: 1.0},
+            "variants": {slot: dict.fromkeys(alternatives, 1.0) for slot, alternatives in SLOTS.items()},
+        },
         "database": {"num_islands": 1},
     }
     task = write_task(tmp_path, yaml.safe_dump(config))
