@@ -45,9 +45,12 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Debian Chromium driven by Playwright; a skip that says why where either is missing."""
+    """Headless Debian Chromium driven by Playwright; a skip that says why where either is missing.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this thread while it is
+    started, so every later test that runs asyncio would fail while it lives (the whole suite did)."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (evoforge[dev])"
     )
