@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from evoforge.verify_command import TOLERANCE
+
 EXIT_DIFFERENT = 1  # the replay stored programs that differ from the recorded ones
 SHOWN_DIFFERENCES = 20
 
@@ -14,13 +16,7 @@ SHOWN_DIFFERENCES = 20
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--into", "into", required=True, type=click.Path(path_type=Path), help="The new run's folder.")
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=1e-9,
-    show_default=True,
-    help="Relative (and absolute) difference below which two metric values count as equal.",
-)
+@TOLERANCE
 @click.pass_context
 def replay(ctx: click.Context, run_dir: Path, into: Path, tolerance: float) -> None:
     """Run RUN_DIR again into a new folder, the model's answers taken from the record, every program

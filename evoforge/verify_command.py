@@ -11,6 +11,13 @@ import click
 from evoforge.jsonout import strict_json
 
 EXIT_FLAGGED = 1  # a program's metrics failed, varied, or differ from the stored ones
+TOLERANCE = click.option(  # verify and replay compare metric values the same way
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=1e-9,
+    show_default=True,
+    help="Relative (and absolute) difference below which two metric values count as equal.",
+)
 
 
 @click.command()
@@ -21,13 +28,7 @@ EXIT_FLAGGED = 1  # a program's metrics failed, varied, or differ from the store
 @click.option(
     "--repeats", "-n", type=click.IntRange(min=1), default=5, show_default=True, help="Evaluations each."
 )
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=1e-9,
-    show_default=True,
-    help="Relative (and absolute) difference below which two values count as equal.",
-)
+@TOLERANCE
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def verify(run_dir: Path, top: int, repeats: int, tolerance: float, as_json: bool) -> None:
     """Evaluate the best programs of RUN_DIR again, N times each; report mean, min and max of each
