@@ -175,7 +175,7 @@ def feature_dimension_not_a_metric(s: Setup) -> Bad:
     return Bad(
         run_args(task),
         "database.feature_dimensions: 'accuracy' is neither built in nor a finite metric of the initial "
-        "program (known: code_length, diversity, combined_score, value)",
+        "program (known: code_length, diversity, novelty, combined_score, value)",
         logs=True,
     )
 

@@ -170,6 +170,10 @@ def test_hang_answers_nothing_and_stop_releases_it() -> None:
     with pytest.raises(TimeoutError):
         post(server.base_url, {"messages": QUESTION}, timeout=0.3)
     assert ask(server.base_url) == "fine"
+    for _ in range(200):  # the answered request's handler leaves just after its answer is sent
+        if server.concurrent == 1:
+            break
+        time.sleep(0.01)
     assert server.concurrent == 1  # the hung request is still being handled
     server.stop()
     for _ in range(600):  # its handler ends on its own thread: wait for it (HANG_S is an hour)

@@ -116,6 +116,7 @@ class ScriptedServer:
         with self._lock:
             self._embedding_requests.append(request)
 
+    @property
     def heads(self) -> list[tuple[str, dict[str, str]]]:
         """The path and headers (names in lower case) of each request of ``requests``, in the same order."""
         with self._lock:
