@@ -10,17 +10,14 @@ from typing import Any
 
 import pytest
 
-from evoforge.budgets import Budget
 from evoforge.config import Config, parse_config
 from evoforge.controller import Controller
 from evoforge.database.islands import IslandLog
 from evoforge.database.novelty import TOO_SIMILAR
-from evoforge.events import Event, EventBus, ProgramEvaluated
-from evoforge.runner import create_run, make_sandbox
-from evoforge.storage import DB_FILENAME, SQLiteStore
-from evoforge.task import load_task
-from evoforge.testing.programs import TOY, program_table
-from tests.test_replay import Recorder, grids
+from evoforge.storage import SQLiteStore
+from evoforge.testing.controllers import Recorder, grids
+from evoforge.testing.controllers import run_controller as run_recorded
+from evoforge.testing.programs import program_table
 
 ITERATIONS = 32
 
@@ -41,35 +38,11 @@ def config() -> Config:
 
 
 async def run_controller(run_dir: Path, iterations: int, stop_after: int | None = None) -> Controller:
-    """As tests/test_replay.py runs one, with this file's config."""
-    task, settings = load_task(TOY), config()
-    bus = EventBus()
-    async with make_sandbox(task, settings) as sandbox:
-        if (run_dir / DB_FILENAME).exists():
-            store = SQLiteStore.open(run_dir)
-        else:
-            store = await create_run(task, settings, run_dir, sandbox)
-        controller = Controller(
-            task=task, config=settings, store=store, sandbox=sandbox, mutator=Recorder(),
-            budget=Budget.from_config(settings, iterations), bus=bus, run_dir=run_dir,
-        )  # fmt: skip
-
-        def stop(event: Event) -> None:
-            if (
-                isinstance(event, ProgramEvaluated)
-                and stop_after is not None
-                and event.evaluated >= stop_after
-            ):
-                controller.request_stop("stopped by the test")
-
-        bus.subscribe(stop)
-        with store:
-            await controller.run()
-    return controller
+    return await run_recorded(run_dir, config(), Recorder(), iterations, stop_after)
 
 
 def stored(run_dir: Path) -> tuple[list[tuple[int, str, str]], dict[str, Any]]:
-    """The run's failures and island log, program ids (which follow completion order) named by submission."""
+    """The run's failures and island log, programs named by submission."""
     with SQLiteStore.open(run_dir, readonly=True) as store:
         submission_of = {p.id: p.submission for p in store.programs()}
         failures = [
