@@ -35,7 +35,7 @@ from evoforge.evaluation.launcher_handle import Inputs
 from evoforge.task import Task, read_text
 
 if TYPE_CHECKING:
-    from evoforge.evaluation.sandbox import Sandbox
+    from evoforge.evaluation.backend import EvaluationBackend
     from evoforge.records import Evaluation
 
 _HEADER = re.compile(r"==> (\S(?:.*\S)?) <==\n?")
@@ -290,7 +290,7 @@ def _checked(parent: str, child: str, files: Mapping[str, str]) -> str:
 
 
 async def evaluate(
-    sandbox: Sandbox, task: Task, code: str, inputs: Inputs | None = None, call: str = "evaluate"
+    sandbox: EvaluationBackend, task: Task, code: str, inputs: Inputs | None = None, call: str = "evaluate"
 ) -> Evaluation:
     """Evaluate a program of ``task``: a bundle's files written beside its entry program, and search
     mode's ``inputs`` (solution file, environment) given; ``call`` as in ``Sandbox.evaluate``."""

@@ -20,6 +20,7 @@ from evoforge.config_base import Strict
 from evoforge.database.dedup import DedupConfig
 from evoforge.database.settings import DatabaseConfig, Objective
 from evoforge.errors import ConfigError
+from evoforge.evaluation.ray_settings import RayConfig
 from evoforge.evaluation.settings import EvaluationConfig
 from evoforge.llm.feedback_settings import JudgeList, RepairConfig
 from evoforge.llm.settings import ENV_REFERENCE, HEADER_NAME, LLMConfig, ModelConfig  # noqa: F401
@@ -69,6 +70,7 @@ class Config(Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    ray: RayConfig = Field(default_factory=RayConfig)  # with evaluation.backend: ray
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     objectives: list[Objective] = Field(default_factory=list)  # two or more: a Pareto front per island
     prompt: PromptConfig = Field(default_factory=PromptConfig)

@@ -28,8 +28,8 @@ from evoforge.database.dedup_evaluation import Deduplicator
 from evoforge.database.features import FeatureReference, compute_features
 from evoforge.database.novelty import TOO_SIMILAR, Novelty
 from evoforge.errors import TaskError
+from evoforge.evaluation.backend import BackendUnavailable, EvaluationBackend
 from evoforge.evaluation.launcher_handle import Inputs
-from evoforge.evaluation.sandbox import Sandbox
 from evoforge.events import EventBus, GenerationFailed, ProgramEvaluated, TokensUsed
 from evoforge.llm.judge import JudgePanel
 from evoforge.mutators.base import MUTATOR_STATE_KEY, Mutator, Proposal, ProposalRequest
@@ -48,7 +48,9 @@ def _score(program: Program | None) -> float:
     return program.score if program is not None else -math.inf
 
 
-async def evaluate_initial(task: Task, sandbox: Sandbox, inputs: Inputs | None = None) -> Evaluation:
+async def evaluate_initial(
+    task: Task, sandbox: EvaluationBackend, inputs: Inputs | None = None
+) -> Evaluation:
     """Evaluate the task's initial program in the sandbox; it must succeed for a run to start."""
     evaluation = await codebase.evaluate(sandbox, task, task.initial_code, inputs)
     if not evaluation.ok or not math.isfinite(evaluation.score):
@@ -66,7 +68,7 @@ class Controller:
         task: Task,
         config: Config,
         store: ProgramStore,
-        sandbox: Sandbox,
+        sandbox: EvaluationBackend,
         mutator: Mutator,
         budget: Budget,
         bus: EventBus,
@@ -143,6 +145,9 @@ class Controller:
                 if isinstance(item, BaseException):
                     if isinstance(item, asyncio.CancelledError):
                         break
+                    if isinstance(item, BackendUnavailable):  # a lost cluster: stop cleanly, saying why
+                        self.request_stop(str(item))
+                        continue
                     raise item
                 self._record(item)
                 self._budget.update(self.evaluated, self.best_score, self._consecutive_failures)

@@ -43,6 +43,7 @@ class Evaluation:
     stage_times_s: tuple[float, ...] = ()
     fingerprint: str | None = None  # digest of the evaluator's fingerprint() (database/dedup.py)
     duplicate_of: int | None = None  # the program whose evaluation this one reuses (same fingerprint)
+    node: str | None = None  # the Ray node that ran it (evaluation/ray_backend.py); None: this machine
 
     @classmethod
     def failure(

@@ -24,8 +24,7 @@ from evoforge.database.dedup_evaluation import initial_fingerprint
 from evoforge.database.features import FeatureReference, check_dimensions, compute_features
 from evoforge.database.pareto import check_objectives
 from evoforge.errors import ProviderError, StoreError, TaskError
-from evoforge.evaluation.layers import plan_sandbox
-from evoforge.evaluation.sandbox import Sandbox
+from evoforge.evaluation.backend import EvaluationBackend, make_backend
 from evoforge.events import EventBus, RunStarted, RunStopped
 from evoforge.failstreak import FailureStreak
 from evoforge.mutators.base import Mutator
@@ -66,17 +65,11 @@ def make_mutator(task: Task, config: Config) -> Mutator:
     return mix
 
 
-def make_sandbox(task: Task, config: Config) -> Sandbox:
-    """A sandbox with every layer ``config.sandbox`` asks for; fails closed on a missing requirement.
-    The caller owns it: ``async with``."""
-    plan = plan_sandbox(config.sandbox)
-    return Sandbox(
-        task.evaluator_path,
-        config.evaluation,
-        score_metric=config.score_metric,
-        plan=plan,
-        evaluator_kind=task.evaluator_kind,
-    )
+def make_sandbox(task: Task, config: Config) -> EvaluationBackend:
+    """The backend ``evaluation.backend`` names (this machine's sandbox, or a Ray cluster's), with every
+    layer ``config.sandbox`` asks for; fails closed on a missing requirement. The caller owns it:
+    ``async with``."""
+    return make_backend(task.evaluator_path, config, task.evaluator_kind)
 
 
 async def evaluate_program(task: Task, config: Config, code: str) -> Evaluation:
@@ -125,7 +118,7 @@ def _check_new_run_dir(run_dir: Path, task: Task) -> None:
     )
 
 
-async def create_run(task: Task, config: Config, run_dir: Path, sandbox: Sandbox) -> SQLiteStore:
+async def create_run(task: Task, config: Config, run_dir: Path, sandbox: EvaluationBackend) -> SQLiteStore:
     """Evaluate the initial program, then create the run's store holding it as program 0."""
     inputs = evaluation_inputs(config.search_mode)
     evaluation = await evaluate_initial(task, sandbox, inputs)

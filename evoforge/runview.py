@@ -44,25 +44,29 @@ class RunView:
         failures = self._store.failed_generation_counts()
         cancelled = failures.pop("cancelled", 0)
         prompt_tokens, completion_tokens = self._store.token_totals()
-        return {
-            "run_dir": str(self.run_dir),
-            "task": info.task_name,
-            "task_dir": info.task_dir,
-            "running": is_running(self.run_dir),
-            "iterations": self._store.get_state("iterations", info.config.get("iterations")),
-            "evaluated": self._store.count_programs(),
-            "failed_generations": sum(failures.values()),
-            "failures_by_kind": failures,
-            "cancelled": cancelled,
-            "best_score": best.score if best is not None and math.isfinite(best.score) else None,
-            "best_program_id": best.id if best is not None else None,
-            "best_metrics": best.metrics if best is not None else {},
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            **savings(self._store, failures.get("duplicate", 0)),
-            **llm_status(self._store),
-            **feedback_status(self._store),
-        } | ({"pareto_front": front} if (front := self.pareto_front()) is not None else {})
+        return (
+            {
+                "run_dir": str(self.run_dir),
+                "task": info.task_name,
+                "task_dir": info.task_dir,
+                "running": is_running(self.run_dir),
+                "iterations": self._store.get_state("iterations", info.config.get("iterations")),
+                "evaluated": self._store.count_programs(),
+                "failed_generations": sum(failures.values()),
+                "failures_by_kind": failures,
+                "cancelled": cancelled,
+                "best_score": best.score if best is not None and math.isfinite(best.score) else None,
+                "best_program_id": best.id if best is not None else None,
+                "best_metrics": best.metrics if best is not None else {},
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                **savings(self._store, failures.get("duplicate", 0)),
+                **llm_status(self._store),
+                **feedback_status(self._store),
+            }
+            | ({"pareto_front": front} if (front := self.pareto_front()) is not None else {})
+            | ({"evaluations_by_node": nodes} if (nodes := self._store.evaluations_by_node()) else {})
+        )
 
     def pareto_front(self) -> list[dict[str, Any]] | None:
         """The programs of the run no other dominates on its objectives, in id order; None with fewer

@@ -36,6 +36,7 @@ from evoforge.evaluation import leftovers
 from evoforge.evaluation.capture import CappedBuffer, Capture
 from evoforge.evaluation.cgroups import SlotCgroup
 from evoforge.evaluation.cleanup import remove_ipc_objects, remove_owned
+from evoforge.evaluation.inflight import InFlight
 from evoforge.evaluation.launch_command import SHARED_MEMORY, Launch, build_launch
 from evoforge.evaluation.launcher_handle import Inputs, LauncherGone, Reply, SlotLauncher, signal_name
 from evoforge.evaluation.layers import SandboxPlan, plan_sandbox
@@ -166,9 +167,9 @@ class Sandbox:
         writable = [SHARED_MEMORY] if self.plan.landlock is not None else list(SHARED_TEMP)
         self._sweep = writable if apart else []
         self._free_slots = list(range(config.parallel - 1, -1, -1))
+        self._running = InFlight(config.parallel)  # back-pressure: callers beyond it wait
         self._slots: dict[int, _Slot] = {}
         self._cgroups: dict[int, SlotCgroup] = {}
-        self._next_slot = config.parallel
         self._started = False  # a launcher got ready once: later failures to start are the candidates'
         self._closed = False
 
@@ -197,7 +198,9 @@ class Sandbox:
             self._leases.release()
 
     async def aclose(self) -> None:
-        """``close()`` in a worker thread: launchers take up to LEAVE_S to leave, big trees to remove."""
+        """Cancel the evaluations in flight, then ``close()`` in a worker thread: launchers take up to
+        LEAVE_S to leave, big trees to remove."""
+        await self._running.cancel()
         await asyncio.to_thread(self.close)
 
     def __enter__(self) -> Sandbox:
@@ -224,10 +227,7 @@ class Sandbox:
 
     def _take_slot(self) -> int:
         """A slot (hence a uid) no running evaluation holds, so candidates cannot reach each other."""
-        if self._free_slots:
-            return self._free_slots.pop()
-        self._next_slot += 1
-        return self._next_slot - 1
+        return self._free_slots.pop()  # never empty: ``_running`` admits at most one caller per slot
 
     async def _slot(self, number: int) -> _Slot:
         """The slot with a running launcher, started (or restarted) when needed."""
@@ -302,7 +302,9 @@ class Sandbox:
         """Stop a slot's launcher and remove what its evaluations left (processes, files); the next
         evaluation in this slot gets a new launcher and scratch directory. ``why``: the launcher's
         own cleanup failed (logged)."""
-        slot = self._slots.pop(number)
+        slot = self._slots.pop(number, None)
+        if slot is None:  # closed meanwhile: close() stopped its launcher and removed its files
+            return
         slot.launcher.stop()
         if number in self._cgroups:
             await self._cgroups[number].kill()
@@ -334,21 +336,23 @@ class Sandbox:
         ``files`` are written beside it (relative paths: a multi-file task's other files, search mode's
         best solution); ``env`` is added to the evaluation's environment (search mode's inputs).
         ``call="fingerprint"`` runs the evaluator's ``fingerprint()`` instead (its digest in the result's
-        ``fingerprint``; database/dedup.py).
+        ``fingerprint``; database/dedup.py). At most ``parallel`` evaluations run at once; further
+        calls wait for a slot.
         """
-        started = time.monotonic()
-        number = self._take_slot()
-        generation = self._stage.generation
-        try:
+        async with self._running.turn():
+            started = time.monotonic()
+            number = self._take_slot()
+            generation = self._stage.generation
             try:
-                slot = await self._slot(number)
-            except LauncherGone as gone:
-                evaluation = Evaluation.failure(str(gone))
-            else:
-                inputs = Inputs(files or {}, env or {})
-                evaluation = await self._run(number, slot, code, filename, inputs, call)
-        finally:
-            self._free_slots.append(number)
+                try:
+                    slot = await self._slot(number)
+                except LauncherGone as gone:
+                    evaluation = Evaluation.failure(str(gone))
+                else:
+                    inputs = Inputs(files or {}, env or {})
+                    evaluation = await self._run(number, slot, code, filename, inputs, call)
+            finally:
+                self._free_slots.append(number)
         tampered = self._stage.check(generation)
         if tampered is not None:
             evaluation = Evaluation.failure(tampered, evaluation.artifacts)

@@ -6,7 +6,7 @@ Lives beside the sandbox it configures; ``evoforge.config`` re-exports ``Evaluat
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -32,6 +32,7 @@ class CascadeConfig(Strict):
 
 
 class EvaluationConfig(Strict):
+    backend: Literal["local", "ray"] = "local"  # ray: on a Ray cluster, the ``ray:`` section (ray_backend.py)
     timeout_s: float = Field(default=60.0, gt=0)
     cpu_s: float | None = Field(default=None, gt=0)
     memory_mb: int = Field(default=2048, gt=0)

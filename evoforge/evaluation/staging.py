@@ -33,10 +33,11 @@ RUN_MARKERS = (DB_FILENAME, LOCK_FILENAME)
 
 def _ignore_private(directory: str, names: list[str]) -> set[str]:
     """Leave out what a candidate must not see or need: runs, hidden files, caches."""
-    return {name for name in names if _private(os.path.join(directory, name))}
+    return {name for name in names if is_private(os.path.join(directory, name))}
 
 
-def _private(path: str) -> bool:
+def is_private(path: str) -> bool:
+    """What no evaluation sees of a task folder (the Ray backend ships the folder without it too)."""
     name = os.path.basename(path)
     if name.startswith((".", DB_FILENAME)) or name in ("__pycache__", LOCK_FILENAME):
         return True

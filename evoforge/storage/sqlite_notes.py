@@ -1,5 +1,6 @@
 """What the cascade and deduplication add to a program's record, in tables of their own (``stages``,
-``fingerprints``; migration in sqlite_schema.py), written in the program's transaction."""
+``fingerprints``; migration in sqlite_schema.py), and the Ray node that evaluated it (``programs.node``),
+written in the program's transaction."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def add_notes(db: sqlite3.Connection, program_id: int, evaluation: Evaluation) -
             "INSERT INTO fingerprints (program_id, fingerprint, duplicate_of) VALUES (?, ?, ?)",
             (program_id, evaluation.fingerprint, evaluation.duplicate_of),
         )
+    if evaluation.node is not None:
+        db.execute("UPDATE programs SET node = ? WHERE id = ?", (evaluation.node, program_id))
 
 
 def stage_rows(db: sqlite3.Connection) -> Iterator[tuple[int, list[float]]]:

@@ -50,6 +50,13 @@ class SQLiteReports:
         ).fetchone()
         return int(row[0]), int(row[1])
 
+    def evaluations_by_node(self) -> dict[str, int]:
+        """Programs per Ray node that evaluated them; empty for a run evaluated on its own machine."""
+        rows = self._db.execute(
+            "SELECT node, COUNT(*) FROM programs WHERE node IS NOT NULL GROUP BY node ORDER BY node"
+        )
+        return {node: count for node, count in rows}
+
     def spending_by_model(self) -> dict[str, dict[str, float]]:
         rows = self._db.execute(
             "SELECT model, COUNT(*), SUM(prompt_tokens + completion_tokens), SUM(cost_usd) FROM llm_calls "

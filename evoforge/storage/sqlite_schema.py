@@ -106,6 +106,10 @@ MIGRATIONS += (
     CREATE INDEX programs_seq ON programs (seq, id, ok, score, created_at, island);
     ALTER TABLE llm_calls ADD COLUMN seed INTEGER;
     """,
+    # The Ray node that evaluated each program (evaluation/ray_backend.py); NULL: the run's own machine.
+    """
+    ALTER TABLE programs ADD COLUMN node TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
