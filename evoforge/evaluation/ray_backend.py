@@ -35,6 +35,7 @@ from ray import exceptions as ray_errors
 
 from evoforge.errors import ConfigError, EvaluatorError
 from evoforge.evaluation.backend import BackendUnavailable
+from evoforge.evaluation.inflight import InFlight
 from evoforge.evaluation.ray_worker import evaluate_on_node, pack_task
 from evoforge.records import Evaluation
 
@@ -55,7 +56,6 @@ class RayBackend:
 
     def __init__(self, evaluator_path: Path, config: Config, evaluator_kind: str = "evoforge") -> None:
         self._settings = config.ray
-        self._parallel = config.evaluation.parallel
         evaluator = Path(evaluator_path).resolve()
         worker_settings = {
             "evaluator": evaluator.name,
@@ -70,7 +70,7 @@ class RayBackend:
         digest.update(json.dumps(worker_settings, sort_keys=True).encode())
         self._key = digest.hexdigest()
         self._worker_settings = worker_settings
-        self._running = asyncio.Semaphore(self._parallel)
+        self._running = InFlight(config.evaluation.parallel)
         self._connecting = asyncio.Lock()
         self._remote: Any = None
         self._package_ref: Any = None
@@ -188,7 +188,7 @@ class RayBackend:
         call: str = "evaluate",
     ) -> Evaluation:
         """Evaluate ``code`` as ``Sandbox.evaluate`` does, in a sandbox on some node of the cluster."""
-        async with self._running:
+        async with self._running.turn():
             started = time.monotonic()
             await self._connect()
             await self._until_serving()
@@ -231,8 +231,9 @@ class RayBackend:
             self._refs.discard(ref)
 
     async def aclose(self) -> None:
-        """Cancel the tasks in flight (killing their workers, hence their sandboxes), stop watching,
-        and disconnect if this backend connected. Idempotent."""
+        """Cancel the evaluations in flight (their Ray tasks are cancelled, killing their workers and
+        with them the sandboxes' children), stop watching, and disconnect if this backend connected.
+        Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -241,9 +242,8 @@ class RayBackend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
         refs = list(self._refs)
-        for ref in refs:
-            ray.cancel(ref, force=True)
-        if refs:
+        await self._running.cancel()
+        if refs:  # cancelled: wait until Ray says so, so that their workers are gone
             await asyncio.to_thread(ray.wait, refs, num_returns=len(refs), timeout=CANCEL_WAIT_S)
         if self._owns_connection and ray.is_initialized():
             await asyncio.to_thread(ray.shutdown)

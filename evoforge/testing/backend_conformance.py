@@ -52,6 +52,7 @@ LINGERING = (
 )
 SETTINGS = {"timeout_s": 60, "memory_mb": 1024, "parallel": 2}
 SETTLE_S = 60.0  # how long a check waits for processes to appear or go (generous: a loaded machine)
+LONG = {**SETTINGS, "timeout_s": 1200}  # a lingering candidate outlasts SETTLE_S: only cancelling ends it
 
 
 def assert_failed(evaluation: Evaluation, reason: str) -> None:
@@ -123,7 +124,7 @@ class BackendConformance:
         self, backend_factory: BackendFactory, evaluator: Path
     ) -> None:
         marker = f"evoforge-conformance-{uuid.uuid4().hex}"
-        async with backend_factory(evaluator, SETTINGS) as backend:
+        async with backend_factory(evaluator, LONG) as backend:
             running = asyncio.create_task(backend.evaluate(LINGERING.format(marker=marker)))
             await settle(lambda: bool(processes_with(marker)), "the candidate never started")
             running.cancel()
@@ -137,7 +138,7 @@ class BackendConformance:
         self, backend_factory: BackendFactory, evaluator: Path
     ) -> None:
         marker = f"evoforge-conformance-{uuid.uuid4().hex}"
-        backend = backend_factory(evaluator, SETTINGS)
+        backend = backend_factory(evaluator, LONG)
         async with backend:
             running = asyncio.create_task(backend.evaluate(LINGERING.format(marker=marker)))
             await settle(lambda: bool(processes_with(marker)), "the candidate never started")
