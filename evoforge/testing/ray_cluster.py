@@ -8,7 +8,7 @@ failed test leaves nothing running. The test process never connects to the clust
 free to ``ray.init`` as it likes): node states are read from the head's GCS by a short-lived
 subprocess.
 
-Facts about ``ray start`` that shaped this (Ray 2.60, NOTES-R2-for-R1.md has the measurements):
+Facts about ``ray start`` that shaped this (Ray 2.60):
 ``--node-ip-address=127.0.0.1`` is replaced by the machine's reachable address, so the cluster's
 address is read from the head's ``ray_current_cluster`` file; ``--temp-dir`` works per node, and must
 stay short (Unix socket paths are limited to 107 bytes); ``--object-store-memory`` defaults to 30 % of
@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import os
 import shutil
@@ -70,9 +71,7 @@ class RayClusterError(RuntimeError):
 
 def missing() -> str | None:
     """Why a Ray cluster cannot run here (install evoforge[ray]), or None."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("ray") is None:
         return "ray is not installed (pip install 'evoforge[ray]')"
     return None
 
@@ -135,15 +134,14 @@ class LocalRayCluster:
         self.nodes: list[RayNode] = []
         self.address = ""
         self._stopped = False
+        atexit.register(self.stop)  # removes the directory even if the cluster never starts
 
     # -- life cycle ------------------------------------------------------------------------------
 
     def start(self) -> LocalRayCluster:
         """Start the head, then the worker nodes at once; return when the GCS shows them all alive."""
-        atexit.register(self.stop)
         try:
             head = self._launch("head", ["--head", f"--port={_free_port()}", "--include-dashboard=false"])
-            head.head = True
             self._wait_for_address_file(head)
             self.address = (head.temp_dir / ADDRESS_FILE).read_text().strip()
             for _ in range(self._initial_workers):
@@ -273,7 +271,7 @@ class LocalRayCluster:
                 env=self._env,
                 start_new_session=True,
             )
-        node = RayNode(f"{self.root.name}-{role}", False, process, temp_dir, log_path)
+        node = RayNode(f"{self.root.name}-{role}", role == "head", process, temp_dir, log_path)
         self.nodes.append(node)
         return node
 
