@@ -98,7 +98,7 @@ class RayBackend:
             if self._closed:
                 raise BackendUnavailable("the Ray backend is closed")
             if not ray.is_initialized():
-                await asyncio.to_thread(self._init)
+                self._init()  # on this (main) thread, blocking a few seconds: ray.init wants it there
                 self._owns_connection = True
             self._package_ref = ray.put(self._package)
             options: dict[str, Any] = {
