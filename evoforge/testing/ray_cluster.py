@@ -258,8 +258,6 @@ class LocalRayCluster:
             f"--num-cpus={self._cpus if num_cpus is None else num_cpus}",
             f"--object-store-memory={self._object_store_mb * 1024 * 1024}",
             f"--temp-dir={temp_dir}",
-            # fixed defaults that two nodes on one machine would both take
-            f"--dashboard-agent-listen-port={_free_port()}",
             *args,
         ]
         with open(log_path, "wb") as log:
