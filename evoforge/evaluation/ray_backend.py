@@ -24,8 +24,10 @@ import dataclasses
 import hashlib
 import json
 import logging
+import socket
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CANCEL_WAIT_S = 5.0  # how long closing waits for cancelled tasks to report back
+PROBE_S = 5.0  # how long a host:port address may take to accept a connection
 
 
 class RayBackend:
@@ -117,6 +120,7 @@ class RayBackend:
 
     def _init(self) -> None:
         address = self._settings.address
+        _check_answers(address)
         try:
             ray.init(
                 address=None if address == "local" else address,
@@ -146,7 +150,7 @@ class RayBackend:
         while not self._closed:
             try:
                 problem = await asyncio.wait_for(
-                    asyncio.to_thread(self._cluster_can_serve), settings.health_check_s
+                    _in_daemon_thread(self._cluster_can_serve), settings.health_check_s
                 )
             except TimeoutError:
                 problem = "the cluster does not answer"
@@ -247,6 +251,48 @@ class RayBackend:
             await asyncio.to_thread(ray.wait, refs, num_returns=len(refs), timeout=CANCEL_WAIT_S)
         if self._owns_connection and ray.is_initialized():
             await asyncio.to_thread(ray.shutdown)
+
+
+def _check_answers(address: str) -> None:
+    """ConfigError unless something listens at a ``host:port`` address: ray.init retries such an
+    address for ever. (``auto`` without a cluster fails at once; ``ray://`` has its own timeout.)"""
+    host, colon, port = address.rpartition(":")
+    if address in ("auto", "local") or "://" in address or not colon or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_S).close()
+    except OSError as error:
+        raise ConfigError(
+            f"ray.address {address}: no Ray cluster answers there ({error.strerror or error}); start one "
+            "with `ray start --head` or correct the address"
+        ) from None
+
+
+def _in_daemon_thread(function: Callable[[], Any]) -> asyncio.Future[Any]:
+    """``function()`` in a thread of its own that does not hold up the interpreter's exit: a call
+    into a cluster that is gone may never return."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def run() -> None:
+        try:
+            outcome: tuple[Any, Exception | None] = (function(), None)
+        except Exception as error:  # handed to the awaiting task
+            outcome = (None, error)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(_settle, future, *outcome)
+
+    threading.Thread(target=run, name="ray-health", daemon=True).start()
+    return future
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: Exception | None) -> None:
+    if future.done():  # its waiter gave up
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class _Abandoned(Exception):

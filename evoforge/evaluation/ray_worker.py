@@ -30,6 +30,7 @@ from evoforge.errors import EvoforgeError
 from evoforge.evaluation.staging import is_private
 
 TASK_FOLDER = "task"  # the folder's name inside the tarball
+UNPACKED = "evoforge-ray-task-"  # + the worker's pid: where a worker process unpacks task folders
 GPU_VARIABLES = ("CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")
 
 
@@ -48,6 +49,21 @@ def pack_task(folder: Path) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         tar.add(folder, arcname=TASK_FOLDER, filter=keep)
     return buffer.getvalue()
+
+
+def sweep_unpacked(directory: Path) -> None:
+    """Remove the task folders that worker processes now gone unpacked in ``directory``: Ray ends its
+    workers with SIGKILL (a cancelled evaluation, the end of a job), so none of them removes its own."""
+    for entry in directory.glob(f"{UNPACKED}*-*"):
+        pid = entry.name.removeprefix(UNPACKED).split("-")[0]
+        if not pid.isdigit() or entry.is_symlink() or entry.stat().st_uid != os.geteuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
 
 
 class _Worker:
@@ -81,7 +97,8 @@ class _Worker:
         from evoforge.evaluation.sandbox import Sandbox
         from evoforge.evaluation.settings import EvaluationConfig
 
-        root = Path(tempfile.mkdtemp(prefix="evoforge-ray-task-"))
+        sweep_unpacked(Path(tempfile.gettempdir()))
+        root = Path(tempfile.mkdtemp(prefix=f"{UNPACKED}{os.getpid()}-"))
         try:
             with tarfile.open(fileobj=io.BytesIO(ray.get(package[0])), mode="r:gz") as tar:
                 tar.extractall(root, filter="data")
