@@ -167,7 +167,7 @@ class LocalRayCluster:
             return
         self._stopped = True
         atexit.unregister(self.stop)
-        _kill_sessions([node.pid for node in self.nodes])
+        kill_sessions([node.pid for node in self.nodes])
         for node in self.nodes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 node.process.wait(timeout=10)
@@ -200,7 +200,7 @@ class LocalRayCluster:
         GCS notices after its health checks; ``wait_for_nodes()`` waits for that."""
         node = self.workers[index]
         node.killed = True
-        _kill_sessions([node.pid])
+        kill_sessions([node.pid])
         node.process.wait(timeout=10)
         return node
 
@@ -319,7 +319,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _process_table() -> dict[int, tuple[int, int]]:
+def process_table() -> dict[int, tuple[int, int]]:
     """{pid: (parent pid, session id)} of every living process (zombies excluded)."""
     table = {}
     for entry in os.listdir("/proc"):
@@ -335,11 +335,16 @@ def _process_table() -> dict[int, tuple[int, int]]:
     return table
 
 
-def _kill_sessions(sessions: list[int]) -> None:
+def session_processes(sessions: list[int]) -> list[int]:
+    """The living processes (zombies aside) of these sessions: what is left of nodes."""
+    return [pid for pid, (_, sid) in process_table().items() if sid in sessions]
+
+
+def kill_sessions(sessions: list[int]) -> None:
     """SIGKILL every process in these sessions and every descendant of one (a Ray worker's children
     may have started sessions of their own), until none is left."""
     for _ in range(50):
-        table = _process_table()
+        table = process_table()
         doomed = {pid for pid, (_, sid) in table.items() if sid in sessions}
         grew = True
         while grew:

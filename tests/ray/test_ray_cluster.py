@@ -11,17 +11,13 @@ from evoforge.testing.processes import alive
 from evoforge.testing.ray_cluster import (
     LocalRayCluster,
     RayClusterError,
-    _kill_sessions,
-    _process_table,
+    kill_sessions,
     missing,
+    process_table,
+    session_processes,
 )
 
 needs_ray = pytest.mark.skipif(missing() is not None, reason=missing() or "")
-
-
-def _session_processes(sessions: list[int]) -> list[int]:
-    """Living processes (zombies aside) in these sessions."""
-    return [pid for pid, (_, sid) in _process_table().items() if sid in sessions]
 
 
 @pytest.mark.ray
@@ -32,14 +28,14 @@ def test_three_nodes_come_up_one_dies_and_stop_leaves_nothing() -> None:
         assert len(node_ids) == 3
         assert cluster.alive_node_ids() == node_ids
         victim = cluster.kill_worker(0)
-        assert _session_processes([victim.pid]) == []  # its raylet and Ray workers went with it
+        assert session_processes([victim.pid]) == []  # its raylet and Ray workers went with it
         cluster.wait_for_nodes()
         assert cluster.node_states()[victim.name] == (victim.node_id, False)
         assert cluster.alive_node_ids() == node_ids - {victim.node_id}
         sessions = [node.pid for node in cluster.nodes]
         root = cluster.root
-        assert _session_processes(sessions)
-    assert _session_processes(sessions) == []
+        assert session_processes(sessions)
+    assert session_processes(sessions) == []
     assert not root.exists()
 
 
@@ -49,7 +45,7 @@ def test_a_node_that_cannot_start_is_named_with_its_log() -> None:
     cluster = LocalRayCluster(workers=0, object_store_mb=1)  # below Ray's minimum object store
     with pytest.raises(RayClusterError, match=r"(?s)head exited with code .*object store"):
         cluster.start()
-    assert _session_processes([node.pid for node in cluster.nodes]) == []
+    assert session_processes([node.pid for node in cluster.nodes]) == []
 
 
 def test_a_kill_reaches_descendants_that_left_the_session() -> None:
@@ -64,10 +60,10 @@ def test_a_kill_reaches_descendants_that_left_the_session() -> None:
     assert node.stdout is not None
     escaped = int(node.stdout.readline())
     deadline = time.monotonic() + 30
-    while _process_table().get(escaped, (0, 0))[1] != escaped and time.monotonic() < deadline:
+    while process_table().get(escaped, (0, 0))[1] != escaped and time.monotonic() < deadline:
         time.sleep(0.05)  # until it runs in a session of its own
-    assert _process_table()[escaped][1] == escaped
-    _kill_sessions([node.pid])
+    assert process_table()[escaped][1] == escaped
+    kill_sessions([node.pid])
     node.wait(timeout=10)
     node.stdout.close()
     deadline = time.monotonic() + 30
