@@ -53,6 +53,11 @@ def nodes_used(run_dir: Path) -> set[object]:
     return {node for (node,) in query(run_dir, "SELECT DISTINCT node FROM programs WHERE node IS NOT NULL")}
 
 
+def last_alive(cluster: LocalRayCluster) -> int:
+    """The index (in ``cluster.workers``) of the worker node started last of those still alive."""
+    return max(index for index, node in enumerate(cluster.workers) if not node.killed)
+
+
 def wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes], what: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while not condition():
@@ -80,7 +85,7 @@ def test_a_node_killed_mid_run_loses_no_evaluation(ray_cluster: LocalRayCluster,
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: len(nodes_used(run_dir)) == 3, process, "every node had evaluated")
-        victim = ray_cluster.kill_worker(len(ray_cluster.workers) - 1)  # while it evaluates, most likely
+        victim = ray_cluster.kill_worker(last_alive(ray_cluster))  # while it evaluates, most likely
         _, stderr = process.communicate(timeout=WAIT_S)
     finally:
         process.kill()
@@ -116,7 +121,7 @@ def test_a_cluster_that_cannot_evaluate_pauses_the_run_then_stops_it(
     process = start_run(patient, tmp_path / "patient", 25, log)
     try:
         wait_until(lambda: stored(tmp_path / "patient") >= 5, process, "5 programs were stored")
-        ray_cluster.kill_worker(len(ray_cluster.workers) - 1)
+        ray_cluster.kill_worker(last_alive(ray_cluster))
         wait_until(lambda: paused in log.read_text(), process, "the run said it waits for the cluster")
         ray_cluster.add_worker(resources={"slot": 1})
         process.wait(timeout=WAIT_S)
@@ -133,7 +138,7 @@ def test_a_cluster_that_cannot_evaluate_pauses_the_run_then_stops_it(
     process = start_run(hasty, tmp_path / "hasty", 100_000, log)
     try:
         wait_until(lambda: stored(tmp_path / "hasty") >= 3, process, "3 programs were stored")
-        ray_cluster.kill_worker(len(ray_cluster.workers) - 1)
+        ray_cluster.kill_worker(last_alive(ray_cluster))
         process.wait(timeout=WAIT_S)
     finally:
         process.kill()
