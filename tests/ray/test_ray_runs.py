@@ -1,19 +1,23 @@
 """Whole runs (`evoforge run` in a fresh process) evaluating on a local three-node Ray cluster: the
-evaluations spread over every node, a node killed mid-run loses none, and a cluster that can no
-longer evaluate pauses the run, which goes on when it returns and stops cleanly past the deadline."""
+evaluations spread over every node, a node killed mid-run loses none, a cluster that can no longer
+evaluate pauses the run, which goes on when it returns and stops cleanly past the deadline, and
+Ctrl-C cancels the evaluations on the cluster."""
 
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from evoforge.storage import DB_FILENAME
+from evoforge.testing.hostile import processes_with
 from evoforge.testing.ray_cluster import LocalRayCluster, missing
 from evoforge.testing.tasks import EVALUATOR, evoforge_cli, evoforge_command, write_task
 
@@ -147,3 +151,35 @@ def test_a_cluster_that_cannot_evaluate_pauses_the_run_then_stops_it(
     assert "stopped: the Ray cluster could not run evaluations for 3 s (no live node offers slot 1)" in text
     status = json.loads(evoforge_cli("status", str(tmp_path / "hasty"), "--json").stdout)
     assert not status["running"] and status["evaluated"] >= 3
+
+
+def test_ctrl_c_cancels_the_evaluations_on_the_cluster(ray_cluster: LocalRayCluster, tmp_path: Path) -> None:
+    """A child's evaluation lingers (with a process of its own) until cancelled; Ctrl-C stops the run
+    cleanly and no process of any evaluation is left on any node."""
+    marker = f"evoforge-ray-linger-{uuid.uuid4().hex}"
+    lingering = EVALUATOR.replace(
+        "    value = module.solve()",
+        "    if 'x = 1.0' not in open(program_path).read():  # a child: it lingers until cancelled\n"
+        f"        subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}])\n"
+        "        time.sleep(600)\n"
+        "    value = module.solve()",
+    )
+    settings = config(ray_cluster.address, 2).replace("timeout_s: 30", "timeout_s: 1200")
+    task = write_task(
+        tmp_path, settings, evaluator="import subprocess\nimport sys\nimport time\n" + lingering
+    )
+    log = tmp_path / "stderr.txt"
+    process = start_run(task, tmp_path / "run", 100, log)
+    try:
+        wait_until(lambda: len(processes_with(marker)) == 2, process, "two evaluations lingered")
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=WAIT_S)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGINT, log.read_text()
+    deadline = time.monotonic() + WAIT_S
+    while processes_with(marker):
+        assert time.monotonic() < deadline, "an evaluation's process outlived the run"
+        time.sleep(0.1)
+    status = json.loads(evoforge_cli("status", str(tmp_path / "run"), "--json").stdout)
+    assert status["cancelled"] >= 2 and not status["running"]
