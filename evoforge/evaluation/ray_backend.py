@@ -100,23 +100,31 @@ class RayBackend:
                 return
             if self._closed:
                 raise BackendUnavailable("the Ray backend is closed")
+            remote = self._task()  # first: its settings are checked without a cluster
             if not ray.is_initialized():
                 self._init()  # on this (main) thread, blocking a few seconds: ray.init wants it there
                 self._owns_connection = True
             self._package_ref = ray.put(self._package)
-            options: dict[str, Any] = {
-                "num_cpus": self._settings.num_cpus_per_eval,
-                "num_gpus": self._settings.num_gpus_per_eval,
-                "max_retries": self._settings.max_retries,
-                "retry_exceptions": False,  # only a lost worker is retried, never what the candidate did
-            }
-            if self._settings.resources:
-                options["resources"] = dict(self._settings.resources)
-            if self._settings.runtime_env:
-                options["runtime_env"] = dict(self._settings.runtime_env)
-            self._remote = ray.remote(evaluate_on_node).options(**options)
+            self._remote = remote
             self._serving.set()
             self._watch = asyncio.create_task(self._watch_cluster(), name="ray-health")
+
+    def _task(self) -> Any:
+        """The Ray remote function of an evaluation, with what it reserves and how it is retried."""
+        options: dict[str, Any] = {
+            "num_cpus": self._settings.num_cpus_per_eval,
+            "num_gpus": self._settings.num_gpus_per_eval,
+            "max_retries": self._settings.max_retries,
+            "retry_exceptions": False,  # only a lost worker is retried, never what the candidate did
+        }
+        if self._settings.resources:
+            options["resources"] = dict(self._settings.resources)
+        if self._settings.runtime_env:
+            options["runtime_env"] = dict(self._settings.runtime_env)
+        try:
+            return ray.remote(evaluate_on_node).options(**options)
+        except (TypeError, ValueError) as error:  # Ray checks runtime_env here
+            raise ConfigError(f"ray: Ray refuses these settings: {_first_line(error)}") from None
 
     def _init(self) -> None:
         address = self._settings.address

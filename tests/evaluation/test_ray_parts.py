@@ -74,3 +74,12 @@ def test_an_address_where_no_cluster_answers_is_one_line_and_exit_2(tmp_path: Pa
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     error = f"evoforge: ray.address 127.0.0.1:{port}: no Ray cluster answers there (Connection refused)"
     assert result.stderr.splitlines()[-1].startswith(error)
+
+
+def test_a_runtime_env_ray_refuses_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run_ray_task(tmp_path, "{runtime_env: {working_dir: /nonexistent}}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert (
+        result.stderr.splitlines()[-1]
+        == "evoforge: ray: Ray refuses these settings: /nonexistent is not a valid path."
+    )

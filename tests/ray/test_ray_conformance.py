@@ -43,3 +43,23 @@ class TestRayBackend(BackendConformance):
         async with backend_factory(evaluator, SETTINGS) as backend:
             evaluation = await backend.evaluate(GOOD)
         assert evaluation.ok and evaluation.node in {node.node_id for node in connected.nodes}
+
+
+async def test_an_evaluation_sees_the_gpus_ray_gave_it(connected: LocalRayCluster, tmp_path: Path) -> None:
+    """Ray names a task's GPUs in CUDA_VISIBLE_DEVICES; the sandbox passes on only what it is given."""
+    connected.add_worker(num_gpus=1)  # Ray only counts GPUs: this machine needs none
+    try:
+        evaluator = tmp_path / "evaluator.py"
+        evaluator.write_text(
+            "import os\n\ndef evaluate(path):\n    gpu = os.environ.get('CUDA_VISIBLE_DEVICES') == '0'\n"
+            "    return {'combined_score': 1.0, 'gpu': float(gpu)}\n"
+        )
+        settings = {
+            "evaluation": {"backend": "ray"},
+            "ray": {"address": connected.address, "num_gpus_per_eval": 1},
+        }
+        async with make_backend(evaluator, Config.model_validate(settings)) as backend:
+            evaluation = await backend.evaluate(GOOD)
+    finally:
+        connected.kill_worker(len(connected.workers) - 1)
+    assert evaluation.ok and evaluation.metrics["gpu"] == 1.0, evaluation
