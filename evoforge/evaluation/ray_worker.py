@@ -10,12 +10,14 @@ and the settings, so its warm launcher serves every later evaluation of the run.
 The sandbox lives on an event loop of its own thread, started once per worker process and kept to
 its end: a launcher's parent-death signal follows the thread that started it, so when Ray kills this
 worker (a cancelled evaluation, the end of the job) the launchers and their evaluations die with it.
+No exit handler of a worker can be relied on (none ran in our tests), so what it leaves on disk the
+next worker on the machine removes: the sandbox's own files by their leases (leftovers.py), the
+unpacked task folders by their pid (``sweep_unpacked``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import dataclasses
 import io
 import os
@@ -52,8 +54,8 @@ def pack_task(folder: Path) -> bytes:
 
 
 def sweep_unpacked(directory: Path) -> None:
-    """Remove the task folders that worker processes now gone unpacked in ``directory``: Ray ends its
-    workers with SIGKILL (a cancelled evaluation, the end of a job), so none of them removes its own."""
+    """Remove the task folders that worker processes now gone unpacked in ``directory``: a worker
+    killed by Ray (a cancelled evaluation, the end of a job) does not remove its own."""
     for entry in directory.glob(f"{UNPACKED}*-*"):
         pid = entry.name.removeprefix(UNPACKED).split("-")[0]
         if not pid.isdigit() or entry.is_symlink() or entry.stat().st_uid != os.geteuid():
@@ -80,7 +82,6 @@ class _Worker:
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="evoforge-sandbox", daemon=True).start()
                 self._loop = loop
-                atexit.register(self.close)
             return self._loop
 
     def run(self, coroutine: Any) -> Any:
@@ -122,11 +123,6 @@ class _Worker:
             self.run(sandbox.aclose())
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
-
-    def close(self) -> None:
-        """At the worker's exit: stop every sandbox's launchers and remove their files."""
-        for key in list(self._sandboxes):
-            self.drop(key)
 
 
 _WORKER = _Worker()
