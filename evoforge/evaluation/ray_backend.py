@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CANCEL_WAIT_S = 5.0  # how long closing waits for cancelled tasks to report back
-PROBE_S = 5.0  # how long a host:port address may take to accept a connection
+PROBE_S = 5.0  # how long an address may take to accept a connection, the cluster to answer a health check
 
 
 class RayBackend:
@@ -137,10 +137,9 @@ class RayBackend:
                 include_dashboard=False if address == "local" else None,
             )
         except (ConnectionError, RuntimeError, ValueError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ConfigError(
-                f"ray.address {address}: cannot connect to a Ray cluster ({first}); start one with "
-                "`ray start --head` or name its head as host:port"
+                f"ray.address {address}: cannot connect to a Ray cluster ({_first_line(error)}); start "
+                "one with `ray start --head` or name its head as host:port"
             ) from None
 
     def _cluster_can_serve(self) -> str | None:
@@ -157,9 +156,8 @@ class RayBackend:
         since: float | None = None
         while not self._closed:
             try:
-                problem = await asyncio.wait_for(
-                    _in_daemon_thread(self._cluster_can_serve), settings.health_check_s
-                )
+                asking = _in_daemon_thread(self._cluster_can_serve)
+                problem = await asyncio.wait_for(asking, max(settings.health_check_s, PROBE_S))
             except TimeoutError:
                 problem = "the cluster does not answer"
             except Exception as error:  # any failure to ask is the cluster's, not ours
