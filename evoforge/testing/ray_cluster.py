@@ -125,7 +125,9 @@ class LocalRayCluster:
         self._cpus = cpus_per_node
         self._object_store_mb = object_store_mb
         self._startup_s = startup_s
-        self._env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(env or {})}
+        # A token in ~/.ray/auth_token would turn on Ray's token authentication for these nodes but
+        # not for the node-table query: a throwaway local cluster runs without it.
+        self._env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", **(env or {})}
         if quick_failure_detection:
             self._env.update(QUICK_FAILURE_DETECTION)
         self._ray = _ray_command()
