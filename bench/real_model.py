@@ -15,6 +15,11 @@ and how often that child evaluated ok; the parse rates then count first answers 
 parser of the checkout, against the same parent programs: the parser's own gain on the same answers,
 free of the model's randomness; ``--baseline`` names an older ``edits.py`` (from ``git show
 REV:evoforge/edits.py``) to parse them with as well. bench/RESULTS.md compares the parsers this way.
+An answer counts as complete (ended on its own, not at the token limit) when it used fewer tokens than
+``--max-tokens``: give the value the runs had.
+
+``copied_example`` counts diff answers that are the ``format_last`` prompt's example copied as it stands
+(a real edit, but the prompt's, not the model's idea).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import json
 import sqlite3
 import sys
@@ -35,6 +41,8 @@ from typing import Any
 from evoforge import evolve
 from evoforge.edits import apply_edit, parse_response
 from evoforge.errors import EditError
+from evoforge.fences import ends_with_fence_opener
+from evoforge.prompts.example import edit_example
 from evoforge.prompts.variants import SLOTS
 from evoforge.testing.llama_server import LlamaServer, missing
 
@@ -113,7 +121,7 @@ def answers(run_dir: Path) -> list[dict[str, Any]]:
     rows = db.execute(
         """
         SELECT c.operator, c.variant, c.response, c.completion_tokens, c.latency_s, c.error,
-               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id
+               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id, c.messages
         FROM llm_calls AS c
         LEFT JOIN programs AS p ON p.llm_call_id = c.id
         LEFT JOIN failed_generations AS f ON f.llm_call_id = c.id
@@ -123,16 +131,24 @@ def answers(run_dir: Path) -> list[dict[str, Any]]:
     codes = dict(db.execute("SELECT id, code FROM programs"))
     db.close()
     found = []
-    for operator, variant, response, tokens, latency, error, parent, kind, reason, program in rows:
+    for operator, variant, response, tokens, latency, error, parent, kind, reason, program, messages in rows:
         if operator not in MODEL_OPERATORS:
             continue
         outcome = "applied" if program is not None else kind or ("call_failed" if error else "repaired_later")
         found.append(
             {"operator": operator, "variant": variant, "response": response, "tokens": tokens,
              "latency_s": latency, "parent_code": codes.get(parent), "outcome": outcome,
-             "reason": reason or ""}
+             "reason": reason or "", "opened": ends_with_fence_opener(json.loads(messages)[-1]["content"])}
         )  # fmt: skip
     return found
+
+
+def copied_example(answer: dict[str, Any]) -> bool:
+    """Whether a diff answer holds the format_last example of its parent as it stands."""
+    example = edit_example(answer["parent_code"] or "")
+    if answer["response"] is None or example is None or not example.changed:
+        return False
+    return f"{example.line}\n=======\n{example.changed}\n" in answer["response"].replace("\r\n", "\n")
 
 
 def repairs(run_dir: Path) -> dict[str, int]:
@@ -159,13 +175,15 @@ def load_parser(path: Path) -> Parser:
     return module.parse_response, module.apply_edit
 
 
-def reparsed(answer: dict[str, Any], parser: Parser = (parse_response, apply_edit)) -> str:
+def reparsed(answer: dict[str, Any], max_tokens: int, parser: Parser = (parse_response, apply_edit)) -> str:
     """What a parser makes of a stored answer: ``applied``, ``no_edit`` or ``edit_rejected``."""
     if answer["response"] is None or answer["parent_code"] is None:
         return answer["outcome"]
     parse, apply = parser
     mode = "diff" if answer["operator"] == "diff" else "rewrite"
-    edit = parse(answer["response"], mode)
+    hints = {"opened": answer["opened"], "complete": answer["tokens"] < max_tokens}
+    known = inspect.signature(parse).parameters  # an older parser takes fewer hints
+    edit = parse(answer["response"], mode, **{name: hint for name, hint in hints.items() if name in known})
     if edit is None:
         return "no_edit"
     try:
@@ -196,6 +214,7 @@ def report(found: list[dict[str, Any]], outcome_key: str) -> dict[str, Any]:
         "applicable": {operator: share(outcomes) for operator, outcomes in sorted(by_operator.items())},
         "by_variant": {part: share(outcomes) for part, outcomes in sorted(by_variant.items())},
         "outcomes": dict(Counter(answer[outcome_key] for answer in found).most_common()),
+        "copied_example": sum(copied_example(answer) for answer in found),
         "completion_tokens_per_s": round(tokens / seconds, 1) if seconds else None,
     }
 
@@ -229,10 +248,10 @@ def main() -> None:
         if args.baseline is not None:
             baseline = load_parser(args.baseline)
             for answer in found:
-                answer["baseline"] = reparsed(answer, baseline)
+                answer["baseline"] = reparsed(answer, args.max_tokens, baseline)
             results["baseline_parser"] = report(found, "baseline")
         for answer in found:
-            answer["now"] = reparsed(answer)
+            answer["now"] = reparsed(answer, args.max_tokens)
         results["parser_now"] = report(found, "now")
         print(json.dumps(results, indent=2))
         return

@@ -313,8 +313,11 @@ def test_a_rewrite_with_the_wrong_number_of_blocks_is_rejected() -> None:
 
 
 def test_a_rewrite_with_unbalanced_markers_names_the_marker() -> None:
-    message = rejection("```python\n# EVOLVE-BLOCK-START\ndef solve():\n    return 1\n```")
-    assert message == "the rewrite:1: EVOLVE-BLOCK-START is never closed by EVOLVE-BLOCK-END"
+    # One marker line alone is read as the block's side of it (tests/test_edits_small_models.py).
+    message = rejection("```python\n# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-START\ny = 2\n```")
+    assert (
+        message == "the rewrite:3: EVOLVE-BLOCK-START inside the block opened on line 1; blocks cannot nest"
+    )
 
 
 def test_a_rewrite_content_holding_markers_is_rejected() -> None:

@@ -1,0 +1,82 @@
+"""Prompt variants for small models: the answer format last with an example made from a real line of the
+program, no request to explain first, the "tweak" intent, and a rewrite prompt that ends with the fence
+opener (bench/RESULTS.md measures what each does with SmolLM2-135M)."""
+
+from __future__ import annotations
+
+from evoforge.edits import apply_edit, parse_response
+from evoforge.prompts.builder import build_messages
+from evoforge.prompts.example import edit_example
+from evoforge.prompts.settings import PromptConfig
+from evoforge.prompts.variants import DEFAULT_VARIANT, SLOTS
+from evoforge.testing.programs import program
+from evoforge.testing.tasks import PROGRAM
+
+TWO_BLOCKS = """# EVOLVE-BLOCK-START
+def f():
+    return 1
+# EVOLVE-BLOCK-END
+
+# EVOLVE-BLOCK-START
+def g():
+    return 1
+# EVOLVE-BLOCK-END
+"""
+
+
+def user_message(operator: str, code: str = PROGRAM, **variant: str) -> str:
+    parent = program(code, 1, -7.29)
+    messages = build_messages(
+        context=None, parent=parent, top=[], diverse=[], config=PromptConfig(), operator=operator,
+        partner=program(code.replace("1.0", "2.0"), 2, -2.89), variant={**DEFAULT_VARIANT, **variant},
+    )  # fmt: skip
+    return messages[1]["content"]
+
+
+def test_format_last_ends_the_diff_prompt_with_an_example_from_the_program_that_applies() -> None:
+    user = user_message("diff", answer="format_last")
+    example = "<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 2.0\n>>>>>>> REPLACE\n"
+    assert example in user
+    assert user.index("## Current program") < user.index("## Task") < user.index("## Answer format")
+    assert user.rstrip().endswith("Your answer:")
+    edit = parse_response(example)  # a model that copies the example makes a real child
+    assert edit is not None and "x = 2.0" in apply_edit(PROGRAM, edit)
+    assert "## Answer format" not in user_message("diff")  # the default prompt is as it was
+
+
+def test_format_last_ends_a_rewrite_or_crossover_prompt_with_the_fence_opener() -> None:
+    for operator in ("rewrite", "crossover"):
+        user = user_message(operator, answer="format_last")
+        assert user.rstrip().endswith("```python"), operator
+        assert "from `def solve():`" in user  # where the block starts, from the program itself
+    assert "the whole program, EVOLVE-BLOCK markers included" in user_message(
+        "rewrite", TWO_BLOCKS, answer="format_last"
+    )
+
+
+def test_only_explain_first_asks_for_an_explanation() -> None:
+    for operator in ("diff", "rewrite", "crossover"):
+        assert "Explain the idea" in user_message(operator)
+        for answer in ("code_only", "format_last"):
+            assert "Explain the idea" not in user_message(operator, answer=answer)
+            assert "no explanation" in user_message(operator, answer=answer)
+
+
+def test_the_tweak_intent_asks_for_one_small_change() -> None:
+    user = user_message("diff", intent="tweak")
+    assert SLOTS["intent"]["tweak"] in user and "one number or one line" in user
+
+
+def test_the_example_line_is_unique_in_the_blocks_and_holds_a_number_when_one_does() -> None:
+    code = "# EVOLVE-BLOCK-START\ndef h():\n    a = 0\n    a = 0\n    b = 0.25\n    return a\n"
+    code += "# EVOLVE-BLOCK-END\n"
+    example = edit_example(code)
+    assert example is not None
+    assert (example.line, example.changed, example.first) == ("    b = 0.25", "    b = 0.50", "def h():")
+    assert edit_example("# EVOLVE-BLOCK-START\nx = 0\n# EVOLVE-BLOCK-END\n").changed == "x = 1"
+    words = edit_example("# EVOLVE-BLOCK-START\nreturn best\n# EVOLVE-BLOCK-END\n")
+    assert words is not None and words.changed == ""
+    no_number = user_message(
+        "diff", "# EVOLVE-BLOCK-START\nreturn best\n# EVOLVE-BLOCK-END\n", answer="format_last"
+    )
+    assert "=======\nyour new version of that line\n>>>>>>> REPLACE" in no_number
