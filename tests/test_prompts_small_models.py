@@ -4,13 +4,25 @@ opener (bench/RESULTS.md measures what each does with SmolLM2-135M)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from evoforge.config import parse_config
 from evoforge.edits import apply_edit, parse_response
+from evoforge.errors import TaskError
+from evoforge.mutators.base import ProposalRequest
+from evoforge.mutators.llm import LLMMutator
 from evoforge.prompts.builder import build_messages
 from evoforge.prompts.example import edit_example
 from evoforge.prompts.settings import PromptConfig
 from evoforge.prompts.variants import DEFAULT_VARIANT, SLOTS
+from evoforge.replay import submission_rng
+from evoforge.task import load_task
 from evoforge.testing.programs import program
-from evoforge.testing.tasks import PROGRAM
+from evoforge.testing.scripted_server import ScriptedServer
+from evoforge.testing.tasks import PROGRAM, write_task
 
 TWO_BLOCKS = """# EVOLVE-BLOCK-START
 def f():
@@ -80,3 +92,35 @@ def test_the_example_line_is_unique_in_the_blocks_and_holds_a_number_when_one_do
         "diff", "# EVOLVE-BLOCK-START\nreturn best\n# EVOLVE-BLOCK-END\n", answer="format_last"
     )
     assert "=======\nyour new version of that line\n>>>>>>> REPLACE" in no_number
+
+
+def test_an_override_without_answer_format_fails_at_start_up_only_if_format_last_is_drawn(
+    tmp_path: Path,
+) -> None:
+    task = write_task(tmp_path)
+    (task / "prompts").mkdir()
+    (task / "prompts" / "diff.j2").write_text(  # an override written before answer_format() existed
+        "{% macro rules() %}SEARCH/REPLACE{% endmacro %}{% macro task() %}{{ intent }}{% endmacro %}"
+    )
+    model = {"models": [{"name": "m", "base_url": "http://127.0.0.1:9/v1"}]}
+    LLMMutator(load_task(task), parse_config({"llm": model}))  # the default variant never calls it
+    drawn = {"llm": model, "prompt": {"variants": {"answer": {"explain_first": 1, "format_last": 1}}}}
+    with pytest.raises(TaskError, match=r"template error: .*answer_format"):
+        LLMMutator(load_task(task), parse_config(drawn))
+
+
+def test_a_fence_left_open_by_an_answer_that_ended_on_its_own_makes_a_child(tmp_path: Path) -> None:
+    """Through the mutator and real HTTP: the server's finish_reason "stop" says the answer is whole."""
+    answer = "```python\ndef solve():\n    x = 3.5\n    return x"  # no closing fence
+    with ScriptedServer([answer]) as server:
+        config = parse_config(
+            {
+                "llm": {"models": [{"name": "m", "base_url": server.base_url}]},
+                "prompt": {"edit_mode": "rewrite"},
+            }
+        )
+        mutator = LLMMutator(load_task(write_task(tmp_path)), config)
+        request = ProposalRequest(1, program(PROGRAM, 0, -7.29), (), (), (), submission_rng(1, 1))
+        mutator.ask(request)
+        proposal = asyncio.run(mutator.propose(request))
+    assert proposal.code is not None and "    x = 3.5\n    return x\n# EVOLVE-BLOCK-END" in proposal.code
