@@ -1,6 +1,7 @@
 """How often a real small model's answers become applicable edits: SmolLM2-135M under llama.cpp.
 
     python bench/real_model.py [--calls 30] [--modes diff,rewrite,crossover] [--repair N] [--keep DIR]
+                               [--variants JSON] [--max-tokens N] [--base-url URL]
     python bench/real_model.py --reparse DIR [--baseline OLD_EDITS_PY]   # kept answers, parsed again
 
 A live run starts llama.cpp's server (evoforge/testing/llama_server.py; needs evoforge[real-llm]) and,
@@ -8,8 +9,10 @@ per edit mode, runs evoforge on a toy task until ``--calls`` model calls were ma
 variant slot drawn at random. It prints, per mode and per prompt variant, the share of answers that
 parsed into an edit that applied (the child was evaluated), the failure kinds, and tokens per second.
 
-``--repair N`` turns repair on (``repair.max_attempts``) and reports how often a follow-up made a child
-and how often that child evaluated ok; the parse rates then count first answers only.
+``--variants`` fixes the weights of some slots (e.g. the small-local-model preset's ``intent`` and
+``answer``, docs/ablations.md); the others are drawn at random. ``--repair N`` turns repair on
+(``repair.max_attempts``) and reports how often a follow-up made a child and how often that child
+evaluated ok; the parse rates then count first answers only.
 
 ``--reparse`` reads the answers stored by earlier runs and parses and applies them again with the
 parser of the checkout, against the same parent programs: the parser's own gain on the same answers,
@@ -90,6 +93,7 @@ def run_mode(
     seed: int,
     repair: int = 0,
     max_tokens: int = 512,
+    variants: dict[str, dict[str, float]] | None = None,
 ) -> float:
     """One run of ``calls`` model calls with operator ``mode``; its wall time in seconds."""
     config = {
@@ -105,7 +109,10 @@ def run_mode(
         },
         "prompt": {
             "operators": {mode: 1.0},
-            "variants": {slot: dict.fromkeys(alternatives, 1.0) for slot, alternatives in SLOTS.items()},
+            "variants": {
+                slot: (variants or {}).get(slot) or dict.fromkeys(alternatives, 1.0)
+                for slot, alternatives in SLOTS.items()
+            },
         },
         "database": {"num_islands": 1},
     }
@@ -238,6 +245,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=512, help="the model's max_tokens")
     parser.add_argument("--base-url", help="a model server already running (else llama.cpp is started)")
     parser.add_argument("--repair", type=int, default=0, help="repair.max_attempts (default 0: off)")
+    parser.add_argument(
+        "--variants",
+        type=json.loads,
+        help='JSON weights of some slots, e.g. \'{"answer": {"format_last": 1}}\' (the others: all drawn)',
+    )
     parser.add_argument("--keep", type=Path, help="keep the runs in this directory (for --reparse later)")
     parser.add_argument("--reparse", type=Path, help="re-parse the answers of the runs kept in a directory")
     parser.add_argument("--baseline", type=Path, help="with --reparse: an older edits.py to compare with")
@@ -269,7 +281,15 @@ def main() -> None:
             task = write_task(root / f"task-{mode}")
             run_dir = root / f"run-{mode}"
             seconds = run_mode(
-                task, run_dir, base_url, mode, args.calls, args.seed, args.repair, args.max_tokens
+                task,
+                run_dir,
+                base_url,
+                mode,
+                args.calls,
+                args.seed,
+                args.repair,
+                args.max_tokens,
+                args.variants,
             )
             found = answers(run_dir)
             results[mode] = {**report(found, "outcome"), "wall_s": round(seconds, 1),
