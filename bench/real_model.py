@@ -21,8 +21,9 @@ REV:evoforge/edits.py``) to parse them with as well. bench/RESULTS.md compares t
 An answer counts as complete (ended on its own, not at the token limit) when it used fewer tokens than
 ``--max-tokens``: give the value the runs had.
 
-``copied_example`` counts diff answers that are the ``format_last`` prompt's example copied as it stands
-(a real edit, but the prompt's, not the model's idea).
+``evaluated_ok`` counts the children of a live run that evaluated without an error. ``copied_example``
+counts diff answers that are the ``format_last`` prompt's example copied as it
+stands (a real edit, but the prompt's, not the model's idea).
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ def run_mode(
             },
         },
         "database": {"num_islands": 1},
+        # A crossover needs a second program to combine with; a small model's children rarely evaluate,
+        # so the offline tune mutator makes some (its children make no model calls).
+        "mutators": {"llm": 0.7, "tune": 0.3} if mode == "crossover" else None,
     }
     started = time.monotonic()
     evolve(task, run_dir=run_dir, config=config)
@@ -128,7 +132,7 @@ def answers(run_dir: Path) -> list[dict[str, Any]]:
     rows = db.execute(
         """
         SELECT c.operator, c.variant, c.response, c.completion_tokens, c.latency_s, c.error,
-               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id, c.messages
+               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id, c.messages, p.ok
         FROM llm_calls AS c
         LEFT JOIN programs AS p ON p.llm_call_id = c.id
         LEFT JOIN failed_generations AS f ON f.llm_call_id = c.id
@@ -138,14 +142,28 @@ def answers(run_dir: Path) -> list[dict[str, Any]]:
     codes = dict(db.execute("SELECT id, code FROM programs"))
     db.close()
     found = []
-    for operator, variant, response, tokens, latency, error, parent, kind, reason, program, messages in rows:
+    for (
+        operator,
+        variant,
+        response,
+        tokens,
+        latency,
+        error,
+        parent,
+        kind,
+        reason,
+        program,
+        messages,
+        ok,
+    ) in rows:
         if operator not in MODEL_OPERATORS:
             continue
         outcome = "applied" if program is not None else kind or ("call_failed" if error else "repaired_later")
         found.append(
             {"operator": operator, "variant": variant, "response": response, "tokens": tokens,
              "latency_s": latency, "parent_code": codes.get(parent), "outcome": outcome,
-             "reason": reason or "", "opened": ends_with_fence_opener(json.loads(messages)[-1]["content"])}
+             "reason": reason or "", "opened": ends_with_fence_opener(json.loads(messages)[-1]["content"]),
+             "ok": bool(ok)}
         )  # fmt: skip
     return found
 
@@ -222,6 +240,7 @@ def report(found: list[dict[str, Any]], outcome_key: str) -> dict[str, Any]:
         "by_variant": {part: share(outcomes) for part, outcomes in sorted(by_variant.items())},
         "outcomes": dict(Counter(answer[outcome_key] for answer in found).most_common()),
         "copied_example": sum(copied_example(answer) for answer in found),
+        "evaluated_ok": sum(answer["ok"] for answer in found),  # of the children the run made
         "completion_tokens_per_s": round(tokens / seconds, 1) if seconds else None,
     }
 
