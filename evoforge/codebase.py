@@ -174,14 +174,14 @@ def replacement_paths(answer: str, paths: Sequence[str]) -> list[str | None]:
     path: str | None = None
     state = "outside"  # outside, search, replace
     for line in answer.replace("\r\n", "\n").split("\n"):
-        mark = line.strip()
-        if mark == edits.SEARCH_MARK:
+        mark = edits.diff_marker(line)
+        if mark == "search":
             state = "search"
         elif state == "outside":
             path = named_path(line, paths) or path
-        elif state == "search" and mark == edits.DIVIDER_MARK:
+        elif state == "search" and mark == "divider":
             state = "replace"
-        elif state == "replace" and mark == edits.REPLACE_MARK:
+        elif state == "replace" and mark == "replace":
             named.append(path)
             state = "outside"
     return named

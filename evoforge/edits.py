@@ -3,11 +3,12 @@
 Two answer shapes:
 
 - **SEARCH/REPLACE blocks**: a line ``<<<<<<< SEARCH``, the lines to find, a line ``=======``, the new
-  lines, a line ``>>>>>>> REPLACE`` (exactly seven marker characters; spaces around a marker are
-  ignored). Several per answer; prose and Markdown fences around or between them are ignored. A
-  section whose first line opens a fence and whose last line closes it (a model that wrapped the
-  SEARCH or REPLACE text in a fence) is unwrapped; the price is that a block whose own text starts and
-  ends with fence lines cannot be edited that way — only Markdown-like programs have such blocks.
+  lines, a line ``>>>>>>> REPLACE`` (seven marker characters, or five to nine: small models miscount;
+  spaces around a marker are ignored). Several per answer; prose and Markdown fences around or between
+  them are ignored. A section whose first line opens a fence and whose last line closes it (a model that
+  wrapped the SEARCH or REPLACE text in a fence) is unwrapped; the price is that a block whose own text
+  starts and ends with fence lines cannot be edited that way — only Markdown-like programs have such
+  blocks.
 - **Fenced rewrites**: Markdown code fences (backticks or tildes, three or more). The longest fence that
   contains EVOLVE markers gives the new contents of every block; failing that, the longest fence is the
   new content of a single-block program. Longest, not last: models often add a short usage snippet after
@@ -27,6 +28,7 @@ whose short message is shown to the model next time.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,9 +45,7 @@ from evoforge.fences import (
 
 logger = logging.getLogger(__name__)
 
-SEARCH_MARK = "<<<<<<< SEARCH"
-DIVIDER_MARK = "======="
-REPLACE_MARK = ">>>>>>> REPLACE"
+_DIFF_MARKER = re.compile(r"(<{5,9} ?SEARCH)|(={5,9})|>{5,9} ?REPLACE")
 _LABEL_CHARS = 80
 
 
@@ -76,27 +76,43 @@ def _section(lines: list[str]) -> str:
     return joined(lines)
 
 
-def _parse_diffs(text: str) -> tuple[SearchReplace, ...]:
-    """Every complete SEARCH/REPLACE block; an unfinished one is dropped when the next SEARCH starts."""
+def diff_marker(line: str) -> Literal["search", "divider", "replace"] | None:
+    """Which SEARCH/REPLACE marker ``line`` is: seven marker characters, or five to nine (small models
+    miscount them: ``====== `` for ``=======``), spaces around ignored; None for any other line."""
+    match = _DIFF_MARKER.fullmatch(line.strip())
+    if match is None:
+        return None
+    return "search" if match.group(1) else "divider" if match.group(2) else "replace"
+
+
+def _parse_diffs(text: str, complete: bool = False) -> tuple[SearchReplace, ...]:
+    """Every complete SEARCH/REPLACE block; an unfinished one is dropped when the next SEARCH starts.
+
+    A last block whose REPLACE end is missing ends with the answer when the answer ended on its own
+    (``complete``); cut at the token limit, it may have lost lines and is dropped."""
     pairs: list[SearchReplace] = []
     search: list[str] | None = None
     replace: list[str] | None = None
     for line in text.split("\n"):
-        mark = line.strip()
-        if mark == SEARCH_MARK:
+        mark = diff_marker(line)
+        if mark == "search":
             search, replace = [], None
         elif search is None:
             continue
         elif replace is None:
-            if mark == DIVIDER_MARK:
+            if mark == "divider":
                 replace = []
             else:
                 search.append(line)
-        elif mark == REPLACE_MARK:
+        elif mark == "replace":
             pairs.append(SearchReplace(_section(search), _section(replace)))
             search, replace = None, None
         else:
             replace.append(line)
+    if complete and search is not None and replace is not None:
+        while replace and not replace[-1].strip():  # the blank lines the answer ended with
+            replace.pop()
+        pairs.append(SearchReplace(_section(search), _section(replace)))
     return tuple(pairs)
 
 
@@ -117,7 +133,7 @@ def _code_fences(text: str, opened: bool, complete: bool) -> list[str]:
         fences = [
             body
             for body in bodies
-            if body.strip() and not any(line.strip() == SEARCH_MARK for line in body.split("\n"))
+            if body.strip() and not any(diff_marker(line) == "search" for line in body.split("\n"))
         ]
         if fences:
             return fences
@@ -145,11 +161,11 @@ def parse_response(
 
     ``opened``: the prompt ended with a fence opener (``ends_with_fence_opener``), so the answer may
     start inside that fence. ``complete``: the answer ended on its own, not at the token limit, so a
-    fence still open at its end is whole. None when the answer holds neither a complete SEARCH/REPLACE
-    block nor a non-empty fence.
+    fence still open at its end, or a last REPLACE section without its end marker, is whole. None when
+    the answer holds neither a SEARCH/REPLACE block nor a non-empty fence.
     """
     text = text.replace("\r\n", "\n")
-    pairs = _parse_diffs(text)
+    pairs = _parse_diffs(text, complete)
     diff = ParsedEdit("diff", replacements=pairs) if pairs else None
     if mode == "diff" and diff is not None:
         return diff

@@ -88,9 +88,11 @@ def test_marker_lines_tolerate_surrounding_spaces_and_crlf() -> None:
     assert parse_response(answer) == ParsedEdit("diff", replacements=(SearchReplace("x = 1\n", "x = 2\n"),))
 
 
-def test_marker_lines_need_exactly_seven_characters() -> None:
-    assert parse_response("<<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE") is None
-    assert parse_response("<<<<<<< SEARCH\nx\n========\ny\n>>>>>>> REPLACE") is None
+def test_marker_lines_need_five_to_nine_characters() -> None:
+    # Seven is the format; small models miscount by one or two (tests/test_edits_small_models.py).
+    assert parse_response("<<<<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE") is None
+    assert parse_response("<<<<<<< SEARCH\nx\n====\ny\n>>>>>>> REPLACE") is None
+    assert parse_response("<<<<<<<< SEARCH\nx\n========\ny\n>>>>>> REPLACE") is not None
 
 
 def test_a_fence_wrapping_a_whole_section_is_not_part_of_it() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from evoforge.blocks import outside_blocks
-from evoforge.edits import apply_edit, parse_response
+from evoforge.edits import SearchReplace, apply_edit, diff_marker, parse_response
 from evoforge.errors import EditError
 from evoforge.fences import ends_with_fence_opener
 from evoforge.testing.tasks import PROGRAM
@@ -112,3 +112,25 @@ def test_a_rewrite_with_markers_in_the_wrong_order_is_still_rejected() -> None:
     assert edit is not None
     with pytest.raises(EditError, match="without a matching"):
         apply_edit(PROGRAM, edit)
+
+
+# A miscounted divider and no REPLACE end (bench/real_model.py, diff mode, format_last; the tail of the
+# answer, more code after it, cut off here).
+MISCOUNTED_AND_UNENDED = """<<<<<<< SEARCH
+    step = 0.2
+======
+    step = 1.75
+"""
+STEPPED = PROGRAM.replace("    x = 1.0\n", "    step = 0.2\n    x = 1.0 + step\n")
+
+
+def test_miscounted_markers_and_a_missing_replace_end_of_a_finished_answer_are_read() -> None:
+    assert parse_response(MISCOUNTED_AND_UNENDED) is None  # cut at max_tokens: the REPLACE may lack lines
+    edit = parse_response(MISCOUNTED_AND_UNENDED, complete=True)
+    assert edit is not None and edit.replacements == (SearchReplace("    step = 0.2\n", "    step = 1.75\n"),)
+    assert "    step = 1.75\n    x = 1.0 + step\n" in apply_edit(STEPPED, edit)
+    for marker in ("<<<< SEARCH", "===", ">>>> REPLACE", "<<<<<<<<<< SEARCH"):  # too far off: prose
+        assert diff_marker(marker) is None
+    assert [diff_marker(m) for m in ("<<<<<<<SEARCH", " ======== ", ">>>>>> REPLACE")] == [
+        "search", "divider", "replace"
+    ]  # fmt: skip

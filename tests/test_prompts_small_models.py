@@ -124,3 +124,14 @@ def test_a_fence_left_open_by_an_answer_that_ended_on_its_own_makes_a_child(tmp_
         mutator.ask(request)
         proposal = asyncio.run(mutator.propose(request))
     assert proposal.code is not None and "    x = 3.5\n    return x\n# EVOLVE-BLOCK-END" in proposal.code
+
+
+def test_format_last_puts_the_program_example_in_the_rules_too() -> None:
+    """SmolLM2 copied the rules' abstract example (``step = 0.1``) where the prompt had it."""
+    config, parent = PromptConfig(), program(PROGRAM, 1, -7.29)
+    system = build_messages(
+        context=None, parent=parent, top=[], diverse=[], config=config, variant={"answer": "format_last"}
+    )[0]["content"]
+    assert "step = 0.1" not in system and "<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 2.0\n" in system
+    default = build_messages(context=None, parent=parent, top=[], diverse=[], config=config)[0]["content"]
+    assert "    step = 0.1\n=======\n    step = 0.05" in default
