@@ -1,6 +1,7 @@
 """How often a real small model's answers become applicable edits: SmolLM2-135M under llama.cpp.
 
     python bench/real_model.py [--calls 30] [--modes diff,rewrite,crossover] [--repair N] [--keep DIR]
+                               [--variants JSON] [--max-tokens N] [--base-url URL]
     python bench/real_model.py --reparse DIR [--baseline OLD_EDITS_PY]   # kept answers, parsed again
 
 A live run starts llama.cpp's server (evoforge/testing/llama_server.py; needs evoforge[real-llm]) and,
@@ -8,13 +9,21 @@ per edit mode, runs evoforge on a toy task until ``--calls`` model calls were ma
 variant slot drawn at random. It prints, per mode and per prompt variant, the share of answers that
 parsed into an edit that applied (the child was evaluated), the failure kinds, and tokens per second.
 
-``--repair N`` turns repair on (``repair.max_attempts``) and reports how often a follow-up made a child
-and how often that child evaluated ok; the parse rates then count first answers only.
+``--variants`` fixes the weights of some slots (e.g. the small-local-model preset's ``intent`` and
+``answer``, docs/ablations.md); the others are drawn at random. ``--repair N`` turns repair on
+(``repair.max_attempts``) and reports how often a follow-up made a child and how often that child
+evaluated ok; the parse rates then count first answers only.
 
 ``--reparse`` reads the answers stored by earlier runs and parses and applies them again with the
 parser of the checkout, against the same parent programs: the parser's own gain on the same answers,
 free of the model's randomness; ``--baseline`` names an older ``edits.py`` (from ``git show
 REV:evoforge/edits.py``) to parse them with as well. bench/RESULTS.md compares the parsers this way.
+An answer counts as complete (ended on its own, not at the token limit) when it used fewer tokens than
+``--max-tokens``: give the value the runs had.
+
+``evaluated_ok`` counts the children of a live run that evaluated without an error. ``copied_example``
+counts diff answers that are the ``format_last`` prompt's example copied as it
+stands (a real edit, but the prompt's, not the model's idea).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import json
 import sqlite3
 import sys
@@ -35,6 +45,8 @@ from typing import Any
 from evoforge import evolve
 from evoforge.edits import apply_edit, parse_response
 from evoforge.errors import EditError
+from evoforge.fences import ends_with_fence_opener
+from evoforge.prompts.example import edit_example
 from evoforge.prompts.variants import SLOTS
 from evoforge.testing.llama_server import LlamaServer, missing
 
@@ -82,6 +94,7 @@ def run_mode(
     seed: int,
     repair: int = 0,
     max_tokens: int = 512,
+    variants: dict[str, dict[str, float]] | None = None,
 ) -> float:
     """One run of ``calls`` model calls with operator ``mode``; its wall time in seconds."""
     config = {
@@ -97,9 +110,15 @@ def run_mode(
         },
         "prompt": {
             "operators": {mode: 1.0},
-            "variants": {slot: dict.fromkeys(alternatives, 1.0) for slot, alternatives in SLOTS.items()},
+            "variants": {
+                slot: (variants or {}).get(slot) or dict.fromkeys(alternatives, 1.0)
+                for slot, alternatives in SLOTS.items()
+            },
         },
         "database": {"num_islands": 1},
+        # A crossover needs a second program to combine with; a small model's children rarely evaluate,
+        # so the offline tune mutator makes some (its children make no model calls).
+        "mutators": {"llm": 0.7, "tune": 0.3} if mode == "crossover" else None,
     }
     started = time.monotonic()
     evolve(task, run_dir=run_dir, config=config)
@@ -113,7 +132,7 @@ def answers(run_dir: Path) -> list[dict[str, Any]]:
     rows = db.execute(
         """
         SELECT c.operator, c.variant, c.response, c.completion_tokens, c.latency_s, c.error,
-               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id
+               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id, c.messages, p.ok
         FROM llm_calls AS c
         LEFT JOIN programs AS p ON p.llm_call_id = c.id
         LEFT JOIN failed_generations AS f ON f.llm_call_id = c.id
@@ -123,16 +142,38 @@ def answers(run_dir: Path) -> list[dict[str, Any]]:
     codes = dict(db.execute("SELECT id, code FROM programs"))
     db.close()
     found = []
-    for operator, variant, response, tokens, latency, error, parent, kind, reason, program in rows:
+    for (
+        operator,
+        variant,
+        response,
+        tokens,
+        latency,
+        error,
+        parent,
+        kind,
+        reason,
+        program,
+        messages,
+        ok,
+    ) in rows:
         if operator not in MODEL_OPERATORS:
             continue
         outcome = "applied" if program is not None else kind or ("call_failed" if error else "repaired_later")
         found.append(
             {"operator": operator, "variant": variant, "response": response, "tokens": tokens,
              "latency_s": latency, "parent_code": codes.get(parent), "outcome": outcome,
-             "reason": reason or ""}
+             "reason": reason or "", "opened": ends_with_fence_opener(json.loads(messages)[-1]["content"]),
+             "ok": bool(ok)}
         )  # fmt: skip
     return found
+
+
+def copied_example(answer: dict[str, Any]) -> bool:
+    """Whether a diff answer holds the format_last example of its parent as it stands."""
+    example = edit_example(answer["parent_code"] or "")
+    if answer["response"] is None or example is None or not example.changed:
+        return False
+    return f"{example.line}\n=======\n{example.changed}\n" in answer["response"].replace("\r\n", "\n")
 
 
 def repairs(run_dir: Path) -> dict[str, int]:
@@ -159,13 +200,15 @@ def load_parser(path: Path) -> Parser:
     return module.parse_response, module.apply_edit
 
 
-def reparsed(answer: dict[str, Any], parser: Parser = (parse_response, apply_edit)) -> str:
+def reparsed(answer: dict[str, Any], max_tokens: int, parser: Parser = (parse_response, apply_edit)) -> str:
     """What a parser makes of a stored answer: ``applied``, ``no_edit`` or ``edit_rejected``."""
     if answer["response"] is None or answer["parent_code"] is None:
         return answer["outcome"]
     parse, apply = parser
     mode = "diff" if answer["operator"] == "diff" else "rewrite"
-    edit = parse(answer["response"], mode)
+    hints = {"opened": answer["opened"], "complete": answer["tokens"] < max_tokens}
+    known = inspect.signature(parse).parameters  # an older parser takes fewer hints
+    edit = parse(answer["response"], mode, **{name: hint for name, hint in hints.items() if name in known})
     if edit is None:
         return "no_edit"
     try:
@@ -196,6 +239,8 @@ def report(found: list[dict[str, Any]], outcome_key: str) -> dict[str, Any]:
         "applicable": {operator: share(outcomes) for operator, outcomes in sorted(by_operator.items())},
         "by_variant": {part: share(outcomes) for part, outcomes in sorted(by_variant.items())},
         "outcomes": dict(Counter(answer[outcome_key] for answer in found).most_common()),
+        "copied_example": sum(copied_example(answer) for answer in found),
+        "evaluated_ok": sum(answer["ok"] for answer in found),  # of the children the run made
         "completion_tokens_per_s": round(tokens / seconds, 1) if seconds else None,
     }
 
@@ -219,6 +264,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=512, help="the model's max_tokens")
     parser.add_argument("--base-url", help="a model server already running (else llama.cpp is started)")
     parser.add_argument("--repair", type=int, default=0, help="repair.max_attempts (default 0: off)")
+    parser.add_argument(
+        "--variants",
+        type=json.loads,
+        help='JSON weights of some slots, e.g. \'{"answer": {"format_last": 1}}\' (the others: all drawn)',
+    )
     parser.add_argument("--keep", type=Path, help="keep the runs in this directory (for --reparse later)")
     parser.add_argument("--reparse", type=Path, help="re-parse the answers of the runs kept in a directory")
     parser.add_argument("--baseline", type=Path, help="with --reparse: an older edits.py to compare with")
@@ -229,10 +279,10 @@ def main() -> None:
         if args.baseline is not None:
             baseline = load_parser(args.baseline)
             for answer in found:
-                answer["baseline"] = reparsed(answer, baseline)
+                answer["baseline"] = reparsed(answer, args.max_tokens, baseline)
             results["baseline_parser"] = report(found, "baseline")
         for answer in found:
-            answer["now"] = reparsed(answer)
+            answer["now"] = reparsed(answer, args.max_tokens)
         results["parser_now"] = report(found, "now")
         print(json.dumps(results, indent=2))
         return
@@ -250,7 +300,15 @@ def main() -> None:
             task = write_task(root / f"task-{mode}")
             run_dir = root / f"run-{mode}"
             seconds = run_mode(
-                task, run_dir, base_url, mode, args.calls, args.seed, args.repair, args.max_tokens
+                task,
+                run_dir,
+                base_url,
+                mode,
+                args.calls,
+                args.seed,
+                args.repair,
+                args.max_tokens,
+                args.variants,
             )
             found = answers(run_dir)
             results[mode] = {**report(found, "outcome"), "wall_s": round(seconds, 1),

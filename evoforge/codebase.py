@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from evoforge import edits
+from evoforge import edits, fences
 from evoforge.blocks import START, find_blocks, has_marker, marker_of, replace_block_contents, split_lines
 from evoforge.errors import BlockError, EditError, TaskError
 from evoforge.evaluation.launcher_handle import Inputs
@@ -174,14 +174,14 @@ def replacement_paths(answer: str, paths: Sequence[str]) -> list[str | None]:
     path: str | None = None
     state = "outside"  # outside, search, replace
     for line in answer.replace("\r\n", "\n").split("\n"):
-        mark = line.strip()
-        if mark == edits.SEARCH_MARK:
+        mark = edits.diff_marker(line)
+        if mark == "search":
             state = "search"
         elif state == "outside":
             path = named_path(line, paths) or path
-        elif state == "search" and mark == edits.DIVIDER_MARK:
+        elif state == "search" and mark == "divider":
             state = "replace"
-        elif state == "replace" and mark == edits.REPLACE_MARK:
+        elif state == "replace" and mark == "replace":
             named.append(path)
             state = "outside"
     return named
@@ -190,7 +190,7 @@ def replacement_paths(answer: str, paths: Sequence[str]) -> list[str | None]:
 def file_rewrites(answer: str, files: Mapping[str, str]) -> dict[str, str]:
     """New texts of the files a path line names right before a closed fence, from ``answer``.
 
-    Fences are read as ``edits`` reads them (its fence helpers: one reading of fences, not two).
+    Fences are read as ``edits`` reads them (``fences``: one reading of fences, not two).
     """
     rewrites: dict[str, str] = {}
     path: str | None = None
@@ -198,14 +198,14 @@ def file_rewrites(answer: str, files: Mapping[str, str]) -> dict[str, str]:
     body: list[str] = []
     for line in answer.replace("\r\n", "\n").split("\n"):
         if opener is not None:
-            if edits._closes(line, opener):
+            if fences.closes(line, opener):
                 if path is not None:
                     rewrites[path] = "".join(f"{row}\n" for row in body)
                 opener, path = None, None
             else:
                 body.append(line)
             continue
-        opener, body = edits._fence_opener(line), []
+        opener, body = fences.fence_opener(line), []
         if opener is None and line.strip():
             path = named_path(line, list(files))
     return rewrites

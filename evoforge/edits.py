@@ -3,15 +3,19 @@
 Two answer shapes:
 
 - **SEARCH/REPLACE blocks**: a line ``<<<<<<< SEARCH``, the lines to find, a line ``=======``, the new
-  lines, a line ``>>>>>>> REPLACE`` (exactly seven marker characters; spaces around a marker are
-  ignored). Several per answer; prose and Markdown fences around or between them are ignored. A
-  section whose first line opens a fence and whose last line closes it (a model that wrapped the
-  SEARCH or REPLACE text in a fence) is unwrapped; the price is that a block whose own text starts and
-  ends with fence lines cannot be edited that way — only Markdown-like programs have such blocks.
+  lines, a line ``>>>>>>> REPLACE`` (seven marker characters, or five to nine: small models miscount;
+  spaces around a marker are ignored). Several per answer; prose and Markdown fences around or between
+  them are ignored. A section whose first line opens a fence and whose last line closes it (a model that
+  wrapped the SEARCH or REPLACE text in a fence) is unwrapped; the price is that a block whose own text
+  starts and ends with fence lines cannot be edited that way — only Markdown-like programs have such
+  blocks.
 - **Fenced rewrites**: Markdown code fences (backticks or tildes, three or more). The longest fence that
   contains EVOLVE markers gives the new contents of every block; failing that, the longest fence is the
   new content of a single-block program. Longest, not last: models often add a short usage snippet after
-  the code or quote a fragment before it. An unclosed fence (a truncated answer) is ignored.
+  the code or quote a fragment before it. An unclosed fence is ignored when the answer was cut at the
+  token limit (it may end mid-line). fences.py lists the other shapes small models write that are
+  taken: a fence left open by an answer that ended on its own (``complete``), an answer that starts
+  inside the fence its prompt opened (``opened``), one marker line of two, the whole program copied.
 
 Application. A SEARCH must lie inside one block's content. It is first matched exactly, as whole lines
 (an occurrence must start a line, so ``total = 0`` never edits ``subtotal = 0``); failing that, line by
@@ -30,13 +34,18 @@ from typing import Literal
 
 from evoforge.blocks import find_blocks, has_marker, outside_blocks, replace_block_contents, split_lines
 from evoforge.errors import BlockError, EditError
+from evoforge.fences import (
+    closes,
+    fence_opener,
+    fenced_bodies,
+    inside_lone_marker,
+    joined,
+    without_frozen_copy,
+)
 
 logger = logging.getLogger(__name__)
 
-SEARCH_MARK = "<<<<<<< SEARCH"
-DIVIDER_MARK = "======="
-REPLACE_MARK = ">>>>>>> REPLACE"
-_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})[^`]*")
+_DIFF_MARKER = re.compile(r"(<{5,9} ?SEARCH)|(={5,9})|>{5,9} ?REPLACE")
 _LABEL_CHARS = 80
 
 
@@ -60,74 +69,79 @@ class ParsedEdit:
 # --- parsing -------------------------------------------------------------------------------------------
 
 
-def _fence_opener(line: str) -> str | None:
-    """The fence characters if ``line`` opens a code fence (an info string such as ``python`` allowed)."""
-    match = _FENCE_OPEN.fullmatch(line.rstrip())
-    return match.group(1) if match else None
-
-
-def _closes(line: str, opener: str) -> bool:
-    mark = line.strip()
-    return len(mark) >= len(opener) and mark == opener[0] * len(mark)
-
-
-def _joined(lines: list[str]) -> str:
-    return "".join(line + "\n" for line in lines)
-
-
 def _section(lines: list[str]) -> str:
     """A SEARCH or REPLACE section's text, unwrapped when one fence encloses all of it."""
-    if len(lines) >= 2 and (opener := _fence_opener(lines[0])) and _closes(lines[-1], opener):
+    if len(lines) >= 2 and (opener := fence_opener(lines[0])) and closes(lines[-1], opener):
         lines = lines[1:-1]
-    return _joined(lines)
+    return joined(lines)
 
 
-def _parse_diffs(text: str) -> tuple[SearchReplace, ...]:
-    """Every complete SEARCH/REPLACE block; an unfinished one is dropped when the next SEARCH starts."""
+def diff_marker(line: str) -> Literal["search", "divider", "replace"] | None:
+    """Which SEARCH/REPLACE marker ``line`` is: seven marker characters, or five to nine (small models
+    miscount them: ``====== `` for ``=======``), spaces around ignored; None for any other line."""
+    match = _DIFF_MARKER.fullmatch(line.strip())
+    if match is None:
+        return None
+    return "search" if match.group(1) else "divider" if match.group(2) else "replace"
+
+
+def _parse_diffs(text: str, complete: bool = False) -> tuple[SearchReplace, ...]:
+    """Every complete SEARCH/REPLACE block; an unfinished one is dropped when the next SEARCH starts.
+
+    A last block whose REPLACE end is missing ends with the answer when the answer ended on its own
+    (``complete``); cut at the token limit, it may have lost lines and is dropped."""
     pairs: list[SearchReplace] = []
     search: list[str] | None = None
     replace: list[str] | None = None
     for line in text.split("\n"):
-        mark = line.strip()
-        if mark == SEARCH_MARK:
+        mark = diff_marker(line)
+        if mark == "search":
             search, replace = [], None
         elif search is None:
             continue
         elif replace is None:
-            if mark == DIVIDER_MARK:
+            if mark == "divider":
                 replace = []
             else:
                 search.append(line)
-        elif mark == REPLACE_MARK:
+        elif mark == "replace":
             pairs.append(SearchReplace(_section(search), _section(replace)))
             search, replace = None, None
         else:
             replace.append(line)
+    if complete and search is not None and replace is not None:
+        while replace and not replace[-1].strip():  # the blank lines the answer ended with
+            replace.pop()
+        pairs.append(SearchReplace(_section(search), _section(replace)))
     return tuple(pairs)
 
 
-def _fenced_bodies(text: str) -> list[str]:
-    """The bodies of the closed code fences of ``text``, in order."""
-    bodies: list[str] = []
-    opener: str | None = None
-    body: list[str] = []
-    for line in text.split("\n"):
-        if opener is None:
-            opener, body = _fence_opener(line), []
-        elif _closes(line, opener):
-            bodies.append(_joined(body))
-            opener = None
-        else:
-            body.append(line)
-    return bodies
+def _code_fences(text: str, opened: bool, complete: bool) -> list[str]:
+    """The non-empty fence bodies of an answer that hold no SEARCH marker, by the first rule that finds one:
+    the closed fences; for an answer to a prompt that ended with a fence opener (``opened``) and that
+    does not start with one, the fence that the answer closes; for an answer that ended on its own
+    (``complete``: not cut at the token limit), a fence it opened and left open at its end. Prose
+    without a fence line stays no edit, whatever the prompt ended with."""
+    closed, left_open = fenced_bodies(text)
+    tries = [closed]
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    if opened and fence_opener(first) is None:
+        tries.append(fenced_bodies("```\n" + text)[0][:1])
+    if complete and left_open is not None:
+        tries.append([left_open])
+    for bodies in tries:
+        fences = [
+            body
+            for body in bodies
+            if body.strip() and not any(diff_marker(line) == "search" for line in body.split("\n"))
+        ]
+        if fences:
+            return fences
+    return []
 
 
-def _parse_rewrite(text: str) -> ParsedEdit | None:
-    fences = [
-        body
-        for body in _fenced_bodies(text)
-        if body.strip() and not any(line.strip() == SEARCH_MARK for line in body.split("\n"))
-    ]
+def _parse_rewrite(text: str, opened: bool = False, complete: bool = False) -> ParsedEdit | None:
+    fences = _code_fences(text, opened, complete)
     if not fences:
         return None
     marked = [body for body in fences if has_marker(body)]
@@ -137,20 +151,25 @@ def _parse_rewrite(text: str) -> ParsedEdit | None:
     try:
         return ParsedEdit("rewrite", rewrite=tuple(block.content for block in find_blocks(code)))
     except BlockError:
-        return ParsedEdit("rewrite", rewrite=(code,))  # apply_edit names the unbalanced marker
+        return ParsedEdit("rewrite", rewrite=(inside_lone_marker(code),))
 
 
-def parse_response(text: str, mode: Literal["diff", "rewrite"] = "diff") -> ParsedEdit | None:
+def parse_response(
+    text: str, mode: Literal["diff", "rewrite"] = "diff", *, opened: bool = False, complete: bool = False
+) -> ParsedEdit | None:
     """The edit in a model's answer, preferring ``mode``'s shape and falling back to the other one.
 
-    None when the answer holds neither a complete SEARCH/REPLACE block nor a non-empty closed fence.
+    ``opened``: the prompt ended with a fence opener (``ends_with_fence_opener``), so the answer may
+    start inside that fence. ``complete``: the answer ended on its own, not at the token limit, so a
+    fence still open at its end, or a last REPLACE section without its end marker, is whole. None when
+    the answer holds neither a SEARCH/REPLACE block nor a non-empty fence.
     """
     text = text.replace("\r\n", "\n")
-    pairs = _parse_diffs(text)
+    pairs = _parse_diffs(text, complete)
     diff = ParsedEdit("diff", replacements=pairs) if pairs else None
     if mode == "diff" and diff is not None:
         return diff
-    return _parse_rewrite(text) or diff
+    return _parse_rewrite(text, opened, complete) or diff
 
 
 # --- application ---------------------------------------------------------------------------------------
@@ -298,6 +317,8 @@ def apply_edit(code: str, edit: ParsedEdit) -> str:
     if edit.kind == "rewrite":
         _check_rewrite(edit.rewrite, len(contents))
         contents = list(edit.rewrite)
+        if len(contents) == 1 and not has_marker(contents[0]):
+            contents = [without_frozen_copy(contents[0], code)]
     else:
         count = len(edit.replacements)
         for position, replacement in enumerate(edit.replacements, start=1):

@@ -88,9 +88,11 @@ def test_marker_lines_tolerate_surrounding_spaces_and_crlf() -> None:
     assert parse_response(answer) == ParsedEdit("diff", replacements=(SearchReplace("x = 1\n", "x = 2\n"),))
 
 
-def test_marker_lines_need_exactly_seven_characters() -> None:
-    assert parse_response("<<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE") is None
-    assert parse_response("<<<<<<< SEARCH\nx\n========\ny\n>>>>>>> REPLACE") is None
+def test_marker_lines_need_five_to_nine_characters() -> None:
+    # Seven is the format; small models miscount by one or two (tests/test_edits_small_models.py).
+    assert parse_response("<<<<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE") is None
+    assert parse_response("<<<<<<< SEARCH\nx\n====\ny\n>>>>>>> REPLACE") is None
+    assert parse_response("<<<<<<<< SEARCH\nx\n========\ny\n>>>>>> REPLACE") is not None
 
 
 def test_a_fence_wrapping_a_whole_section_is_not_part_of_it() -> None:
@@ -313,8 +315,11 @@ def test_a_rewrite_with_the_wrong_number_of_blocks_is_rejected() -> None:
 
 
 def test_a_rewrite_with_unbalanced_markers_names_the_marker() -> None:
-    message = rejection("```python\n# EVOLVE-BLOCK-START\ndef solve():\n    return 1\n```")
-    assert message == "the rewrite:1: EVOLVE-BLOCK-START is never closed by EVOLVE-BLOCK-END"
+    # One marker line alone is read as the block's side of it (tests/test_edits_small_models.py).
+    message = rejection("```python\n# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-START\ny = 2\n```")
+    assert (
+        message == "the rewrite:3: EVOLVE-BLOCK-START inside the block opened on line 1; blocks cannot nest"
+    )
 
 
 def test_a_rewrite_content_holding_markers_is_rejected() -> None:

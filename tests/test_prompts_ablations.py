@@ -14,6 +14,7 @@ import yaml
 
 import evoforge
 from evoforge.api import resume
+from evoforge.blocks import find_blocks
 from evoforge.config import parse_config
 from evoforge.errors import ConfigError
 from evoforge.llm.selection import ArmSelector
@@ -64,7 +65,9 @@ def toy(root: Path) -> Path:
 
 def test_every_preset_is_documented_and_loads() -> None:
     found = presets()
-    assert set(found) == {"full", "no-evolution", "no-context", "no-meta-prompts", "one-small-model"}
+    assert set(found) == {
+        "full", "no-evolution", "no-context", "no-meta-prompts", "one-small-model", "small-local-model"
+    }  # fmt: skip
     for fragment in found.values():
         parse_config(fragment)
     full = parse_config(found["full"])
@@ -128,3 +131,32 @@ def test_without_evolution_other_mutators_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"prompt.evolution: false works with the llm mutator alone"):
         LLMMutator(load_task(write_task(tmp_path)), config)
+
+
+def inside_the_fence(request: dict[str, Any]) -> str:
+    """A small model's answer to a prompt that ended with a fence opener: the block with its constant
+    moved, then the closing fence and a remark (the answer starts inside the prompt's fence)."""
+    first_prompt = {"messages": [m for m in request["messages"] if m["role"] == "user"][:1]}  # repair too
+    code = current_program(first_prompt) or ""
+    body = find_blocks(code)[0].content
+    value = float(re.search(r"x = ([0-9.]+)", body).group(1))  # type: ignore[union-attr]
+    return body.replace(f"x = {value}", f"x = {value + 0.5}") + "```\nThis moves x closer.\n"
+
+
+def test_small_local_model_asks_for_a_rewrite_with_the_fence_open_and_takes_answers_inside_it(
+    tmp_path: Path,
+) -> None:
+    preset = presets()["small-local-model"]
+    with ScriptedServer(inside_the_fence) as server:
+        requests, run_dir = run(toy(tmp_path / "a"), server, preset, iterations=6)
+    assert len(requests) >= 4
+    for request in requests:
+        user = request["messages"][-1]["content"]
+        assert user.rstrip().endswith("```python") and "one number or one line" in user
+        assert "Explain the idea" not in user
+    with sqlite3.connect(run_dir / DB_FILENAME) as db:
+        made = db.execute("SELECT COUNT(*) FROM programs WHERE llm_call_id IS NOT NULL AND ok = 1").fetchone()
+        operators = {operator for (operator,) in db.execute("SELECT operator FROM llm_calls")}
+    assert made[0] >= 2 and operators == {"rewrite"}  # children from answers that start inside the fence
+    config = parse_config(preset)
+    assert config.repair.max_attempts == 1 and config.prompt.max_chars

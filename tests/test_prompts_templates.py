@@ -75,7 +75,9 @@ def test_variants_vary_per_prompt_and_replay_with_the_seed(tmp_path: Path) -> No
 
 def test_without_variants_every_prompt_is_the_default_and_the_rng_is_untouched(tmp_path: Path) -> None:
     made = calls(write_task(tmp_path), {}, seed=3, count=3)
-    assert {variant for variant, _, _ in made} == {"role=expert,intent=idea,prior_order=best_first"}
+    assert {variant for variant, _, _ in made} == {
+        "role=expert,intent=idea,prior_order=best_first,answer=explain_first"
+    }
     rng = submission_rng(3, 1)
     before = rng.getstate()
     draw_variant({"role": {"concise": 1.0}}, rng)

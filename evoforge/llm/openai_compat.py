@@ -59,6 +59,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     latency_s: float
+    finish_reason: str = ""  # "stop": the answer ended on its own; "length": cut at max_tokens
 
 
 def api_key(model: ModelConfig) -> str:
@@ -262,6 +263,7 @@ class OpenAICompatClient:
             prompt_tokens=_count(usage.get("prompt_tokens")),
             completion_tokens=_count(usage.get("completion_tokens")),
             latency_s=latency,
+            finish_reason=str(choices[0].get("finish_reason") or ""),
         )
 
     def _transport_error(self, error: HTTPError) -> ProviderError:

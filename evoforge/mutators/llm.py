@@ -25,6 +25,7 @@ from evoforge import codebase
 from evoforge.config import Config
 from evoforge.edits import parse_response
 from evoforge.errors import ConfigError, EditError, ProviderError
+from evoforge.fences import ends_with_fence_opener
 from evoforge.llm.ensemble import Ensemble
 from evoforge.llm.selection import Arm, ArmSelector
 from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
@@ -133,19 +134,26 @@ class LLMMutator(Mutator):
         )
 
     def _render_every_template(self) -> None:
-        """One prompt per operator around the initial program, so a broken override fails at start-up."""
+        """One prompt per operator and configured variant alternative around the initial program, so a
+        broken override fails at start-up."""
         program = Program(
             id=0, submission=0, code=self._task.initial_code, parent_id=None, inspiration_ids=(), island=0,
             generation=0, mutator="initial", metrics={}, artifacts={"stdout": "output"}, score=NEG_INF,
             ok=True, features={}, created_at=0.0, eval_time_s=0.0,
         )  # fmt: skip
         example = ProposalRequest(0, program, (program,), (program,), ("an example rejection",), Random(0))
+        variants = [dict(DEFAULT_VARIANT)] + [
+            {**DEFAULT_VARIANT, slot: name}
+            for slot, weights in self._config.prompt.variants.items()
+            for name in weights
+        ]
         for operator in OPERATORS:
-            self._messages(
-                example,
-                _Plan(Arm(0, operator), operator, program, program, dict(DEFAULT_VARIANT)),
-                ["Example instructions."],
-            )
+            for variant in variants:
+                self._messages(
+                    example,
+                    _Plan(Arm(0, operator), operator, program, program, variant),
+                    ["Example instructions."],
+                )
 
     async def propose(self, request: ProposalRequest) -> Proposal:
         plan = self._plans.pop(request.submission)
@@ -198,7 +206,12 @@ class LLMMutator(Mutator):
             error=None,
             **recorded,
         )
-        edit = parse_response(completion.text, "diff" if plan.operator == "diff" else "rewrite")
+        edit = parse_response(
+            completion.text,
+            "diff" if plan.operator == "diff" else "rewrite",
+            opened=ends_with_fence_opener(messages[-1]["content"]),
+            complete=completion.finish_reason == "stop",
+        )
         if edit is None:
             return Proposal(
                 code=None,

@@ -171,7 +171,7 @@ class RepairSession:
             started,
             None,
         )
-        edit = parse_response(completion.text)
+        edit = parse_response(completion.text, complete=completion.finish_reason == "stop")
         if edit is None:
             return Proposal(None, "no_edit", "repair: no SEARCH/REPLACE block or code found", call, **keep)
         try:

@@ -3,10 +3,12 @@
 Layout (after the AlphaEvolve paper's figure, in our own words): a role line, the task context and
 the edit rules; then prior programs (the best first, then different ones), each preceded by one
 metrics line; then, last, the program to change under "Current program" with its metrics and
-artifacts; then any rejected edits of it and the task. Programs are shown whole: the model needs
-the code around the EVOLVE blocks to write consistent edits. The text comes from the Jinja2
-templates (``render.py``); the operator's template gives the rules and the task. Deterministic: the
-same inputs (variant included) always give the same prompt, so runs replay and prompts compare.
+artifacts; then any rejected edits of it and the task (with the ``format_last`` answer variant, then
+the answer format with an example made from a line of the current program, ``example.py``). Programs
+are shown whole: the model needs the code around the EVOLVE blocks to write consistent edits. The
+text comes from the Jinja2 templates (``render.py``); the operator's template gives the rules and the
+task. Deterministic: the same inputs (variant included) always give the same prompt, so runs replay
+and prompts compare.
 
 A size budget (``prompt.max_chars``, the characters of both messages) is met by leaving out the
 fewest of the least useful parts that make the prompt fit: the inspirations' evaluation output, then
@@ -23,6 +25,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from evoforge.prompts.example import edit_example
 from evoforge.prompts.render import Templates
 from evoforge.prompts.sections import ProgramView
 from evoforge.prompts.settings import PromptConfig
@@ -130,7 +133,7 @@ def build_messages(
     ``variant`` names an alternative per slot (default: the first of each).
     """
     operator = operator or config.edit_mode or "diff"
-    variant = variant or DEFAULT_VARIANT
+    variant = {**DEFAULT_VARIANT, **(variant or {})}  # a slot left out keeps its first alternative
     if instructions is None:
         instructions = [config.system_message.strip()] if config.system_message else []
     shown = config.include_artifacts
@@ -154,6 +157,7 @@ def build_messages(
         "instructions": list(instructions),
         "score_metric": score_metric,
         "language": language,
+        "example": edit_example(parent.code),
     }
     render = functools.partial(_render, templates or shipped_templates(), fixed, config, language)
     messages = render(parts)

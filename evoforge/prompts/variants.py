@@ -36,10 +36,18 @@ SLOTS: dict[str, dict[str, str]] = {
             "Propose one substantial new approach, not a small tuning of constants, that could raise the "
             "score clearly"
         ),
+        # For small models: the smallest edit, which they can copy from the format_last example.
+        "tweak": "Change one number or one line of the current program so that the score improves",
     },
     # The order of the prior programs: the best first (then the different ones), or by rising score so
     # that the best sits right before the current program (FunSearch's order).
     "prior_order": {"best_first": "", "ascending": ""},
+    # How the answer is asked for: an explanation first (the rules in the system message), the code
+    # only, or the code only with the answer format repeated last in the user message, right before
+    # the model writes, with an example made from a real line of the current program (a rewrite's
+    # prompt then ends with the fence opener). Small models follow the most recent text and drift
+    # into prose when asked to explain (bench/RESULTS.md, real_model.py).
+    "answer": {"explain_first": "", "code_only": "", "format_last": ""},
 }
 
 DEFAULT_VARIANT = {slot: next(iter(alternatives)) for slot, alternatives in SLOTS.items()}
