@@ -295,7 +295,10 @@ class TuneMutator(Mutator):
             "runs": self._runs,
             "growth": self._growth,
             "run": self._run.state() if self._run is not None else None,
-            "pending": {str(s): {**dataclasses.asdict(p), "z": pack(p.z)} for s, p in self._pending.items()},
+            "pending": {
+                str(s): {"run": p.run, "generation": p.generation, "slot": p.slot, "z": pack(p.z)}
+                for s, p in self._pending.items()
+            },
         }
 
     def restore(self, state: dict[str, Any]) -> None:
