@@ -304,3 +304,20 @@ def test_a_fresh_optimizer_saves_a_blank_fitness_history() -> None:
     saved = tune.state()["run"]["cma"]["fitness_history"]
     assert np.isnan(cma_state.unpack(saved)).all() and saved == cma_state.pack(tune._run.cma._funhist_values)
     assert saved == cma_state.pack(np.full(len(tune._run.cma._funhist_values), np.nan))  # no leftover bits
+
+
+def test_the_saved_state_does_not_grow_with_the_run() -> None:
+    """It is written after every ask: it holds the current generation, not the run's history (the
+    scores tune knows are rebuilt from the programs a resume tells again)."""
+    code = many_literals(40)
+    tune = TuneMutator(TuneConfig(), seed=0)
+    best, told, sizes = program(code, 0, quadratic(code)), {}, {}
+    for s in range(1, 801):
+        if s - 3 in told:
+            child = program(told[s - 3], s - 3, quadratic(told[s - 3]))
+            best = child if child.score > best.score else best
+            tune.tell(Feedback(s - 3, child))
+        told[s] = tune.ask(ProposalRequest(s, best, (), (), (), submission_rng(0, s))).code
+        if s in (200, 800):
+            sizes[s] = len(json.dumps(tune.state()))
+    assert tune._run.index == 1 and sizes[800] < 1.2 * sizes[200], sizes

@@ -102,6 +102,7 @@ class _Run:
         known[code_digest(base.code)] = -base.score if base.is_valid else FAILED_LOSS
         self.best_loss = -base.score if base.is_valid else FAILED_LOSS
         self.improved_at = 0  # the generation that last improved best_loss
+        self.stop_test: tuple[int, bool] | None = None  # CMA-ES's stopping tests in this generation
         if self.literals:
             dimension = len(self.literals)
             population = (config.population or default_population(dimension)) * 2**growth
@@ -161,9 +162,16 @@ class _Run:
             self.slots, self.losses, self.lost, self.extras, self.injected = {}, {}, set(), 0, 0
 
     def stalled(self, patience: int) -> bool:
-        """Converged or stagnating: CMA-ES's own stopping tests, or no better best for ``patience``."""
+        """Converged or stagnating: CMA-ES's own stopping tests, or no better best for ``patience``.
+
+        Every ask asks; the tests read only the distribution, which changes once per generation.
+        """
         assert self.cma is not None
-        return self.cma.generation - self.improved_at >= patience or self.cma.should_stop()
+        if self.cma.generation - self.improved_at >= patience:
+            return True
+        if self.stop_test is None or self.stop_test[0] != self.cma.generation:
+            self.stop_test = (self.cma.generation, self.cma.should_stop())
+        return self.stop_test[1]
 
     def finished(self, config: TuneConfig) -> bool:
         return self.cma is None or self.cma.generation >= config.generations or self.stalled(config.patience)
