@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from evoforge.compat.command import import_openevolve
 from evoforge.dashboard import command as dashboard_command
 from evoforge.errors import EvoforgeError
 from evoforge.jsonout import strict_json
+from evoforge.maththreads import single_threaded_math
 from evoforge.replay_command import replay
 from evoforge.verify_command import verify
 
@@ -369,6 +371,7 @@ cli.add_command(import_openevolve)
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line and exit 2 for any error a user can cause."""
+    single_threaded_math(os.environ)  # before numpy loads: the cores are the evaluations'
     try:
         cli.main(args=argv, prog_name="evoforge", standalone_mode=False)
     except click.exceptions.Exit as done:

@@ -172,6 +172,7 @@ def leaves(value: Any) -> list[Any]:
 
 
 def test_the_saved_state_is_versioned_plain_json() -> None:
+    """Strict JSON; arrays are float64 data in base64 (quick to write after every ask), never a pickle."""
     tune = TuneMutator(TuneConfig(), seed=1)
     base = program(TWO, 0, 25.0)
     drive(tune, base, range(1, 40), {}, lag=3)
@@ -179,8 +180,13 @@ def test_the_saved_state_is_versioned_plain_json() -> None:
     assert state["version"] == STATE_VERSION
     optimizer = state["run"]["cma"]
     assert optimizer["generation"] >= 2
-    assert len(optimizer["mean"]) == len(optimizer["covariance"]) == len(optimizer["covariance"][0]) == 2
-    assert {type(leaf) for leaf in leaves(optimizer)} <= {int, float, type(None)}  # no encoded blob
+    assert {type(leaf) for leaf in leaves(optimizer)} <= {int, float, str, type(None)}
+    covariance = cma_state.unpack(optimizer["covariance"], (2, 2))
+    assert np.array_equal(covariance, tune._run.cma._C) and cma_state.unpack(optimizer["mean"]).shape == (2,)
+    with pytest.raises(ValueError):
+        cma_state.unpack(optimizer["covariance"], (3, 3))
+    assert all(len(cma_state.unpack(z)) == 2 for z in state["run"]["slots"].values())
+    assert "known" not in state["run"]  # rebuilt from the programs a resume tells again
 
 
 def saved_tune_state(run_dir: Path, change: Any) -> None:
@@ -295,4 +301,23 @@ def test_a_fresh_optimizer_saves_a_blank_fitness_history() -> None:
     """cmaes leaves the history as np.empty found it; tune blanks it so its saved state holds no leftovers."""
     tune = TuneMutator(TuneConfig(), seed=0)
     tune.ask(ProposalRequest(1, program(TWO, 0, 25.0), (), (), (), submission_rng(0, 1)))
-    assert tune.state()["run"]["cma"]["fitness_history"] == [None] * len(tune._run.cma._funhist_values)
+    saved = tune.state()["run"]["cma"]["fitness_history"]
+    assert np.isnan(cma_state.unpack(saved)).all() and saved == cma_state.pack(tune._run.cma._funhist_values)
+    assert saved == cma_state.pack(np.full(len(tune._run.cma._funhist_values), np.nan))  # no leftover bits
+
+
+def test_the_saved_state_does_not_grow_with_the_run() -> None:
+    """It is written after every ask: it holds the current generation, not the run's history (the
+    scores tune knows are rebuilt from the programs a resume tells again)."""
+    code = many_literals(40)
+    tune = TuneMutator(TuneConfig(), seed=0)
+    best, told, sizes = program(code, 0, quadratic(code)), {}, {}
+    for s in range(1, 801):
+        if s - 3 in told:
+            child = program(told[s - 3], s - 3, quadratic(told[s - 3]))
+            best = child if child.score > best.score else best
+            tune.tell(Feedback(s - 3, child))
+        told[s] = tune.ask(ProposalRequest(s, best, (), (), (), submission_rng(0, s))).code
+        if s in (200, 800):
+            sizes[s] = len(json.dumps(tune.state()))
+    assert tune._run.index == 1 and sizes[800] < 1.2 * sizes[200], sizes

@@ -57,12 +57,13 @@ def _own_nodes(scope: ast.AST) -> Iterable[ast.AST]:
             stack.extend(ast.iter_child_nodes(node))
 
 
-def _bound_elsewhere(function: ast.AST) -> set[str]:
-    """Names bound in ``function``'s subtree by something other than a plain variable: parameters,
-    nested scopes' own variables, ``def``/``class``/``import``/``except ... as``/``match`` names,
-    ``global``/``nonlocal`` declarations. Renaming a local that shares one of these would be unsound."""
+def _bound_elsewhere(function: ast.AST, subtree: list[ast.AST]) -> set[str]:
+    """Names bound in ``function``'s subtree (its nodes, ``subtree``) by something other than a plain
+    variable: parameters, nested scopes' own variables, ``def``/``class``/``import``/``except ... as``/
+    ``match`` names, ``global``/``nonlocal`` declarations. Renaming a local that shares one of these
+    would be unsound."""
     names: set[str] = set()
-    for node in ast.walk(function):
+    for node in subtree:
         if isinstance(node, ast.arg):
             names.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -89,28 +90,33 @@ def _rename_locals(function: ast.FunctionDef | ast.AsyncFunctionDef, number: int
 
     A placeholder is no identifier, so it never meets a real name. Functions that read their own
     namespace (``locals()``, ``eval``...) or bind a local's name some other way are left as they are.
+    Each child the run makes passes here, so the subtree is walked once, and not at all for a
+    function without locals.
     """
-    loads = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
-    if loads & _INTROSPECTION:
-        return
     assigned = {
         n.id for n in _own_nodes(function) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
     }
+    if not assigned:
+        return
+    subtree = list(ast.walk(function))
+    names = [n for n in subtree if isinstance(n, ast.Name)]
+    if {n.id for n in names} & _INTROSPECTION:
+        return
     arguments = function.args
     outside = [*function.decorator_list, *arguments.defaults, *arguments.kw_defaults, function.returns]
     outside += [a.annotation for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
     outer = {n.id for part in outside if part is not None for n in ast.walk(part) if isinstance(n, ast.Name)}
-    if not assigned or assigned & (_bound_elsewhere(function) | outer):  # defaults are the caller's names
+    if assigned & (_bound_elsewhere(function, subtree) | outer):  # defaults are the caller's names
         return
     order: dict[str, str] = {}
-    for node in ast.walk(function):
-        if isinstance(node, ast.Name) and node.id in assigned:
+    for node in names:
+        if node.id in assigned:
             node.id = order.setdefault(node.id, f"<{number}:{len(order)}>")
 
 
-def _strip_docstrings(tree: ast.AST) -> None:
+def _strip_docstrings(nodes: list[ast.AST]) -> None:
     """Drop statements that are only a string (docstrings, string comments): they do nothing."""
-    for node in ast.walk(tree):
+    for node in nodes:
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
             kept = [
@@ -131,10 +137,12 @@ def python_form(code: str) -> str | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    _strip_docstrings(tree)
-    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    for number, function in enumerate(functions):
-        _rename_locals(function, number)
+    nodes = list(ast.walk(tree))  # what stripping removes or adds is never a function: one walk serves both
+    _strip_docstrings(nodes)
+    functions = [n for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if any(isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) for n in nodes):  # else no locals
+        for number, function in enumerate(functions):
+            _rename_locals(function, number)
     try:
         return ast.dump(tree)
     except RecursionError:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import evoforge
 from evoforge.evaluation.layers import SandboxPlan
+from evoforge.maththreads import SINGLE_THREAD_MATH
 
 LAUNCHER = Path(__file__).with_name("sandboxed_launcher.py")
 # No site module: the launcher puts the controller's site directories on sys.path itself and reads
@@ -25,7 +26,6 @@ SCRATCH_INSIDE = Path("/scratch")
 # With cgroups, the launcher's process waits for one line on stdin (sent once the controller has
 # moved it into its slot's cgroups) before it becomes the real command: nothing runs outside them.
 CGROUP_SHIM = ("/bin/sh", "-c", 'read -r _ && exec "$@"', "evoforge-shim")
-SINGLE_THREAD_MATH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 SHARED_MEMORY = "/dev/shm"  # writable under Landlock: multiprocessing's semaphores live there

@@ -35,6 +35,7 @@ from evoforge.mutators.pyast import (
     replace_span,
     structural_hash,
 )
+from evoforge.records import code_digest
 
 MAX_GROWTH = (1.2, 100)  # a child may be at most 1.2 x its longest source plus 100 characters
 MAX_DEFERRED_BYTES = 64 * 2**20  # told code kept unhashed; past it, told programs are hashed at once
@@ -230,6 +231,12 @@ def cross_function(tree: BlockTree, donor: BlockTree, rng: random.Random) -> str
     return "".join(_terminated(lines[:first] + taken + lines[end:]))
 
 
+def _parsed(content: str, trees: dict[str, BlockTree | None]) -> BlockTree | None:
+    if content not in trees:
+        trees[content] = BlockTree.parse(content)
+    return trees[content]
+
+
 class GPMutator(Mutator):
     """Cheap structural variation for Python programs: mutations and crossover on the syntax tree."""
 
@@ -242,6 +249,7 @@ class GPMutator(Mutator):
         self._deferred_bytes = 0
         self._zdict: bytes | None = None  # the first long code deferred: what the others deflate against
         self._proposed: dict[int, str] = {}  # submission -> hash of its child, until told
+        self._remembered: set[str] = set()  # digests of the texts hashed into _seen (parents recur)
 
     def ask(self, request: ProposalRequest) -> Proposal:
         rng = request.rng
@@ -254,9 +262,10 @@ class GPMutator(Mutator):
             count = len(find_blocks(parent))
         except BlockError:
             return Proposal(code=None, failure_kind="no_edit", reason="the parent has no valid EVOLVE block")
+        trees: dict[str, BlockTree | None] = {}  # the tries of one ask edit the same few blocks
         for _ in range(self._config.max_tries):
             donor = rng.choice(donors) if donors and rng.random() < self._config.crossover_rate else None
-            child = self._child(parent, donor, rng.randrange(count), rng)
+            child = self._child(parent, donor, rng.randrange(count), rng, trees)
             if child is None:
                 continue
             digest = structural_hash(child)
@@ -274,10 +283,18 @@ class GPMutator(Mutator):
             reason=f"gp found no new parseable child in {self._config.max_tries} tries",
         )
 
-    def _child(self, parent: str, donor: str | None, index: int, rng: random.Random) -> str | None:
-        """One edit of block ``index`` of ``parent`` (a crossover when ``donor`` is given)."""
+    def _child(
+        self,
+        parent: str,
+        donor: str | None,
+        index: int,
+        rng: random.Random,
+        trees: dict[str, BlockTree | None],
+    ) -> str | None:
+        """One edit of block ``index`` of ``parent`` (a crossover when ``donor`` is given); ``trees``
+        caches parsed blocks by content (edits read a tree, never change it)."""
         contents = [block.content for block in find_blocks(parent)]
-        tree = BlockTree.parse(contents[index])
+        tree = _parsed(contents[index], trees)
         if tree is None:
             return None
         if donor is None:
@@ -286,7 +303,7 @@ class GPMutator(Mutator):
             donor_contents = [block.content for block in find_blocks(donor)]
             if len(donor_contents) != len(contents):
                 return None
-            donor_tree = BlockTree.parse(donor_contents[index])
+            donor_tree = _parsed(donor_contents[index], trees)
             if donor_tree is None:
                 return None
             whole = rng.random() < 1 / 3
@@ -302,6 +319,10 @@ class GPMutator(Mutator):
 
     def _remember(self, *codes: str) -> None:
         for code in codes:
+            text = code_digest(code)
+            if text in self._remembered:
+                continue  # parsing is most of an ask's cost, and the same parents come back
+            self._remembered.add(text)
             digest = structural_hash(code)
             if digest is not None:
                 self._seen.add(digest)

@@ -15,8 +15,9 @@ told to CMA-ES once every slot has its result, so the trajectory depends only on
 submission order). Outcomes arrive a window of submissions late, so asks made after every slot of
 the generation was asked sample extra points of the same distribution; an extra told after its
 generation closed fills a free slot of the next one (at most half of them, so fresh samples still
-steer the step size), and any other extra goes to the archive only. A child whose code the run has
-already scored is not evaluated again; its known loss fills the slot. A child that failed to evaluate
+steer the step size), and any other extra goes to the archive only. A child whose code was already
+scored (tune learns the score of every program told to it) is not evaluated again; its known loss
+fills the slot. A child that failed to evaluate
 scores a large loss; a slot whose child was lost (a crash, a stop) is asked again with the same seed,
 so a resumed run continues the same trajectory. The run ends after ``generations`` generations,
 when CMA-ES stops on its own criteria, or when its best has not improved for ``patience``
@@ -35,7 +36,15 @@ from typing import Any
 import numpy as np
 
 from evoforge.mutators.base import Feedback, Mutator, Proposal, ProposalRequest
-from evoforge.mutators.cma_state import IncompatibleState, Optimizer, cma_state, new_optimizer, restore_cma
+from evoforge.mutators.cma_state import (
+    IncompatibleState,
+    Optimizer,
+    cma_state,
+    new_optimizer,
+    pack,
+    restore_cma,
+    unpack,
+)
 from evoforge.mutators.literals import NumericLiteral, find_literals, substitute
 from evoforge.mutators.settings import TuneConfig
 from evoforge.mutators.space import literal_space
@@ -43,7 +52,7 @@ from evoforge.records import Program, code_digest
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 2  # of the saved state below; raise it when its layout changes
+STATE_VERSION = 3  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
 MAX_SAMPLES_PER_ASK = 100  # bounds the draws one ask may spend on children the run already scored
 IMPROVEMENT = 1e-12  # a generation's best must beat the run's by this share of its magnitude to count
@@ -66,9 +75,12 @@ def _program_from(data: dict[str, Any]) -> Program:
 class _Run:
     """One CMA-ES run over the literals of one base program."""
 
-    def __init__(self, index: int, base: Program, config: TuneConfig, seed: int, growth: int) -> None:
+    def __init__(
+        self, index: int, base: Program, config: TuneConfig, seed: int, growth: int, known: dict[str, float]
+    ) -> None:
         self.index = index
         self.base = base
+        self.saved_base = dataclasses.asdict(base)  # the state holds it; converting it is not cheap
         self.growth = growth  # restarts after a stall before this run: its population is doubled as often
         self.keep_ints = config.integers == "round"
         literals = find_literals(base.code, config.integers != "skip")[: config.max_literals]
@@ -86,9 +98,11 @@ class _Run:
         self.lost: set[int] = set()  # designated slots to ask again
         self.extras = 0  # extra points asked this generation
         self.injected = 0  # extras of the previous generation that filled a slot of this one
-        self.known: dict[str, float] = {code_digest(base.code): -base.score}
+        self.known = known  # the loss of every program's code told to tune (shared by its runs)
+        known[code_digest(base.code)] = -base.score if base.is_valid else FAILED_LOSS
         self.best_loss = -base.score if base.is_valid else FAILED_LOSS
         self.improved_at = 0  # the generation that last improved best_loss
+        self.stop_test: tuple[int, bool] | None = None  # CMA-ES's stopping tests in this generation
         if self.literals:
             dimension = len(self.literals)
             population = (config.population or default_population(dimension)) * 2**growth
@@ -148,9 +162,16 @@ class _Run:
             self.slots, self.losses, self.lost, self.extras, self.injected = {}, {}, set(), 0, 0
 
     def stalled(self, patience: int) -> bool:
-        """Converged or stagnating: CMA-ES's own stopping tests, or no better best for ``patience``."""
+        """Converged or stagnating: CMA-ES's own stopping tests, or no better best for ``patience``.
+
+        Every ask asks; the tests read only the distribution, which changes once per generation.
+        """
         assert self.cma is not None
-        return self.cma.generation - self.improved_at >= patience or self.cma.should_stop()
+        if self.cma.generation - self.improved_at >= patience:
+            return True
+        if self.stop_test is None or self.stop_test[0] != self.cma.generation:
+            self.stop_test = (self.cma.generation, self.cma.should_stop())
+        return self.stop_test[1]
 
     def finished(self, config: TuneConfig) -> bool:
         return self.cma is None or self.cma.generation >= config.generations or self.stalled(config.patience)
@@ -158,32 +179,32 @@ class _Run:
     def state(self) -> dict[str, Any]:
         return {
             "index": self.index,
-            "base": dataclasses.asdict(self.base),
+            "base": self.saved_base,
             "growth": self.growth,
             "best_loss": self.best_loss,
             "improved_at": self.improved_at,
             "cma": cma_state(self.cma) if self.cma is not None else None,
-            "slots": {str(k): z for k, z in self.slots.items()},
+            "slots": {str(k): pack(z) for k, z in self.slots.items()},
             "losses": {str(k): loss for k, loss in self.losses.items()},
             "lost": sorted(self.lost),
             "extras": self.extras,
             "injected": self.injected,
-            "known": self.known,
         }
 
     @classmethod
-    def restore(cls, state: dict[str, Any], config: TuneConfig, seed: int) -> _Run:
-        run = cls(state["index"], _program_from(state["base"]), config, seed, int(state["growth"]))
+    def restore(cls, state: dict[str, Any], config: TuneConfig, seed: int, known: dict[str, float]) -> _Run:
+        base = _program_from(state["base"])
+        run = cls(state["index"], base, config, seed, int(state["growth"]), known)
         if (run.cma is None) != (state["cma"] is None):
             raise IncompatibleState("the saved run does not match its base program's literals")
         if run.cma is not None:
             run.cma = restore_cma(run.cma, state["cma"])
-        run.slots = {int(k): z for k, z in state["slots"].items()}
+        dimension = (len(run.literals),)
+        run.slots = {int(k): unpack(z, dimension).tolist() for k, z in state["slots"].items()}
         run.losses = {int(k): loss for k, loss in state["losses"].items()}
         run.lost = set(state["lost"])
         run.extras = state["extras"]
         run.injected = state["injected"]
-        run.known = dict(state["known"])
         run.best_loss, run.improved_at = float(state["best_loss"]), int(state["improved_at"])
         return run
 
@@ -208,6 +229,9 @@ class TuneMutator(Mutator):
         self._growth = 0  # restarts after a stall so far: the next run's population doubles as often
         self._run: _Run | None = None
         self._pending: dict[int, _Pending] = {}  # submission -> what it asked
+        # The loss of every program told (and of each run's base), by code digest: a sample whose code
+        # was scored takes its score without an evaluation. Not saved: a resume tells every program again.
+        self._known: dict[str, float] = {}
 
     def ask(self, request: ProposalRequest) -> Proposal:
         for submission in [s for s in self._pending if s >= request.submission]:
@@ -237,26 +261,27 @@ class TuneMutator(Mutator):
             if run is not None and run.cma is not None and run.stalled(self._config.patience):
                 self._growth += 1  # IPOP: a larger population searches more globally
             self._runs += 1
-            self._run = _Run(self._runs, best_offered(request), self._config, self._seed, self._growth)
+            self._run = _Run(
+                self._runs, best_offered(request), self._config, self._seed, self._growth, self._known
+            )
         return self._run
 
     def tell(self, feedback: Feedback) -> None:
         if feedback.program is None and feedback.failure == "lost":
             self._lose(feedback.submission)
             return
+        program = feedback.program
+        if program is not None:
+            loss = -program.score if program.is_valid else FAILED_LOSS
+            self._known[code_digest(program.code)] = loss
         pending = self._pending.pop(feedback.submission, None)
         run = self._run
         if pending is None or run is None or run.cma is None:
             return
         if pending.run != run.index or pending.generation < run.cma.generation - 1:
             return  # sampled by an earlier run or long ago
-        code = run.code(pending.z)
-        program = feedback.program
-        if program is not None:
-            loss = -program.score if program.is_valid else FAILED_LOSS
-            run.known[code_digest(code)] = loss
-        else:
-            loss = run.known.get(code_digest(code), FAILED_LOSS)
+        if program is None:
+            loss = self._known.get(code_digest(run.code(pending.z)), FAILED_LOSS)
         if pending.generation < run.cma.generation:
             run.inject(pending.z, loss)
         elif pending.slot < run.cma.population_size:
@@ -278,7 +303,10 @@ class TuneMutator(Mutator):
             "runs": self._runs,
             "growth": self._growth,
             "run": self._run.state() if self._run is not None else None,
-            "pending": {str(s): dataclasses.asdict(p) for s, p in self._pending.items()},
+            "pending": {
+                str(s): {"run": p.run, "generation": p.generation, "slot": p.slot, "z": pack(p.z)}
+                for s, p in self._pending.items()
+            },
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -296,8 +324,10 @@ class TuneMutator(Mutator):
                     f"the saved state is {found}; this evoforge reads version {STATE_VERSION}"
                 )
             run = state["run"]
-            restored = _Run.restore(run, self._config, self._seed) if run is not None else None
-            pending = {int(s): _Pending(**p) for s, p in state["pending"].items()}
+            restored = _Run.restore(run, self._config, self._seed, self._known) if run is not None else None
+            pending = {
+                int(s): _Pending(**{**p, "z": unpack(p["z"]).tolist()}) for s, p in state["pending"].items()
+            }
             self._runs, self._run, self._pending = int(state["runs"]), restored, pending
             self._growth = int(state["growth"])
         except (IncompatibleState, KeyError, TypeError, ValueError, AttributeError) as error:
