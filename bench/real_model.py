@@ -127,12 +127,16 @@ def run_mode(
 
 def answers(run_dir: Path) -> list[dict[str, Any]]:
     """Each mutation call of a run: operator, variant, answer, tokens, latency, its parent's code and
-    what became of it (``applied``, or the failure kind and reason)."""
+    what became of it (``applied``, or the failure kind and reason; ``repaired_later`` when a repair
+    follow-up made the generation's outcome, whose parent is then the parent of this answer too)."""
     db = sqlite3.connect(f"file:{run_dir / 'evoforge.db'}?mode=ro", uri=True)
     rows = db.execute(
         """
         SELECT c.operator, c.variant, c.response, c.completion_tokens, c.latency_s, c.error,
-               COALESCE(p.parent_id, f.parent_id), f.kind, f.reason, p.id, c.messages, p.ok
+               COALESCE(p.parent_id, f.parent_id,
+                        (SELECT parent_id FROM programs WHERE submission = c.submission),
+                        (SELECT parent_id FROM failed_generations WHERE submission = c.submission)),
+               f.kind, f.reason, p.id, c.messages, p.ok
         FROM llm_calls AS c
         LEFT JOIN programs AS p ON p.llm_call_id = c.id
         LEFT JOIN failed_generations AS f ON f.llm_call_id = c.id
