@@ -353,3 +353,11 @@ def test_gains_below_min_improvement_are_a_stall(min_improvement: float, runs: i
         if s > 3:
             tune.tell(Feedback(s - 3, program(TWO, s - 3, 1.0 + 1e-6 * s)))
     assert tune._run.index >= runs and (runs == 2 or tune._run.index == 1)
+
+
+def test_a_run_whose_step_shrank_a_hundredfold_has_converged() -> None:
+    """Still gaining on a smooth optimum, but its step is below 1 % of its first: the next run starts."""
+    code = many_literals(5)
+    tune = TuneMutator(TuneConfig(patience=1000, min_improvement=0.0), seed=0)
+    drive_scored(tune, program(code, 0, quadratic(code)), 600, quadratic)
+    assert tune._run.index > 1

@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 3  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
+# A run whose step fell below this share of its first has converged: on a max-min objective (a
+# packing's closest pair) it then creeps on for thousands of children in the basin it found, where a
+# restart finds better ones (bench/RESULTS.md, issue 14).
+CONVERGED = 1e-2
 MAX_SAMPLES_PER_ASK = 100  # bounds the draws one ask may spend on children the run already scored
 
 
@@ -138,9 +142,10 @@ class _Run:
             bounds = np.stack(
                 [(space.lower[chosen] - self.values), (space.upper[chosen] - self.values)], axis=1
             )
+            self.sigma0 = config.sigma * sigma
             self.cma = new_optimizer(
                 dimension,
-                config.sigma * sigma,
+                self.sigma0,
                 bounds / self.scales[:, None],
                 population,
                 separable=dimension > config.separable_above,
@@ -196,7 +201,7 @@ class _Run:
         Every ask asks; the tests read only the distribution, which changes once per generation.
         """
         assert self.cma is not None
-        if self.cma.generation - self.improved_at >= patience:
+        if self.cma.generation - self.improved_at >= patience or self.cma._sigma < CONVERGED * self.sigma0:
             return True
         if self.stop_test is None or self.stop_test[0] != self.cma.generation:
             self.stop_test = (self.cma.generation, self.cma.should_stop())
