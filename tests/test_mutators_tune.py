@@ -277,7 +277,7 @@ def test_a_high_dimension_uses_separable_cma_and_converges_on_a_separable_quadra
 
 def test_a_stagnating_run_restarts_with_a_doubled_population() -> None:
     """A flat score stalls every run after ``patience`` generations; each restart doubles (IPOP)."""
-    tune = TuneMutator(TuneConfig(patience=3, population=4), seed=0)
+    tune = TuneMutator(TuneConfig(patience=3, population=4, restarts="ipop"), seed=0)
     base = program(TWO, 0, 1.0)
     drive_scored(tune, base, 4 * 4 + 8 * 4 + 2, lambda code: 1.0)
     state = tune.state()
@@ -321,3 +321,43 @@ def test_the_saved_state_does_not_grow_with_the_run() -> None:
         if s in (200, 800):
             sizes[s] = len(json.dumps(tune.state()))
     assert tune._run.index == 1 and sizes[800] < 1.2 * sizes[200], sizes
+
+
+def test_bipop_alternates_large_restarts_with_small_ones_near_the_best() -> None:
+    """After a stall, the regime that has asked fewer children runs next: the first restart is small
+    (a narrower step, near the best program), the next large (the population doubled)."""
+    tune = TuneMutator(TuneConfig(patience=3, population=4, restarts="bipop"), seed=0)
+    starts = []
+    base = program(TWO, 0, 1.0)
+    for s in range(1, 80):
+        tune.ask(ProposalRequest(s, base, (), (), (), submission_rng(0, s)))
+        if s > 3:
+            tune.tell(Feedback(s - 3, program(TWO, s - 3, 1.0)))  # flat: every run stalls
+        run = tune._run
+        if not starts or starts[-1][0] != run.index:
+            starts.append((run.index, run.start, run.cma.population_size, run.cma._sigma))
+    first, second, third = starts[:3]
+    assert first[1].local is None and first[2] == 4 and first[3] == 0.5
+    assert second[1].local is not None and second[3] < 0.5 and second[2] == 4
+    assert third[1].local is None and third[2] == 8 and third[3] == 0.5
+
+
+@pytest.mark.parametrize(("min_improvement", "runs"), [(1e-4, 2), (1e-12, 1)])
+def test_gains_below_min_improvement_are_a_stall(min_improvement: float, runs: int) -> None:
+    """A run creeping by a millionth per generation has stalled at the default threshold (1e-4)."""
+    config = TuneConfig(patience=3, population=4, min_improvement=min_improvement)
+    tune = TuneMutator(config, seed=0)
+    base = program(TWO, 0, 1.0)
+    for s in range(1, 40):
+        tune.ask(ProposalRequest(s, base, (), (), (), submission_rng(0, s)))
+        if s > 3:
+            tune.tell(Feedback(s - 3, program(TWO, s - 3, 1.0 + 1e-6 * s)))
+    assert tune._run.index >= runs and (runs == 2 or tune._run.index == 1)
+
+
+def test_a_run_whose_step_shrank_a_hundredfold_has_converged() -> None:
+    """Still gaining on a smooth optimum, but its step is below 1 % of its first: the next run starts."""
+    code = many_literals(5)
+    tune = TuneMutator(TuneConfig(patience=1000, min_improvement=0.0), seed=0)
+    drive_scored(tune, program(code, 0, quadratic(code)), 600, quadratic)
+    assert tune._run.index > 1

@@ -24,6 +24,8 @@ class TuneConfig(Strict):
     generations: int = Field(default=1000, gt=0)
     patience: int = Field(default=20, gt=0)
     max_population: int = Field(default=256, ge=2)
+    restarts: Literal["ipop", "bipop"] = "bipop"
+    min_improvement: float = Field(default=1e-4, ge=0)
 
 
 class RefineConfig(Strict):

@@ -25,6 +25,7 @@ GROUP_GAP = 10.0  # neighbours (by magnitude) further apart than this ratio star
 GROUP_SPAN = 100.0  # nor may a group hold values further apart than this ratio
 GROUP_MARGIN = 0.1  # a data group's values may leave its range by this share of the range
 DATA_GROUP = 5  # a group this large holds data (coordinates, weights), not unrelated constants
+TINY_SHARE = 1e-3  # a float this small a share of a data group's spread is a constant, not one of its data
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def magnitude_groups(literals: Sequence[NumericLiteral]) -> list[list[int]]:
             current.append(i)
         if current:
             groups.append(current)
+        if not is_int:
+            groups = _join_data(groups, literals)
         if zeros:
             # A zero float among floats is a coordinate or weight like the others: it joins the largest group.
             target = max((g for g in groups if literals[g[0]].is_int == is_int), key=len, default=None)
@@ -66,6 +69,34 @@ def magnitude_groups(literals: Sequence[NumericLiteral]) -> list[list[int]]:
                 groups.append(zeros)
             else:
                 target.extend(zeros)
+    return groups
+
+
+def _join_data(groups: list[list[int]], literals: Sequence[NumericLiteral]) -> list[list[int]]:
+    """Float groups whose values all lie within the largest float group's range, widened by its spread
+    on each side, join it when it is data: magnitude alone would make a coordinate ten times smaller
+    than its neighbours (0.003 among values up to 0.9) a constant of its own that barely moves. A value
+    below ``TINY_SHARE`` of the spread stays apart: a tolerance (1e-9) among coordinates is a constant."""
+    floats = [g for g in groups if not literals[g[0]].is_int]
+    if not floats:
+        return groups
+    data = max(floats, key=len)
+    joined = True
+    while joined and len(data) >= DATA_GROUP:
+        joined = False
+        values = [literals[i].value for i in data]
+        spread = max(values) - min(values)
+        low, high = min(values) - spread, max(values) + spread
+        for group in floats:
+            if group is not data and all(
+                low <= literals[i].value <= high and abs(literals[i].value) >= TINY_SHARE * spread
+                for i in group
+            ):
+                data.extend(group)
+                floats.remove(group)
+                groups.remove(group)
+                joined = True
+                break
     return groups
 
 

@@ -54,8 +54,11 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 3  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
+# A run whose step fell below this share of its first has converged: on a max-min objective (a
+# packing's closest pair) it then creeps on for thousands of children in the basin it found, where a
+# restart finds better ones (bench/RESULTS.md, issue 14).
+CONVERGED = 1e-2
 MAX_SAMPLES_PER_ASK = 100  # bounds the draws one ask may spend on children the run already scored
-IMPROVEMENT = 1e-12  # a generation's best must beat the run's by this share of its magnitude to count
 
 
 def default_population(dimension: int) -> int:
@@ -72,16 +75,44 @@ def _program_from(data: dict[str, Any]) -> Program:
     return Program(**{**data, "inspiration_ids": tuple(data["inspiration_ids"])})
 
 
+@dataclasses.dataclass(frozen=True)
+class RunStart:
+    """How a run starts: its population and initial step, from the restarts before it (BIPOP-CMA-ES).
+
+    ``growth`` counts the large restarts so far: a large run has the default population doubled as
+    often and the full step. A small run (``local``, a number in [0, 1) drawn for it) searches near
+    the best program: its step is 10**(-2 local) of the full one and its population between the
+    default and half the last large one, smaller the wider its step (Hansen's BIPOP regime).
+    """
+
+    growth: int
+    local: float | None = None
+
+    def population_and_sigma(self, default: int) -> tuple[int, float]:
+        """The run's population and its initial step as a share of ``tune.sigma``."""
+        if self.local is None:
+            return default * 2**self.growth, 1.0
+        largest = default * 2**self.growth
+        population = int(default * max(1.0, largest / (2 * default)) ** (self.local**2))
+        return max(default, population), 10 ** (-2 * self.local)
+
+
 class _Run:
     """One CMA-ES run over the literals of one base program."""
 
     def __init__(
-        self, index: int, base: Program, config: TuneConfig, seed: int, growth: int, known: dict[str, float]
+        self,
+        index: int,
+        base: Program,
+        config: TuneConfig,
+        seed: int,
+        start: RunStart,
+        known: dict[str, float],
     ) -> None:
         self.index = index
         self.base = base
         self.saved_base = dataclasses.asdict(base)  # the state holds it; converting it is not cheap
-        self.growth = growth  # restarts after a stall before this run: its population is doubled as often
+        self.start = start
         self.keep_ints = config.integers == "round"
         literals = find_literals(base.code, config.integers != "skip")[: config.max_literals]
         space = literal_space(literals, config.bound)
@@ -103,17 +134,20 @@ class _Run:
         self.best_loss = -base.score if base.is_valid else FAILED_LOSS
         self.improved_at = 0  # the generation that last improved best_loss
         self.stop_test: tuple[int, bool] | None = None  # CMA-ES's stopping tests in this generation
+        self.min_improvement = config.min_improvement  # a share of the best's magnitude: less is a stall
         if self.literals:
             dimension = len(self.literals)
-            population = (config.population or default_population(dimension)) * 2**growth
+            population, sigma = start.population_and_sigma(config.population or default_population(dimension))
+            population = min(population, max(config.max_population, config.population or 2))
             bounds = np.stack(
                 [(space.lower[chosen] - self.values), (space.upper[chosen] - self.values)], axis=1
             )
+            self.sigma0 = config.sigma * sigma
             self.cma = new_optimizer(
                 dimension,
-                config.sigma,
+                self.sigma0,
                 bounds / self.scales[:, None],
-                min(population, max(config.max_population, config.population or 2)),
+                population,
                 separable=dimension > config.separable_above,
             )
 
@@ -157,7 +191,7 @@ class _Run:
             solutions = [(np.array(self.slots[k]), self.losses[k]) for k in sorted(self.losses)]
             self.cma.tell(solutions)
             best = min(self.losses.values())
-            if best < self.best_loss - IMPROVEMENT * abs(self.best_loss):
+            if best < self.best_loss - self.min_improvement * abs(self.best_loss):
                 self.best_loss, self.improved_at = best, self.cma.generation
             self.slots, self.losses, self.lost, self.extras, self.injected = {}, {}, set(), 0, 0
 
@@ -167,7 +201,7 @@ class _Run:
         Every ask asks; the tests read only the distribution, which changes once per generation.
         """
         assert self.cma is not None
-        if self.cma.generation - self.improved_at >= patience:
+        if self.cma.generation - self.improved_at >= patience or self.cma._sigma < CONVERGED * self.sigma0:
             return True
         if self.stop_test is None or self.stop_test[0] != self.cma.generation:
             self.stop_test = (self.cma.generation, self.cma.should_stop())
@@ -180,7 +214,8 @@ class _Run:
         return {
             "index": self.index,
             "base": self.saved_base,
-            "growth": self.growth,
+            "growth": self.start.growth,
+            "local": self.start.local,
             "best_loss": self.best_loss,
             "improved_at": self.improved_at,
             "cma": cma_state(self.cma) if self.cma is not None else None,
@@ -194,7 +229,8 @@ class _Run:
     @classmethod
     def restore(cls, state: dict[str, Any], config: TuneConfig, seed: int, known: dict[str, float]) -> _Run:
         base = _program_from(state["base"])
-        run = cls(state["index"], base, config, seed, int(state["growth"]), known)
+        local = None if state["local"] is None else float(state["local"])
+        run = cls(state["index"], base, config, seed, RunStart(int(state["growth"]), local), known)
         if (run.cma is None) != (state["cma"] is None):
             raise IncompatibleState("the saved run does not match its base program's literals")
         if run.cma is not None:
@@ -226,7 +262,8 @@ class TuneMutator(Mutator):
         self._config = config
         self._seed = seed
         self._runs = 0
-        self._growth = 0  # restarts after a stall so far: the next run's population doubles as often
+        self._growth = 0  # large restarts after a stall so far: a large run's population doubles as often
+        self._spent = [0, 0]  # children asked by large runs and by small ones (BIPOP keeps them even)
         self._run: _Run | None = None
         self._pending: dict[int, _Pending] = {}  # submission -> what it asked
         # The loss of every program told (and of each run's base), by code digest: a sample whose code
@@ -250,6 +287,7 @@ class TuneMutator(Mutator):
                 if designated:
                     run.slots[slot] = z
                 self._pending[request.submission] = _Pending(run.index, run.cma.generation, slot, z)
+                self._spent[run.start.local is not None] += 1
                 return Proposal(code=code, parent=run.base)
             if designated:
                 run.record(slot, z, known)
@@ -258,12 +296,15 @@ class TuneMutator(Mutator):
     def _current_run(self, request: ProposalRequest) -> _Run:
         run = self._run
         if run is None or run.finished(self._config):
+            local = None
             if run is not None and run.cma is not None and run.stalled(self._config.patience):
-                self._growth += 1  # IPOP: a larger population searches more globally
+                if self._config.restarts == "bipop" and self._spent[1] < self._spent[0]:
+                    local = random.Random(f"tune-restart:{self._seed}:{self._runs + 1}").random()
+                else:
+                    self._growth += 1  # IPOP: a larger population searches more globally
             self._runs += 1
-            self._run = _Run(
-                self._runs, best_offered(request), self._config, self._seed, self._growth, self._known
-            )
+            start = RunStart(self._growth, local)
+            self._run = _Run(self._runs, best_offered(request), self._config, self._seed, start, self._known)
         return self._run
 
     def tell(self, feedback: Feedback) -> None:
@@ -302,6 +343,7 @@ class TuneMutator(Mutator):
             "version": STATE_VERSION,
             "runs": self._runs,
             "growth": self._growth,
+            "spent": self._spent,
             "run": self._run.state() if self._run is not None else None,
             "pending": {
                 str(s): {"run": p.run, "generation": p.generation, "slot": p.slot, "z": pack(p.z)}
@@ -329,7 +371,7 @@ class TuneMutator(Mutator):
                 int(s): _Pending(**{**p, "z": unpack(p["z"]).tolist()}) for s, p in state["pending"].items()
             }
             self._runs, self._run, self._pending = int(state["runs"]), restored, pending
-            self._growth = int(state["growth"])
+            self._growth, self._spent = int(state["growth"]), [int(n) for n in state["spent"]]
         except (IncompatibleState, KeyError, TypeError, ValueError, AttributeError) as error:
             log.warning(
                 "tune cannot continue its saved CMA-ES run (%s): it starts a new run on the next parent; "
