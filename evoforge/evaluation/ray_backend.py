@@ -74,6 +74,8 @@ class RayBackend:
         self._key = digest.hexdigest()
         self._worker_settings = worker_settings
         self._running = InFlight(config.evaluation.parallel)
+        self._parallel_chosen = "parallel" in config.evaluation.model_fields_set
+        self._parallel = config.evaluation.parallel
         self._connecting = asyncio.Lock()
         self._remote: Any = None
         self._package_ref: Any = None
@@ -104,10 +106,26 @@ class RayBackend:
             if not ray.is_initialized():
                 self._init()  # on this (main) thread, blocking a few seconds: ray.init wants it there
                 self._owns_connection = True
+            self._say_if_parallel_holds_back()
             self._package_ref = ray.put(self._package)
             self._remote = remote
             self._serving.set()
             self._watch = asyncio.create_task(self._watch_cluster(), name="ray-health")
+
+    def _say_if_parallel_holds_back(self) -> None:
+        """Warn once when an unset ``evaluation.parallel`` (this machine's cores) keeps evaluations the
+        cluster has room for waiting: the bound is the user's to raise, but never a silent one."""
+        cpus = self._settings.num_cpus_per_eval
+        if self._parallel_chosen or cpus <= 0:
+            return
+        room = int(ray.cluster_resources().get("CPU", 0.0) // cpus)
+        if room > self._parallel:
+            log.warning(
+                "evaluation.parallel is not set, so at most %d evaluations run at once (this machine's "
+                "cores) where the Ray cluster has room for %d: set evaluation.parallel",
+                self._parallel,
+                room,
+            )
 
     def _task(self) -> Any:
         """The Ray remote function of an evaluation, with what it reserves and how it is retried."""

@@ -63,3 +63,18 @@ async def test_an_evaluation_sees_the_gpus_ray_gave_it(connected: LocalRayCluste
     finally:
         connected.kill_worker(len(connected.workers) - 1)
     assert evaluation.ok and evaluation.metrics["gpu"] == 1.0, evaluation
+
+
+async def test_an_unset_parallel_that_holds_the_cluster_back_is_said(
+    connected: LocalRayCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """evaluation.parallel defaults to this machine's cores: a cluster with more room gets a warning."""
+    evaluator = tmp_path / "evaluator.py"
+    evaluator.write_text("def evaluate(path):\n    return {'score': 1.0}\n")
+    tiny = {"address": connected.address, "num_cpus_per_eval": 0.01}  # room for 100 per cluster CPU
+    for evaluation, said in (({"backend": "ray"}, True), ({"backend": "ray", "parallel": 2}, False)):
+        caplog.clear()
+        config = Config.model_validate({"evaluation": evaluation, "ray": tiny})
+        async with make_backend(evaluator, config):
+            pass
+        assert ("evaluation.parallel is not set" in caplog.text) is said
