@@ -15,17 +15,17 @@ class TuneConfig(Strict):
     """CMA-ES over the numeric literals of the EVOLVE blocks (docs/mutators.md)."""
 
     population: int | None = Field(default=None, ge=2)
-    sigma: float = Field(default=1.0, gt=0)
+    sigma: float = Field(default=0.5, gt=0)
     bound: float = Field(default=10.0, gt=0)
     integers: Literal["round", "float", "skip"] = "round"
     max_literals: int = Field(default=1000, gt=0)
     coordinates_per_run: int = Field(default=200, gt=0)
     separable_above: int = Field(default=100, ge=0)
     generations: int = Field(default=1000, gt=0)
-    patience: int = Field(default=50, gt=0)
+    patience: int = Field(default=20, gt=0)
     max_population: int = Field(default=256, ge=2)
     restarts: Literal["ipop", "bipop"] = "bipop"
-    min_improvement: float = Field(default=1e-5, ge=0)
+    min_improvement: float = Field(default=1e-4, ge=0)
 
 
 class RefineConfig(Strict):

@@ -13,11 +13,11 @@ Generation g of a run has ``population`` designated slots. Slot k is sampled fro
 distribution with a generator seeded by ``(seed, run, g, k)``, never by timing, and the generation is
 told to CMA-ES once every slot has its result, so the trajectory depends only on the results (told in
 submission order). Outcomes arrive a window of submissions late, so asks made after every slot of
-the generation was asked sample extra points of the same distribution, which go to the archive only:
-CMA-ES's update assumes every point it is told was drawn from the current distribution, and feeding
-it a past generation's extras corrupted its step size (bench/RESULTS.md, issue 14). A child whose
-code was already scored (tune learns the score of every program told to it) is not evaluated again;
-its known loss fills the slot. A child that failed to evaluate
+the generation was asked sample extra points of the same distribution; an extra told after its
+generation closed fills a free slot of the next one (at most half of them, so fresh samples still
+steer the step size), and any other extra goes to the archive only. A child whose code was already
+scored (tune learns the score of every program told to it) is not evaluated again; its known loss
+fills the slot. A child that failed to evaluate
 scores a large loss; a slot whose child was lost (a crash, a stop) is asked again with the same seed,
 so a resumed run continues the same trajectory. The run ends after ``generations`` generations,
 when CMA-ES stops on its own criteria, or when its best has not improved for ``patience``
@@ -52,8 +52,12 @@ from evoforge.records import Program, code_digest
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 4  # of the saved state below; raise it when its layout changes
+STATE_VERSION = 3  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
+# A run whose step fell below this share of its first has converged: on a max-min objective (a
+# packing's closest pair) it then creeps on for thousands of children in the basin it found, where a
+# restart finds better ones (bench/RESULTS.md, issue 14).
+CONVERGED = 1e-2
 MAX_SAMPLES_PER_ASK = 100  # bounds the draws one ask may spend on children the run already scored
 
 
@@ -124,6 +128,7 @@ class _Run:
         self.losses: dict[int, float] = {}  # designated slot -> loss told
         self.lost: set[int] = set()  # designated slots to ask again
         self.extras = 0  # extra points asked this generation
+        self.injected = 0  # extras of the previous generation that filled a slot of this one
         self.known = known  # the loss of every program's code told to tune (shared by its runs)
         known[code_digest(base.code)] = -base.score if base.is_valid else FAILED_LOSS
         self.best_loss = -base.score if base.is_valid else FAILED_LOSS
@@ -137,9 +142,10 @@ class _Run:
             bounds = np.stack(
                 [(space.lower[chosen] - self.values), (space.upper[chosen] - self.values)], axis=1
             )
+            self.sigma0 = config.sigma * sigma
             self.cma = new_optimizer(
                 dimension,
-                config.sigma * sigma,
+                self.sigma0,
                 bounds / self.scales[:, None],
                 population,
                 separable=dimension > config.separable_above,
@@ -168,6 +174,14 @@ class _Run:
         self.extras += 1
         return self.cma.population_size + self.extras - 1
 
+    def inject(self, z: list[float], loss: float) -> None:
+        """An extra of the previous generation takes the highest free slot, if there is room."""
+        assert self.cma is not None
+        free = [k for k in range(self.cma.population_size) if k not in self.slots]
+        if free and self.injected < self.cma.population_size // 2:
+            self.injected += 1
+            self.record(free[-1], z, loss)
+
     def record(self, slot: int, z: list[float], loss: float) -> None:
         """The loss of a designated slot; the generation is told to CMA-ES once all are in."""
         assert self.cma is not None
@@ -179,7 +193,7 @@ class _Run:
             best = min(self.losses.values())
             if best < self.best_loss - self.min_improvement * abs(self.best_loss):
                 self.best_loss, self.improved_at = best, self.cma.generation
-            self.slots, self.losses, self.lost, self.extras = {}, {}, set(), 0
+            self.slots, self.losses, self.lost, self.extras, self.injected = {}, {}, set(), 0, 0
 
     def stalled(self, patience: int) -> bool:
         """Converged or stagnating: CMA-ES's own stopping tests, or no better best for ``patience``.
@@ -187,7 +201,7 @@ class _Run:
         Every ask asks; the tests read only the distribution, which changes once per generation.
         """
         assert self.cma is not None
-        if self.cma.generation - self.improved_at >= patience:
+        if self.cma.generation - self.improved_at >= patience or self.cma._sigma < CONVERGED * self.sigma0:
             return True
         if self.stop_test is None or self.stop_test[0] != self.cma.generation:
             self.stop_test = (self.cma.generation, self.cma.should_stop())
@@ -209,6 +223,7 @@ class _Run:
             "losses": {str(k): loss for k, loss in self.losses.items()},
             "lost": sorted(self.lost),
             "extras": self.extras,
+            "injected": self.injected,
         }
 
     @classmethod
@@ -225,6 +240,7 @@ class _Run:
         run.losses = {int(k): loss for k, loss in state["losses"].items()}
         run.lost = set(state["lost"])
         run.extras = state["extras"]
+        run.injected = state["injected"]
         run.best_loss, run.improved_at = float(state["best_loss"]), int(state["improved_at"])
         return run
 
@@ -303,11 +319,13 @@ class TuneMutator(Mutator):
         run = self._run
         if pending is None or run is None or run.cma is None:
             return
-        if pending.run != run.index or pending.generation != run.cma.generation:
-            return  # sampled by an earlier run or generation: its child is in the archive
-        if pending.slot < run.cma.population_size:
-            if program is None:
-                loss = self._known.get(code_digest(run.code(pending.z)), FAILED_LOSS)
+        if pending.run != run.index or pending.generation < run.cma.generation - 1:
+            return  # sampled by an earlier run or long ago
+        if program is None:
+            loss = self._known.get(code_digest(run.code(pending.z)), FAILED_LOSS)
+        if pending.generation < run.cma.generation:
+            run.inject(pending.z, loss)
+        elif pending.slot < run.cma.population_size:
             run.record(pending.slot, pending.z, loss)
 
     def _lose(self, submission: int) -> None:
