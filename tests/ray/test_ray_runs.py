@@ -33,7 +33,7 @@ def sleeping(seconds: float) -> str:
 
 SLOW = sleeping(0.2)
 # A node's first evaluation waits 3.5-9 s for its Ray worker (bench/RESULTS.md): at 0.2 s an evaluation
-# two warm nodes finished all 50 before the third was ready, so the spread test's evaluations last 1 s.
+# two warm nodes finished all 50 before the third was ready, so tests that need every node use 1 s.
 STEADY = sleeping(1.0)
 WAIT_S = 300.0  # generous bounds for a loaded machine; never a measurement
 
@@ -91,7 +91,7 @@ def test_fifty_iterations_spread_over_every_node(ray_cluster: LocalRayCluster, t
 
 
 def test_a_node_killed_mid_run_loses_no_evaluation(ray_cluster: LocalRayCluster, tmp_path: Path) -> None:
-    task = write_task(tmp_path, config(ray_cluster.address, parallel=3), evaluator=SLOW)
+    task = write_task(tmp_path, config(ray_cluster.address, parallel=3), evaluator=STEADY)
     run_dir = tmp_path / "run"
     command = evoforge_command("run", str(task), "--run-dir", str(run_dir), "--iterations", "60")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
