@@ -17,13 +17,14 @@ the generation was asked sample extra points of the same distribution; an extra 
 generation closed fills a free slot of the next one (at most half of them, so fresh samples still
 steer the step size), and any other extra goes to the archive only. A child whose code was already
 scored (tune learns the score of every program told to it) is not evaluated again; its known loss
-fills the slot. A child that failed to evaluate
-scores a large loss; a slot whose child was lost (a crash, a stop) is asked again with the same seed,
-so a resumed run continues the same trajectory. The run ends after ``generations`` generations,
-when CMA-ES stops on its own criteria, or when its best has not improved for ``patience``
-generations (stagnation); the next ask starts a new run. After a stall (stagnation or CMA-ES's own
-stop) the next run's population doubles, up to ``max_population``: IPOP-CMA-ES's restarts, which
-trade speed for a wider, more global search once the local one is exhausted.
+fills the slot. A child that failed to evaluate scores a large loss; a slot whose child was lost (a
+crash, a stop) is asked again with the same seed, so a resumed run continues the same trajectory.
+The run ends after ``generations`` generations, when CMA-ES stops on its own criteria, when its step
+fell below ``CONVERGED`` of its first, or when its best has not gained ``min_improvement`` for
+``patience`` generations (stagnation); the next ask starts a new run. After a stall, ``restarts:
+bipop`` (the default) runs next whichever regime has asked fewer children: a small run near the best
+program or a large one with the population doubled up to ``max_population`` (``ipop`` always doubles:
+a wider, more global search once the local one is exhausted).
 """
 
 from __future__ import annotations
