@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import math
 import pickle
 import sqlite3
 from pathlib import Path
@@ -276,10 +278,10 @@ def test_a_high_dimension_uses_separable_cma_and_converges_on_a_separable_quadra
 
 
 def test_a_stagnating_run_restarts_with_a_doubled_population() -> None:
-    """A flat score stalls every run after ``patience`` generations; each restart doubles (IPOP)."""
+    """A flat score stalls every run ``patience`` generations after its first; each restart doubles (IPOP)."""
     tune = TuneMutator(TuneConfig(patience=3, population=4, restarts="ipop"), seed=0)
     base = program(TWO, 0, 1.0)
-    drive_scored(tune, base, 4 * 4 + 8 * 4 + 2, lambda code: 1.0)
+    drive_scored(tune, base, 5 * 4 + 5 * 8 + 2, lambda code: 1.0)
     state = tune.state()
     assert state["runs"] == 3 and state["growth"] == 2
     assert tune._run.cma.population_size == 16
@@ -361,3 +363,40 @@ def test_a_run_whose_step_shrank_a_hundredfold_has_converged() -> None:
     tune = TuneMutator(TuneConfig(patience=1000, min_improvement=0.0), seed=0)
     drive_scored(tune, program(code, 0, quadratic(code)), 600, quadratic)
     assert tune._run.index > 1
+
+
+def test_a_wide_run_is_judged_by_its_own_children_not_by_its_base() -> None:
+    """Children all worse than the base but better generation after generation: the run goes on (a
+    wide run centred on the best program needs time to converge; judged against the base's score it
+    stalled after ``patience`` generations every time)."""
+    tune = TuneMutator(TuneConfig(patience=3, population=4), seed=0)
+    drive_scored(tune, program(TWO, 0, 10.0), 60, lambda code: 0.0, lag=1)
+    creeping = TuneMutator(TuneConfig(patience=3, population=4), seed=0)
+    codes: dict[int, str] = {}
+    base = program(TWO, 0, 10.0)
+    for s in range(1, 61):
+        if s - 1 in codes:
+            creeping.tell(Feedback(s - 1, program(codes[s - 1], s - 1, 0.01 * s)))
+        codes[s] = creeping.ask(ProposalRequest(s, base, (), (), (), submission_rng(0, s))).code
+    assert tune._run.index > 1  # a flat score still stalls
+    assert creeping._run.index == 1 and creeping._run.cma.generation > 10
+
+
+def test_failed_children_draw_the_step_in_towards_valid_programs() -> None:
+    """Every child outside a small box around the base fails: ranked by their distance from the base,
+    the failures make CMA-ES shrink its step until children evaluate again."""
+    code = many_literals(10)
+    start = [literal.value for literal in find_literals(code)]
+    tune = TuneMutator(TuneConfig(population=8, sigma=1.0), seed=0)
+    base = program(code, 0, quadratic(code))
+    codes: dict[int, str] = {}
+    valid = []
+    for s in range(1, 801):
+        if s - 1 in codes:
+            child = program(codes[s - 1], s - 1, quadratic(codes[s - 1]))
+            values = [literal.value for literal in find_literals(codes[s - 1])]
+            ok = max(abs(v - v0) for v, v0 in zip(values, start, strict=True)) < 0.02
+            valid.append(ok)
+            tune.tell(Feedback(s - 1, child if ok else dataclasses.replace(child, ok=False, score=-math.inf)))
+        codes[s] = tune.ask(ProposalRequest(s, base, (), (), (), submission_rng(0, s))).code
+    assert sum(valid[:100]) == 0 and sum(valid) > 200, (sum(valid[:100]), sum(valid))  # equal losses: 99

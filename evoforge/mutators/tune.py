@@ -17,11 +17,13 @@ the generation was asked sample extra points of the same distribution; an extra 
 generation closed fills a free slot of the next one (at most half of them, so fresh samples still
 steer the step size), and any other extra goes to the archive only. A child whose code was already
 scored (tune learns the score of every program told to it) is not evaluated again; its known loss
-fills the slot. A child that failed to evaluate scores a large loss; a slot whose child was lost (a
+fills the slot. A child that failed to evaluate ranks below every valid one, and failures rank by their
+distance from the base, so CMA-ES draws its step in towards valid programs; a slot whose child was lost (a
 crash, a stop) is asked again with the same seed, so a resumed run continues the same trajectory.
 The run ends after ``generations`` generations, when CMA-ES stops on its own criteria, when its step
-fell below ``CONVERGED`` of its first, or when its best has not gained ``min_improvement`` for
-``patience`` generations (stagnation); the next ask starts a new run. After a stall, ``restarts:
+fell below ``CONVERGED`` of its first, or when the best of its own children has not gained
+``min_improvement`` for ``patience`` generations (stagnation; not the base's score, which a wide run
+needs time to beat); the next ask starts a new run. After a stall, ``restarts:
 bipop`` (the default) runs next whichever regime has asked fewer children: a small run near the best
 program or a large one with the population doubled up to ``max_population`` (``ipop`` always doubles:
 a wider, more global search once the local one is exhausted).
@@ -55,6 +57,11 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 3  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
+# CMA-ES is told a failed child's loss as this times (1 + its distance from the run's base), so failures
+# rank by how far they strayed from a valid program. Equal losses carry no direction: on Heilbronn's
+# square, where most of a wide run's points left the square, the step random-walked up to 2-3 times its
+# first; ranked, CMA-ES shrinks the step towards what evaluates (bench/RESULTS.md, issue 14).
+INFEASIBLE_LOSS = 1e200
 # A run whose step fell below this share of its first has converged: on a max-min objective (a
 # packing's closest pair) it then creeps on for thousands of children in the basin it found, where a
 # restart finds better ones (bench/RESULTS.md, issue 14).
@@ -132,7 +139,10 @@ class _Run:
         self.injected = 0  # extras of the previous generation that filled a slot of this one
         self.known = known  # the loss of every program's code told to tune (shared by its runs)
         known[code_digest(base.code)] = -base.score if base.is_valid else FAILED_LOSS
-        self.best_loss = -base.score if base.is_valid else FAILED_LOSS
+        # The best of the run's own children, not the base's score: a wide run starts far worse than the
+        # best program it is centred on, and judged against it stalled after `patience` generations,
+        # every time, having converged nowhere (all large BIPOP runs on Heilbronn's problem).
+        self.best_loss = FAILED_LOSS
         self.improved_at = 0  # the generation that last improved best_loss
         self.stop_test: tuple[int, bool] | None = None  # CMA-ES's stopping tests in this generation
         self.min_improvement = config.min_improvement  # a share of the best's magnitude: less is a stall
@@ -189,12 +199,19 @@ class _Run:
         self.slots[slot] = z
         self.losses[slot] = loss
         if len(self.losses) == self.cma.population_size:
-            solutions = [(np.array(self.slots[k]), self.losses[k]) for k in sorted(self.losses)]
-            self.cma.tell(solutions)
+            told = [self._ranked(np.array(self.slots[k]), self.losses[k]) for k in sorted(self.losses)]
+            self.cma.tell(told)
             best = min(self.losses.values())
             if best < self.best_loss - self.min_improvement * abs(self.best_loss):
                 self.best_loss, self.improved_at = best, self.cma.generation
             self.slots, self.losses, self.lost, self.extras, self.injected = {}, {}, set(), 0, 0
+
+    @staticmethod
+    def _ranked(z: np.ndarray, loss: float) -> tuple[np.ndarray, float]:
+        """What CMA-ES is told of one child: a failure's loss grows with its distance from the base."""
+        if loss < FAILED_LOSS:
+            return z, loss
+        return z, INFEASIBLE_LOSS * (1.0 + float(np.linalg.norm(z)))
 
     def stalled(self, patience: int) -> bool:
         """Converged or stagnating: CMA-ES's own stopping tests, or no better best for ``patience``.
