@@ -108,4 +108,5 @@ def test_call_and_token_caps(tmp_path: Path, caps: str, reason: str) -> None:
         assert calls == 7
     else:
         tokens = status["prompt_tokens"] + status["completion_tokens"]
-        assert 4000 - 2 * tokens / calls <= tokens <= 4000 + tokens / calls
+        # The calls in flight when the cap is crossed (up to llm.max_inflight: 4) are finished, not cut off.
+        assert 4000 - 2 * tokens / calls <= tokens <= 4000 + 4 * tokens / calls
