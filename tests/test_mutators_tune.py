@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import itertools
 import json
 import math
 import pickle
@@ -246,12 +247,14 @@ def quadratic(code: str) -> float:
 
 
 def drive_scored(tune: TuneMutator, base: Program, asks: int, scorer: Any, lag: int = 3) -> list[str]:
-    """Like ``drive``, with the parent kept at the best program told so far."""
+    """Like ``drive``, with the parent kept at the best program told so far; a score of -inf is a failure."""
     codes: dict[int, str] = {}
     best = base
     for s in range(1, asks + 1):
         if s - lag in codes:
             told = program(codes[s - lag], s - lag, scorer(codes[s - lag]))
+            if told.score == -math.inf:
+                told = dataclasses.replace(told, ok=False)
             best = told if told.score > best.score else best
             tune.tell(Feedback(s - lag, told))
         proposal = tune.ask(ProposalRequest(s, best, (), (), (), submission_rng(0, s)))
@@ -372,12 +375,8 @@ def test_a_wide_run_is_judged_by_its_own_children_not_by_its_base() -> None:
     tune = TuneMutator(TuneConfig(patience=3, population=4), seed=0)
     drive_scored(tune, program(TWO, 0, 10.0), 60, lambda code: 0.0, lag=1)
     creeping = TuneMutator(TuneConfig(patience=3, population=4), seed=0)
-    codes: dict[int, str] = {}
-    base = program(TWO, 0, 10.0)
-    for s in range(1, 61):
-        if s - 1 in codes:
-            creeping.tell(Feedback(s - 1, program(codes[s - 1], s - 1, 0.01 * s)))
-        codes[s] = creeping.ask(ProposalRequest(s, base, (), (), (), submission_rng(0, s))).code
+    told = itertools.count(1)
+    drive_scored(creeping, program(TWO, 0, 10.0), 60, lambda code: 0.01 * next(told), lag=1)
     assert tune._run.index > 1  # a flat score still stalls
     assert creeping._run.index == 1 and creeping._run.cma.generation > 10
 
@@ -387,16 +386,13 @@ def test_failed_children_draw_the_step_in_towards_valid_programs() -> None:
     the failures make CMA-ES shrink its step until children evaluate again."""
     code = many_literals(10)
     start = [literal.value for literal in find_literals(code)]
+    valid: list[bool] = []
+
+    def near_start(child: str) -> float:
+        values = [literal.value for literal in find_literals(child)]
+        valid.append(max(abs(v - v0) for v, v0 in zip(values, start, strict=True)) < 0.02)
+        return quadratic(child) if valid[-1] else -math.inf
+
     tune = TuneMutator(TuneConfig(population=8, sigma=1.0), seed=0)
-    base = program(code, 0, quadratic(code))
-    codes: dict[int, str] = {}
-    valid = []
-    for s in range(1, 801):
-        if s - 1 in codes:
-            child = program(codes[s - 1], s - 1, quadratic(codes[s - 1]))
-            values = [literal.value for literal in find_literals(codes[s - 1])]
-            ok = max(abs(v - v0) for v, v0 in zip(values, start, strict=True)) < 0.02
-            valid.append(ok)
-            tune.tell(Feedback(s - 1, child if ok else dataclasses.replace(child, ok=False, score=-math.inf)))
-        codes[s] = tune.ask(ProposalRequest(s, base, (), (), (), submission_rng(0, s))).code
-    assert sum(valid[:100]) == 0 and sum(valid) > 200, (sum(valid[:100]), sum(valid))  # equal losses: 99
+    drive_scored(tune, program(code, 0, quadratic(code)), 800, near_start, lag=1)
+    assert sum(valid[:100]) == 0 and sum(valid) > 200, (sum(valid[:100]), sum(valid))  # equal losses: 83

@@ -58,9 +58,9 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 3  # of the saved state below; raise it when its layout changes
 FAILED_LOSS = 1e300  # a failed child ranks last (finite, so CMA-ES's own statistics stay defined)
 # CMA-ES is told a failed child's loss as this times (1 + its distance from the run's base), so failures
-# rank by how far they strayed from a valid program. Equal losses carry no direction: on Heilbronn's
-# square, where most of a wide run's points left the square, the step random-walked up to 2-3 times its
-# first; ranked, CMA-ES shrinks the step towards what evaluates (bench/RESULTS.md, issue 14).
+# rank by how far they strayed from a valid program. Equal losses carry no direction; ranked, CMA-ES
+# shrinks its step towards what evaluates (tests/test_mutators_tune.py; with the own-children stall,
+# Heilbronn's sim 0.603 -> 0.686, bench/RESULTS.md, issue 14).
 INFEASIBLE_LOSS = 1e200
 # A run whose step fell below this share of its first has converged: on a max-min objective (a
 # packing's closest pair) it then creeps on for thousands of children in the basin it found, where a
